@@ -1,0 +1,85 @@
+// Package billing is the billing-side model of ispkit: the BILLmanager (and
+// WHMCS) view of processing modules, tariff plans, customer orders, services
+// and their lifecycle, username and domain generation, and ISPmanager
+// resource limits. It is pure Go: it performs no HTTP and talks to no panel.
+// The panel clients and the provisioning engine build on it.
+//
+// # Model
+//
+//   - A [Module] is a processing module: the connection to one panel
+//     (DCImanager 5, DCImanager 6 or ISPmanager) plus its sort order,
+//     department, data center, DCImanager "new server type" option and
+//     optional IPmanager link. Its password never appears when it is printed
+//     with fmt or logged with log/slog.
+//   - A [Tariff] is a tariff plan: product type, connected modules, the
+//     dedicated-server configuration, default OS template and recipe, the
+//     ISPmanager account template and [Limits], and the username and domain
+//     templates.
+//   - A [Catalog] stores modules and tariffs safely for concurrent use and
+//     picks the modules for a tariff ([Catalog.SelectModules]).
+//   - [ParseOrderOptions] reads the customer's options and [Tariff.Resolve]
+//     combines them with the tariff defaults into a [ResolvedOrder].
+//   - A [Service] moves through [Status] values following a fixed transition
+//     table; [Service.Transition] returns an [Event] (EventWelcome on the
+//     first activation).
+//   - [ExpandTemplate], [SanitizeUsername], [Candidates] and [UniqueName]
+//     generate panel usernames and domains.
+//   - [MergeLimits] merges template and tariff limits; [NeedsManualTask] and
+//     [OnConfigUnavailable] decide when work becomes a [ManualTask].
+//
+// # Errors
+//
+// Bad input is reported with typed errors: *[ValidationError] (field and
+// reason, never the value), *[OptionError], *[MacroError], *[LimitError],
+// *[TransitionError], *[ModuleInUseError] and *[ExhaustedError]. Where a
+// category exists they unwrap to a sentinel ([ErrModuleInUse],
+// [ErrUnknownMacro], [ErrEmptyMacro], [ErrNamesExhausted]); look-ups use
+// [ErrNotFound] and [ErrExists], wrapped with the key.
+//
+// # Behaviour chosen where the sources are silent
+//
+// The vendor documents describe the panels' behaviour only in prose. Where
+// they say nothing, this package chooses as follows:
+//
+//   - Module kinds and product types are ispkit's own string values; only
+//     "dedic" is (probably) BILLmanager's item type name. DCImanager modules
+//     serve dedicated servers and colocation, ISPmanager modules serve shared
+//     hosting and external FTP storage; [Catalog.AddTariff] refuses other
+//     pairings.
+//   - Module validation: a DCImanager 6 module's DataCenter must be its
+//     location ID; NewServerType exists only for DCImanager modules and then
+//     requires a Department (it receives the assembly tasks); the IPmanager
+//     link is accepted only for DCImanager 5 (IPmanager is a mgr5 product).
+//   - SortOrder ties are broken by module name, so the order is
+//     deterministic. Unknown module names in a tariff are skipped by
+//     SelectModules (AddTariff refuses them in the first place).
+//   - Besides NewServerType (the only change the vendor forbids while a
+//     tariff uses the module), changing a used module's Kind and removing a
+//     used module are refused with [ErrModuleInUse] too.
+//   - [Tariff.MatchesServer] compares exactly and case-sensitively (the
+//     WHMCS module uses equality); an empty configuration matches nothing.
+//   - Order options: empty values count as absent; the IP counts must be
+//     non-negative decimal integers. OS, recipe and IP options are only
+//     accepted for dedicated servers, and a dedicated-server order must end
+//     up with an OS template.
+//   - [SanitizeUsername] keeps letter case (the vendor text only says special
+//     characters are removed). Lengths in [NextCandidate] count runes; the
+//     base is trimmed and the numeric suffix kept, and no separator is
+//     inserted (user_665 → user_6651), as in BILLmanager's retry example.
+//     [UniqueName] checks at most [MaxNameAttempts] names.
+//   - [ExpandTemplate] treats an '@' that does not open an @UPPER_CASE@ macro
+//     as literal text, rejects unknown macros, and rejects macros whose value
+//     is empty (or an ID of zero) instead of producing a half-filled name.
+//   - [Limits] stores names without the "limit_" prefix and accepts both
+//     spellings; a present but empty value counts as set and wins in
+//     [MergeLimits].
+//   - Status names are those of BILLmanager's service list; the numeric
+//     codes of [Status.Code] are inferred from public module code. A service
+//     never transitions to its own status; Deleted can only go to Processing
+//     (reopen).
+//   - Colocation is always a manual task; an unavailable configuration is a
+//     manual task only for DCImanager modules with NewServerType.
+//
+// The BILLmanager processing-module protocol (the command line and XML a
+// module binary speaks) lives in the sub-package billing/billmgr.
+package billing

@@ -1,0 +1,316 @@
+package billing
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ModuleKind names the panel a processing module talks to.
+type ModuleKind string
+
+// The supported processing-module kinds.
+const (
+	// KindDCImanager5 is BILLmanager's "DCImanager" module (mgr5 API):
+	// dedicated servers and colocation.
+	KindDCImanager5 ModuleKind = "dcimanager5"
+	// KindDCImanager6 is BILLmanager's "DCImanager 6" module (REST API):
+	// dedicated servers and colocation.
+	KindDCImanager6 ModuleKind = "dcimanager6"
+	// KindISPmanager is BILLmanager's "ISPmanager 5" module: shared hosting
+	// and external FTP storage.
+	KindISPmanager ModuleKind = "ispmanager"
+)
+
+// Valid reports whether k is one of the declared kinds.
+func (k ModuleKind) Valid() bool {
+	switch k {
+	case KindDCImanager5, KindDCImanager6, KindISPmanager:
+		return true
+	}
+	return false
+}
+
+// IsDCImanager reports whether k is a DCImanager kind (5 or 6).
+func (k ModuleKind) IsDCImanager() bool {
+	return k == KindDCImanager5 || k == KindDCImanager6
+}
+
+// DefaultIPGroup is the IP address group used when none is configured: both
+// BILLmanager's IPmanager integration and the WHMCS DCImanager module default
+// to "public".
+const DefaultIPGroup = "public"
+
+// redacted replaces secrets whenever a model value is printed or logged.
+const redacted = "[REDACTED]"
+
+// Module is a BILLmanager processing module: the connection to one panel
+// plus the billing-side settings that decide when it is used.
+//
+// Module holds a password. Its String, GoString and LogValue methods (value
+// receivers, so they apply to Module and *Module alike) replace the password
+// with "[REDACTED]", so fmt's %v, %+v, %s and %#v and log/slog never print
+// it. encoding/json and other reflection-based encoders are not covered: they
+// see the plain field.
+type Module struct {
+	// Kind is the panel type.
+	Kind ModuleKind
+	// Name is the module name shown in BILLmanager. It is the module's key
+	// in a [Catalog] and must be unique there.
+	Name string
+	// URL is the full URL of the panel (for DCImanager 6 the domain name or
+	// public address).
+	URL string
+	// Username is the panel administrator the module acts as (for
+	// DCImanager 6 the administrator's e-mail).
+	Username string
+	// Password is that administrator's password. Never printed.
+	Password string
+	// SortOrder is the module's priority: when several modules are connected
+	// to a tariff the one with the lowest SortOrder is used first.
+	SortOrder int
+	// Department is the BILLmanager department that receives the tasks the
+	// module assigns (manual set-up, server assembly, spare parts).
+	Department string
+	// DataCenter is the BILLmanager data center the module belongs to. For
+	// KindDCImanager6 it must be the DCImanager 6 location ID (a positive
+	// integer), see [Module.LocationID].
+	DataCenter string
+	// NewServerType selects DCImanager's "new server type" allocation: the
+	// client may customise the configuration, and an unavailable
+	// configuration becomes a task for Department. Unset means only
+	// pre-defined, ready configurations can be ordered. It cannot be changed
+	// while a tariff uses the module (see [Catalog.SetNewServerType]).
+	NewServerType bool
+	// IPManager is the optional link to IPmanager for central IP address
+	// management (DCImanager 5 only).
+	IPManager *IPManagerLink
+}
+
+// IPManagerLink is a DCImanager module's integration with IPmanager.
+//
+// Like [Module], it never prints its password.
+type IPManagerLink struct {
+	// URL is the IPmanager URL.
+	URL string
+	// Username is the IPmanager user (user level with rights on the server
+	// ranges is recommended).
+	Username string
+	// Password is that user's password. Never printed.
+	Password string
+	// ParkingGroup is the IP address group for parked (free) servers,
+	// usually private addresses; empty disables parking.
+	ParkingGroup string
+	// PublicGroup is the IP address group customer servers get addresses
+	// from. Empty means [DefaultIPGroup] ("public"), see
+	// [IPManagerLink.IPGroup].
+	PublicGroup string
+	// NeverChangeIPs is BILLmanager's "Disable change of IP addresses": IPs
+	// are not changed when a server is prepared or released.
+	NeverChangeIPs bool
+}
+
+// IPGroup returns PublicGroup, or [DefaultIPGroup] when it is empty.
+func (l *IPManagerLink) IPGroup() string {
+	if l == nil || l.PublicGroup == "" {
+		return DefaultIPGroup
+	}
+	return l.PublicGroup
+}
+
+// Validate checks the link; field names in the returned *ValidationError are
+// prefixed with "IPManager.".
+func (l *IPManagerLink) Validate() error {
+	if l == nil {
+		return nil
+	}
+	if err := validateURL("IPManager.URL", l.URL); err != nil {
+		return err
+	}
+	if strings.TrimSpace(l.Username) == "" {
+		return &ValidationError{Field: "IPManager.Username", Reason: "required"}
+	}
+	if l.Password == "" {
+		return &ValidationError{Field: "IPManager.Password", Reason: "required"}
+	}
+	if l.ParkingGroup != "" && l.ParkingGroup == l.IPGroup() {
+		return &ValidationError{Field: "IPManager.ParkingGroup", Reason: "must differ from the public group " + strconv.Quote(l.IPGroup())}
+	}
+	return nil
+}
+
+// String implements fmt.Stringer without the password.
+func (l IPManagerLink) String() string {
+	return fmt.Sprintf("{URL:%s Username:%s Password:%s ParkingGroup:%s PublicGroup:%s NeverChangeIPs:%t}",
+		l.URL, l.Username, redactedIfSet(l.Password), l.ParkingGroup, l.PublicGroup, l.NeverChangeIPs)
+}
+
+// GoString implements fmt.GoStringer (%#v) without the password.
+func (l IPManagerLink) GoString() string {
+	return fmt.Sprintf("billing.IPManagerLink{URL:%q, Username:%q, Password:%q, ParkingGroup:%q, PublicGroup:%q, NeverChangeIPs:%t}",
+		l.URL, l.Username, redactedIfSet(l.Password), l.ParkingGroup, l.PublicGroup, l.NeverChangeIPs)
+}
+
+// LogValue implements slog.LogValuer without the password.
+func (l IPManagerLink) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", l.URL),
+		slog.String("username", l.Username),
+		slog.String("password", redactedIfSet(l.Password)),
+		slog.String("parking_group", l.ParkingGroup),
+		slog.String("public_group", l.PublicGroup),
+		slog.Bool("never_change_ips", l.NeverChangeIPs),
+	)
+}
+
+// String implements fmt.Stringer without the password. It is also what %v
+// and %+v print.
+func (m Module) String() string {
+	ipm := "<nil>"
+	if m.IPManager != nil {
+		ipm = m.IPManager.String()
+	}
+	return fmt.Sprintf("{Kind:%s Name:%s URL:%s Username:%s Password:%s SortOrder:%d Department:%s DataCenter:%s NewServerType:%t IPManager:%s}",
+		m.Kind, m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+}
+
+// GoString implements fmt.GoStringer (%#v) without the password.
+func (m Module) GoString() string {
+	ipm := "nil"
+	if m.IPManager != nil {
+		ipm = "&" + m.IPManager.GoString()
+	}
+	return fmt.Sprintf("billing.Module{Kind:%q, Name:%q, URL:%q, Username:%q, Password:%q, SortOrder:%d, Department:%q, DataCenter:%q, NewServerType:%t, IPManager:%s}",
+		string(m.Kind), m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+}
+
+// LogValue implements slog.LogValuer without the password.
+func (m Module) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("kind", string(m.Kind)),
+		slog.String("name", m.Name),
+		slog.String("url", m.URL),
+		slog.String("username", m.Username),
+		slog.String("password", redactedIfSet(m.Password)),
+		slog.Int("sort_order", m.SortOrder),
+		slog.String("department", m.Department),
+		slog.String("data_center", m.DataCenter),
+		slog.Bool("new_server_type", m.NewServerType),
+	}
+	if m.IPManager != nil {
+		attrs = append(attrs, slog.Any("ipmanager", m.IPManager.LogValue()))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+func redactedIfSet(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redacted
+}
+
+// LocationID returns DataCenter as a DCImanager 6 location ID. It fails with
+// a *ValidationError when DataCenter is not a positive integer.
+func (m *Module) LocationID() (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(m.DataCenter), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &ValidationError{Field: "DataCenter", Reason: "must be a positive DCImanager 6 location ID"}
+	}
+	return id, nil
+}
+
+// Validate checks the module and returns the first problem as a
+// *ValidationError:
+//
+//   - Kind must be one of the declared kinds; Name must be non-empty and
+//     without surrounding white space;
+//   - URL must be an absolute http or https URL with a host; Username and
+//     Password are required;
+//   - for KindDCImanager6, DataCenter must be a location ID (positive
+//     integer);
+//   - NewServerType is a DCImanager option and is refused for KindISPmanager;
+//     when it is set, Department is required, because unavailable custom
+//     configurations become tasks for that department;
+//   - IPManager is only accepted for KindDCImanager5 and must itself be
+//     valid.
+func (m *Module) Validate() error {
+	if m == nil {
+		return &ValidationError{Field: "Module", Reason: "nil"}
+	}
+	if !m.Kind.Valid() {
+		return &ValidationError{Field: "Kind", Reason: "unknown module kind " + strconv.Quote(string(m.Kind))}
+	}
+	if m.Name == "" {
+		return &ValidationError{Field: "Name", Reason: "required"}
+	}
+	if strings.TrimSpace(m.Name) != m.Name {
+		return &ValidationError{Field: "Name", Reason: "must not start or end with white space"}
+	}
+	if err := validateURL("URL", m.URL); err != nil {
+		return err
+	}
+	if strings.TrimSpace(m.Username) == "" {
+		return &ValidationError{Field: "Username", Reason: "required"}
+	}
+	if m.Password == "" {
+		return &ValidationError{Field: "Password", Reason: "required"}
+	}
+	if m.Kind == KindDCImanager6 {
+		if _, err := m.LocationID(); err != nil {
+			return err
+		}
+	}
+	if m.NewServerType {
+		if !m.Kind.IsDCImanager() {
+			return &ValidationError{Field: "NewServerType", Reason: "only DCImanager modules have a server type"}
+		}
+		if strings.TrimSpace(m.Department) == "" {
+			return &ValidationError{Field: "Department", Reason: "required with NewServerType (it receives the server assembly tasks)"}
+		}
+	}
+	if m.IPManager != nil {
+		if m.Kind != KindDCImanager5 {
+			return &ValidationError{Field: "IPManager", Reason: "IPmanager integration is only available for DCImanager 5 modules"}
+		}
+		if err := m.IPManager.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of m (IPManager is copied too).
+func (m *Module) Clone() *Module {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	if m.IPManager != nil {
+		l := *m.IPManager
+		c.IPManager = &l
+	}
+	return &c
+}
+
+func validateURL(field, raw string) error {
+	if raw == "" {
+		return &ValidationError{Field: field, Reason: "required"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &ValidationError{Field: field, Reason: "not a URL"}
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return &ValidationError{Field: field, Reason: "scheme must be http or https"}
+	}
+	if u.Host == "" {
+		return &ValidationError{Field: field, Reason: "host is required"}
+	}
+	if u.User != nil {
+		return &ValidationError{Field: field, Reason: "must not contain credentials; use Username and Password"}
+	}
+	return nil
+}
