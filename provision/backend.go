@@ -1,0 +1,185 @@
+package provision
+
+import (
+	"context"
+	"errors"
+)
+
+// FreeHostname is the hostname (main IP domain) that marks a free server.
+const FreeHostname = "free.ds"
+
+// Server is a backend-neutral view of a dedicated server (DCImanager 5 or 6).
+type Server struct {
+	ID       string
+	Name     string
+	Hostname string
+	// IP is the main address.
+	IP string
+	// OwnerID is the panel user owning the server; empty when free.
+	OwnerID string
+	// Config is the configuration (chassis template) and Type the server
+	// type; a tariff's ServerConfig matches either.
+	Config string
+	Type   string
+	// Faulty covers blocked servers and hardware problems.
+	Faulty         bool
+	DiagInProgress bool
+	Disabled       bool
+	PoweredOn      bool
+	Installing     bool
+	InstallFailed  bool
+	// Location is the data center / location id (DCImanager 6).
+	Location string
+	MAC      string
+	// SwitchPort and IPMIAddress are informational properties saved on the
+	// service.
+	SwitchPort  string
+	IPMIAddress string
+}
+
+// Available reports whether the server can be sold for config: no owner,
+// hostname free.ds, not faulty, no diagnostics running, matching
+// configuration or type (seed documents, WHMCS module).
+func (s Server) Available(config string) bool {
+	return s.OwnerID == "" && s.Hostname == FreeHostname && !s.Faulty && !s.DiagInProgress &&
+		(config == "" || s.Config == config || s.Type == config)
+}
+
+// InstallSpec is an OS install request.
+type InstallSpec struct {
+	Template string
+	Recipe   string
+	Password string
+	Hostname string
+}
+
+// InstallStatus is the progress of an OS install.
+type InstallStatus struct {
+	Running bool
+	Failed  bool
+	// Percent is the progress when the panel reports it (0..100), else -1.
+	Percent int
+	Message string
+}
+
+// ServerIP is one address of a server.
+type ServerIP struct {
+	ID     string
+	IP     string
+	Family string // "ipv4" or "ipv6"
+	Domain string
+	Main   bool
+}
+
+// ErrNoServer is returned (wrapped) by Open when no available server is left.
+var ErrNoServer = errors.New("provision: no server available")
+
+// ServerInventory lists and reads servers.
+type ServerInventory interface {
+	ListServers(ctx context.Context) ([]Server, error)
+	GetServer(ctx context.Context, id string) (Server, error)
+}
+
+// ServerAdmin changes a server's owner, domain, notes and blocking.
+type ServerAdmin interface {
+	// SetOwner sets the owning panel user; an empty userID clears it.
+	SetOwner(ctx context.Context, serverID, userID string) error
+	// SetDomain sets the domain of the server's addresses (its hostname).
+	SetDomain(ctx context.Context, serverID, domain string) error
+	SetNotes(ctx context.Context, serverID, notes string) error
+	Enable(ctx context.Context, serverID string) error
+	Disable(ctx context.Context, serverID string) error
+}
+
+// PowerControl switches power and switch ports.
+type PowerControl interface {
+	PowerOn(ctx context.Context, serverID string) error
+	PowerOff(ctx context.Context, serverID string) error
+	// SetPorts enables or disables the server's switch ports.
+	SetPorts(ctx context.Context, serverID string, on bool) error
+}
+
+// Installer installs operating systems.
+type Installer interface {
+	Install(ctx context.Context, serverID string, spec InstallSpec) error
+	InstallStatus(ctx context.Context, serverID string) (InstallStatus, error)
+}
+
+// ServerIPs manages a server's addresses inside the dedicated-server panel.
+type ServerIPs interface {
+	ListIPs(ctx context.Context, serverID string) ([]ServerIP, error)
+	// AddIP assigns an address (empty ip = the panel chooses one from group).
+	AddIP(ctx context.Context, serverID, family, group, ip, domain string) (ServerIP, error)
+	RemoveIP(ctx context.Context, serverID, ipID string) error
+}
+
+// PanelUsers manages the customers' users in the panel.
+type PanelUsers interface {
+	// FindUser returns the id of the user called name; found is false when
+	// there is none.
+	FindUser(ctx context.Context, name string) (id string, found bool, err error)
+	CreateUser(ctx context.Context, name, password string) (id string, err error)
+	SetUserPassword(ctx context.Context, userID, password string) error
+	// AdminUserID is the id of the integration's own (admin) user, the
+	// owner of reserved servers.
+	AdminUserID(ctx context.Context) (string, error)
+	// LoginURL returns a one-time browser login link for the user.
+	LoginURL(ctx context.Context, userName string) (string, error)
+}
+
+// DedicatedBackend is everything the engine needs from a dedicated-server
+// panel. Adapters over dcimanager5 and dcimanager6 implement it.
+type DedicatedBackend interface {
+	ServerInventory
+	ServerAdmin
+	PowerControl
+	Installer
+	ServerIPs
+	PanelUsers
+}
+
+// IPPool hands out public addresses and takes back parking ones (IPmanager).
+type IPPool interface {
+	// Allocate takes the next free address of family in group and marks it
+	// with domain and note (the note names the operation, so a retry after
+	// a crash can find what it already took).
+	Allocate(ctx context.Context, family, group, domain, note string) (string, error)
+	// FindByNote returns the addresses carrying note.
+	FindByNote(ctx context.Context, note string) ([]string, error)
+	// Release returns an address to its pool.
+	Release(ctx context.Context, ip string) error
+	// ChangeGroup moves an address to another group (parking ↔ public).
+	ChangeGroup(ctx context.Context, ip, group string) error
+}
+
+// HostingAccount is an ISPmanager user to create.
+type HostingAccount struct {
+	Name     string
+	Password string
+	Preset   string
+	// Limits are limit_* values by name (with the limit_ prefix), already
+	// merged (billing wins over the template).
+	Limits map[string]string
+	Domain string
+}
+
+// HostingBackend is what the engine needs from a hosting panel (ISPmanager).
+type HostingBackend interface {
+	UserExists(ctx context.Context, name string) (bool, error)
+	// CreateUser creates the account; a taken name returns an error for
+	// which IsNameTaken reports true.
+	CreateUser(ctx context.Context, a HostingAccount) error
+	SuspendUser(ctx context.Context, name string) error
+	ResumeUser(ctx context.Context, name string) error
+	DeleteUser(ctx context.Context, name string) error
+	SetPassword(ctx context.Context, name, password string) error
+	LoginURL(ctx context.Context, name string) (string, error)
+	// PresetLimits returns the limit_* values of a preset (template).
+	PresetLimits(ctx context.Context, preset string) (map[string]string, error)
+	// IsNameTaken reports whether err says the user name already exists.
+	IsNameTaken(err error) bool
+}
+
+// Reachability checks that an installed server answers (the seed
+// documents' "ping"). The default dials TCP port 22 of the main IP.
+type Reachability func(ctx context.Context, s Server) error

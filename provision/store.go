@@ -1,0 +1,202 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/ispkit/ispkit/billing"
+)
+
+// Store errors. Implementations return these (possibly wrapped) so callers
+// can branch with errors.Is.
+var (
+	// ErrNotFound: no record with that id.
+	ErrNotFound = errors.New("provision: not found")
+	// ErrExists: a record with that id already exists.
+	ErrExists = errors.New("provision: already exists")
+	// ErrConflict: the record changed since it was read (optimistic
+	// concurrency: the Version did not match).
+	ErrConflict = errors.New("provision: version conflict")
+	// ErrReserved: the server is reserved by another operation.
+	ErrReserved = errors.New("provision: server already reserved")
+	// ErrNoWork: no operation is waiting to be claimed.
+	ErrNoWork = errors.New("provision: no claimable operation")
+	// ErrLeaseLost: the worker no longer holds the operation's lease.
+	ErrLeaseLost = errors.New("provision: lease lost")
+)
+
+// OperationKind is what an operation does to a service.
+type OperationKind string
+
+// Operation kinds.
+const (
+	OpOpen           OperationKind = "open"
+	OpSuspend        OperationKind = "suspend"
+	OpUnsuspend      OperationKind = "unsuspend"
+	OpClose          OperationKind = "close"
+	OpChangePassword OperationKind = "change_password"
+	OpAddIP          OperationKind = "add_ip"
+	OpRemoveIP       OperationKind = "remove_ip"
+	OpReinstall      OperationKind = "reinstall"
+)
+
+// OperationState is where an operation is in its life.
+type OperationState string
+
+// Operation states. Pending and Running operations are unfinished: a worker
+// claims them (Store.ClaimOperation) and finishes or rolls them back.
+const (
+	StatePending OperationState = "pending"
+	StateRunning OperationState = "running"
+	StateDone    OperationState = "done"
+	StateFailed  OperationState = "failed"
+)
+
+// Finished reports whether the state is final.
+func (s OperationState) Finished() bool { return s == StateDone || s == StateFailed }
+
+// Operation is one durable unit of work on a service: a sequence of
+// idempotent steps whose progress and results are recorded in the Store
+// before the next step starts.
+type Operation struct {
+	// ID is unique; callers may choose it (an idempotency key) or leave it
+	// empty to get a random one.
+	ID        string
+	ServiceID string
+	Kind      OperationKind
+	State     OperationState
+	// Step is the name of the step to run next (or running now).
+	Step string
+	// Input holds the kind-specific inputs (password, OS template, IP, ...).
+	// It may hold secrets: stores keep it, logs and errors never show it.
+	Input map[string]string
+	// Data holds what steps recorded (server id, user id, addresses, ...).
+	Data map[string]string
+	// Error is the reason of a failure (final or of the last attempt).
+	Error string
+	// Attempts counts how many times the operation was claimed.
+	Attempts int
+	// Worker and LeaseUntil describe the current lease.
+	Worker     string
+	LeaseUntil time.Time
+	// Version increases by one on every successful update.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clone returns a deep copy.
+func (o *Operation) Clone() *Operation {
+	c := *o
+	c.Input = maps.Clone(o.Input)
+	c.Data = maps.Clone(o.Data)
+	return &c
+}
+
+// OperationFilter selects operations in ListOperations. Empty fields match
+// everything.
+type OperationFilter struct {
+	ServiceID string
+	States    []OperationState
+	Kinds     []OperationKind
+}
+
+// Reservation marks a server as taken by an operation. A server has at most
+// one reservation (a uniqueness rule the Store enforces atomically).
+type Reservation struct {
+	// Backend names the panel the server belongs to (the module name).
+	Backend     string
+	ServerID    string
+	OperationID string
+	ServiceID   string
+	CreatedAt   time.Time
+}
+
+// ServiceKind is the kind of product a service is.
+type ServiceKind string
+
+// Service kinds.
+const (
+	KindDedicated  ServiceKind = "dedicated"
+	KindHosting    ServiceKind = "hosting"
+	KindColocation ServiceKind = "colocation"
+)
+
+// Service is the engine's record of a billing service.
+type Service struct {
+	ID        string
+	Kind      ServiceKind
+	TariffID  int64
+	AccountID int64
+	// Owner is the account owner's name (the source of panel usernames).
+	Owner string
+	// Module is the processing module that serves the service.
+	Module string
+	Status billing.Status
+	// Properties are what the service got: server id, main IP, extra IPs,
+	// panel username, ... (see the Prop* constants).
+	Properties map[string]string
+	// Error is the last failure reason shown to the operator.
+	Error     string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clone returns a deep copy.
+func (s *Service) Clone() *Service {
+	c := *s
+	c.Properties = maps.Clone(s.Properties)
+	return &c
+}
+
+// ServiceFilter selects services in ListServices.
+type ServiceFilter struct {
+	Statuses []billing.Status
+	Module   string
+	// Owner matches services of one account owner.
+	Owner string
+}
+
+// Store keeps operations, reservations and services durably. Every method
+// is safe for concurrent use, also from several processes when the
+// implementation is shared (sqlstore on PostgreSQL).
+//
+// The contract (checked by provision/storetest):
+//   - Create* fail with ErrExists for a duplicate id.
+//   - Get* fail with ErrNotFound.
+//   - Update*/PutService succeed only when the passed Version equals the
+//     stored one, store Version+1 and set it on the argument; otherwise they
+//     return ErrConflict and change nothing. PutService with Version 0
+//     creates (ErrExists if present).
+//   - ClaimOperation atomically picks one unfinished operation whose lease
+//     is free or expired (oldest first), sets Worker, LeaseUntil = now+lease,
+//     State = running, Attempts+1, Version+1, and returns it; ErrNoWork when
+//     there is none.
+//   - RenewLease extends a lease only for its holder (ErrLeaseLost
+//     otherwise); ReleaseLease clears it.
+//   - Reserve is atomic and unique per (Backend, ServerID): it succeeds when
+//     the server is free or already reserved by the same OperationID, and
+//     returns ErrReserved otherwise. Unreserve removes a reservation held
+//     by operationID, is a no-op when there is none, and returns ErrReserved
+//     when another operation holds it.
+//   - Returned values are copies: changing them does not change the store.
+type Store interface {
+	CreateOperation(ctx context.Context, op *Operation) error
+	GetOperation(ctx context.Context, id string) (*Operation, error)
+	UpdateOperation(ctx context.Context, op *Operation) error
+	ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error)
+	ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*Operation, error)
+	RenewLease(ctx context.Context, opID, worker string, lease time.Duration) error
+	ReleaseLease(ctx context.Context, opID, worker string) error
+
+	Reserve(ctx context.Context, r Reservation) error
+	Unreserve(ctx context.Context, backend, serverID, operationID string) error
+	Reservations(ctx context.Context, backend string) ([]Reservation, error)
+
+	PutService(ctx context.Context, s *Service) error
+	GetService(ctx context.Context, id string) (*Service, error)
+	ListServices(ctx context.Context, f ServiceFilter) ([]*Service, error)
+}
