@@ -453,7 +453,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 				Op:              r.Op,
 				URL:             redactURLString(r.URL),
 				Attempts:        n,
-				MayHaveHappened: class == NonIdempotent && !errors.Is(err, context.Canceled) && !isDialError(err),
+				MayHaveHappened: class == NonIdempotent && !isDialError(err),
 				Err:             unwrapURLError(err),
 			}
 		}

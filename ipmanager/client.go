@@ -1,0 +1,234 @@
+package ipmanager
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/mgr5"
+)
+
+// Panel function names used by the client (see the package doc for which
+// of them are the project's assumptions).
+const (
+	FuncList   = "ip"        // list of addresses
+	FuncEdit   = "ip.edit"   // view, allocate (create) and change an address
+	FuncDelete = "ip.delete" // release addresses
+	FuncGroups = "iptype"    // list of IP address groups
+)
+
+// Defaults.
+const (
+	// DefaultTimeout bounds one HTTP attempt.
+	DefaultTimeout = 30 * time.Second
+)
+
+type config struct {
+	creds   mgr5.Credentials
+	session bool
+	lang    string
+	http    httpx.Config
+}
+
+// Option configures a Client. Options validate their input; NewClient
+// returns the first error as an *ArgumentError.
+type Option func(*config) error
+
+// WithCredentials sets the panel login. IPmanager integrations should use a
+// user-level account with rights on the pools they allocate from. The
+// password travels only in POST bodies and is never logged.
+func WithCredentials(username, password string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(username) == "" {
+			return argErr("WithCredentials", "username", "empty")
+		}
+		if strings.ContainsAny(username, ":\r\n") {
+			return argErr("WithCredentials", "username", "contains ':' or a line break")
+		}
+		if password == "" {
+			return argErr("WithCredentials", "password", "empty")
+		}
+		c.creds = mgr5.Credentials{Username: username, Password: password}
+		return nil
+	}
+}
+
+// WithSessionAuth logs in once with func=auth and sends the session id
+// (auth=) instead of authinfo on every call; an expired session is renewed
+// once automatically. Use it when the panel restricts authinfo.
+func WithSessionAuth() Option {
+	return func(c *config) error {
+		c.session = true
+		return nil
+	}
+}
+
+// WithLang sets the language of the panel's error messages ("en", "ru").
+func WithLang(lang string) Option {
+	return func(c *config) error {
+		if lang == "" || strings.ContainsAny(lang, " &=\r\n") {
+			return argErr("WithLang", "lang", "empty or not a language code")
+		}
+		c.lang = lang
+		return nil
+	}
+}
+
+// WithHTTPClient uses a copy of hc for every attempt; its transport is kept
+// (and wrapped by the rate limiter).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return argErr("WithHTTPClient", "client", "nil")
+		}
+		c.http.HTTPClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
+// retries included, is bounded by the context.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return argErr("WithTimeout", "timeout", "must be positive")
+		}
+		c.http.Timeout = d
+		return nil
+	}
+}
+
+// WithInsecureSkipVerify disables TLS certificate verification. Panels on
+// :1500 often run self-signed certificates; prefer WithRootCAs.
+func WithInsecureSkipVerify() Option {
+	return func(c *config) error {
+		c.http.InsecureSkipVerify = true
+		return nil
+	}
+}
+
+// WithRootCAs verifies the panel certificate against pool instead of the
+// system roots.
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *config) error {
+		if pool == nil {
+			return argErr("WithRootCAs", "pool", "nil")
+		}
+		c.http.RootCAs = pool
+		return nil
+	}
+}
+
+// WithRetry sets the number of retries after the first attempt (0 = none)
+// and the bounds of the jittered exponential backoff between them. Allocate
+// is never retried, whatever this says. The default is 4 retries between
+// 200 ms and 10 s.
+func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if maxRetries < 0 || maxRetries > 100 {
+			return argErr("WithRetry", "maxRetries", "must be in 0..100")
+		}
+		if minWait <= 0 || maxWait < minWait {
+			return argErr("WithRetry", "wait", "need 0 < min <= max")
+		}
+		c.http.MaxRetries = maxRetries
+		if maxRetries == 0 {
+			c.http.MaxRetries = -1
+		}
+		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
+		return nil
+	}
+}
+
+// WithRateLimit allows at most perSecond HTTP attempts per second (retries
+// included) with the given burst.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond <= 0 || burst < 1 {
+			return argErr("WithRateLimit", "rate", "need perSecond > 0 and burst >= 1")
+		}
+		c.http.RateLimit, c.http.Burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithLogger logs one record per call (and one per retry) to l; parameters
+// are logged at debug level with secrets redacted. Without it the client is
+// silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return argErr("WithLogger", "logger", "nil")
+		}
+		c.http.Logger = l
+		return nil
+	}
+}
+
+// WithApplication prepends "name/version" to the User-Agent.
+func WithApplication(name, version string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
+			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
+		}
+		app := name
+		if version != "" {
+			app += "/" + version
+		}
+		c.http.Application = app
+		return nil
+	}
+}
+
+// Client is an IPmanager 5 client. It is safe for concurrent use.
+type Client struct {
+	m *mgr5.Client
+}
+
+// NewClient returns a client for the panel entry point baseURL, the full URL
+// including the panel path, e.g. https://host:1500/ipmgr or
+// https://host/manager/ipmgr. WithCredentials is required.
+func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, argErr("NewClient", "baseURL", "not an absolute http(s) URL")
+	}
+	if u.User != nil {
+		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	}
+	cfg := &config{}
+	cfg.http.Timeout = DefaultTimeout
+	for _, o := range opts {
+		if o == nil {
+			return nil, argErr("NewClient", "option", "nil")
+		}
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.creds.Username == "" {
+		return nil, argErr("NewClient", "credentials", "WithCredentials is required")
+	}
+	mode := mgr5.AuthInfo
+	if cfg.session {
+		mode = mgr5.AuthSession
+	}
+	m, err := mgr5.NewClient(mgr5.Config{
+		Panel: "ipmanager", Endpoint: u.String(), Credentials: cfg.creds,
+		Mode: mode, Lang: cfg.lang, HTTP: cfg.http,
+	})
+	if err != nil {
+		return nil, &ArgumentError{Op: "NewClient", Arg: "configuration", Reason: err.Error()}
+	}
+	return &Client{m: m}, nil
+}
+
+// Endpoint returns the panel entry point URL.
+func (c *Client) Endpoint() string { return c.m.Endpoint() }
