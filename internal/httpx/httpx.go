@@ -298,13 +298,16 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 			}
 			sum := sha256.Sum256(raw[0])
 			if !pins[hex.EncodeToString(sum[:])] {
-				return errors.New("httpx: panel certificate does not match the pinned fingerprint")
+				return errPinMismatch
 			}
 			return nil
 		}
 	}
 	return t, nil
 }
+
+// errPinMismatch is a TLS failure that no retry can fix.
+var errPinMismatch = errors.New("httpx: panel certificate does not match the pinned fingerprint")
 
 // limitTransport waits for a limiter token before every attempt.
 type limitTransport struct {
@@ -339,6 +342,10 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.
 		return false, err
 	}
 	if err != nil {
+		var cve *tls.CertificateVerificationError
+		if errors.Is(err, errPinMismatch) || errors.As(err, &cve) {
+			return false, err
+		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {

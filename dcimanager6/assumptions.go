@@ -1,0 +1,135 @@
+package dcimanager6
+
+// This file is the single place that holds what the public DCImanager 6
+// documentation does not say. Every constant below marked [G] (gap) or [I]
+// (inference) was chosen by ispkit and must be checked against the
+// /swagger/ page of a real instance (DCI back, Auth v4 and IPmanager
+// definitions). Correcting a guess means editing this file (and the fake in
+// dcimanager6test, which serves the same shapes); nothing else in the
+// package spells these paths or field names.
+//
+// Facts marked [C] are documented by ISPsystem and are kept here only so
+// that all paths live together.
+
+// Paths below the API prefix. "%d" is a numeric ID, "%s" an escaped path
+// segment.
+const (
+	// [C] Auth v4 password login; answers 201 with {"token": ...}.
+	pathToken = "/auth/v4/public/token"
+	// [C] Key for the "log in to DCImanager" button.
+	pathUserKey = "/auth/v4/user/%s/key"
+	// [C] Browser URL that exchanges a key for a session (no API prefix).
+	pathKeyLogin = "/auth/key-v4/%s"
+	// [C] Current session information.
+	pathWhoami = "/auth/v4/whoami"
+
+	// [C] Servers: list and one server.
+	pathServers = "/dci/v3/server"
+	pathServer  = "/dci/v3/server/%d"
+	// [C] Free-server counts per configuration.
+	pathServerConfigurations = "/dci/v3/server/configuration"
+	// [C names, C3 URL shape] Power actions, body {}.
+	pathPowerOn    = "/dci/v3/server/%d/power_on"
+	pathPowerOff   = "/dci/v3/server/%d/power_off"
+	pathPowerReset = "/dci/v3/server/%d/power_reset"
+	// [G] OS installation, modelled on VMmanager 6 POST /vm/v3/host/{id}/reinstall.
+	pathReinstall = "/dci/v3/server/%d/reinstall"
+	// [I] Owner assignment: "edit is a POST to the object URL" as in
+	// VMmanager 6 (POST /vm/v3/host/{id}); the body carries "owner".
+	pathServerEdit = pathServer
+
+	// [C] DCI users: list and create; [I] delete and get by ID.
+	pathUsers = "/dci/v3/user"
+	pathUser  = "/dci/v3/user/%d"
+
+	// [G] Locations.
+	pathLocations = "/dci/v3/location"
+	pathLocation  = "/dci/v3/location/%d"
+
+	// [G] OS templates; one collection filtered by location_id.
+	pathOSTemplates = "/dci/v3/os_template"
+
+	// [G] Operations ("information about a particular operation" exists
+	// per the vendor's feature list, the URL does not).
+	pathOperations = "/dci/v3/operation"
+	pathOperation  = "/dci/v3/operation/%d"
+
+	// [C3] Switch ports of one switch.
+	pathSwitchPorts = "/dci/v3/switch/%d/port"
+	// [G] Enable/disable one switch port.
+	pathPortEnable  = "/dci/v3/switch/%d/port/%d/enable"
+	pathPortDisable = "/dci/v3/switch/%d/port/%d/disable"
+
+	// [C3] IPmanager 6 addresses; [C] (VMmanager box) pools.
+	pathIPs   = "/ip/v3/ip"
+	pathIP    = "/ip/v3/ip/%d"
+	pathPools = "/ip/v3/ippool"
+	pathPool  = "/ip/v3/ippool/%d"
+)
+
+// Field names and values used in request bodies and filters.
+const (
+	// [G] Body field of an owner assignment; null clears the owner.
+	fieldOwner = "owner"
+	// [G] Body field that sets a server's domain (host name) in an edit.
+	fieldDomain = "domain"
+
+	// [G] Reinstall body fields (VMmanager 6 uses "os" and "password").
+	fieldInstallTemplate   = "os"
+	fieldInstallPassword   = "password"
+	fieldInstallHostname   = "domain"
+	fieldInstallRecipes    = "recipe_list"
+	fieldInstallRecipe     = "recipe"
+	fieldInstallRecipeArgs = "recipe_params"
+
+	// [I] Response field carrying the operation started by an action
+	// (VMmanager 6 answers {"id": ..., "task": ...}).
+	fieldTask = "task"
+
+	// Filter fields. owner_email, is_new and location_id are [C3];
+	// maintenance_mode and the operation.status filter are [G].
+	filterOwnerEmail      = "owner_email"
+	filterIsNew           = "is_new"
+	filterLocation        = "location_id"
+	filterConfiguration   = "configuration"
+	filterMaintenance     = "maintenance_mode"
+	filterOperationStatus = "operation.status"
+	filterServerID        = "server_id"
+)
+
+// Operation status values. Only "ok" and "canceled" are documented (as the
+// statuses that make a server available); the others are [G].
+const (
+	StatusCreated  = "created"  // [G] queued, not started
+	StatusRunning  = "running"  // [G] in progress
+	StatusOK       = "ok"       // [C] finished successfully
+	StatusError    = "error"    // [G] finished with an error
+	StatusCanceled = "canceled" // [C] cancelled
+)
+
+// Power status values. ON/OFF/UNKNOWN are documented as concepts; the
+// lower-case field values and the field name power_status (C3) are [I].
+const (
+	PowerOn      = "on"
+	PowerOff     = "off"
+	PowerUnknown = "unknown"
+)
+
+// Error codes. Only the shape {"error":{"code","msg","value"}} is
+// documented; the code 1000 for an invalid session comes from one
+// third-party client [C3]. The others are ispkit's choices [G] and are what
+// the fake answers.
+const (
+	CodeUnauthorized   = 1000 // [C3] session missing, invalid or expired
+	CodeBadCredentials = 1001 // [G] wrong e-mail or password on login
+	CodeInvalidInput   = 2000 // [G] malformed where/orderby/limit or body
+	CodeNotFound       = 3000 // [G] no such object or endpoint
+	CodeExists         = 4000 // [G] object already exists (e-mail taken)
+	CodeStateConflict  = 4001 // [G] action not allowed in the current state
+	CodeInternal       = 5000 // [G] internal error
+	CodeUnavailable    = 5030 // [G] platform suspended ("waking up")
+)
+
+// FreeDomain is the host name the vendor's older integrations give to a
+// server that is free for sale ("free.ds"). [C for DCImanager 5, I for 6]
+const FreeDomain = "free.ds"

@@ -1,0 +1,626 @@
+package dcimanager6
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ispkit/ispkit/internal/httpx"
+)
+
+// Defaults. The retry budget follows the vendor's own example, which
+// retries every call 10 times while the platform answers 503 (spec §A3).
+const (
+	DefaultAPIPrefix    = "/api"
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxRetries   = 10
+	DefaultRetryWaitMin = 100 * time.Millisecond
+	DefaultRetryWaitMax = 5 * time.Second
+	DefaultPollMin      = time.Second
+	DefaultPollMax      = 10 * time.Second
+	defaultPageSize     = 100
+)
+
+type config struct {
+	prefix          string
+	email, password string
+	token           string
+	http            httpx.Config
+	retries         *int
+	pollMin         time.Duration
+	pollMax         time.Duration
+}
+
+// Option configures a Client. Options validate their input and NewClient
+// returns the first error.
+type Option func(*config) error
+
+// WithCredentials sets the e-mail and password of the panel user the
+// client logs in as (auth v4). The password is sent only in the body of
+// the token request and never appears in logs or errors.
+func WithCredentials(email, password string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(email) == "" {
+			return argErr("WithCredentials", "email", "empty")
+		}
+		if password == "" {
+			return argErr("WithCredentials", "password", "empty")
+		}
+		if strings.ContainsAny(email, "\r\n") {
+			return argErr("WithCredentials", "email", "contains a line break")
+		}
+		c.email, c.password = email, password
+		return nil
+	}
+}
+
+// WithToken starts the client with an existing session token (for
+// example from a key exchange). Without credentials the client cannot
+// renew it: a 401 is then returned to the caller.
+func WithToken(token string) Option {
+	return func(c *config) error {
+		if token == "" || strings.ContainsAny(token, "\r\n;, ") {
+			return argErr("WithToken", "token", "empty or not a header-safe value")
+		}
+		c.token = token
+		return nil
+	}
+}
+
+// WithAPIPrefix sets the path put between the base URL and
+// /<service>/<version>/…; the default is "/api". Use "" for instances
+// (or proxies) that serve the services at the root, as VMmanager 6 does.
+func WithAPIPrefix(prefix string) Option {
+	return func(c *config) error {
+		p := strings.TrimRight(prefix, "/")
+		if p != "" && !strings.HasPrefix(p, "/") {
+			return argErr("WithAPIPrefix", "prefix", "must be empty or start with /")
+		}
+		if strings.ContainsAny(p, "?#% \r\n") || strings.Contains(p, "..") {
+			return argErr("WithAPIPrefix", "prefix", "must be a plain path")
+		}
+		c.prefix = p
+		return nil
+	}
+}
+
+// WithHTTPClient uses a copy of hc for every attempt. Its transport is
+// kept (and wrapped by the rate limiter).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return argErr("WithHTTPClient", "client", "nil")
+		}
+		c.http.HTTPClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
+// retries included, is bounded by the context.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return argErr("WithTimeout", "timeout", "must be positive")
+		}
+		c.http.Timeout = d
+		return nil
+	}
+}
+
+// WithInsecureSkipVerify disables TLS certificate verification. Prefer
+// WithRootCAs or WithPinnedCertificate for self-signed panels.
+func WithInsecureSkipVerify() Option {
+	return func(c *config) error {
+		c.http.InsecureSkipVerify = true
+		return nil
+	}
+}
+
+// WithRootCAs verifies the panel certificate against pool.
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *config) error {
+		if pool == nil {
+			return argErr("WithRootCAs", "pool", "nil")
+		}
+		c.http.RootCAs = pool
+		return nil
+	}
+}
+
+// WithPinnedCertificate accepts only leaf certificates whose SHA-256
+// fingerprint (hex, colons allowed) is one of fingerprints.
+func WithPinnedCertificate(fingerprints ...string) Option {
+	return func(c *config) error {
+		if len(fingerprints) == 0 {
+			return argErr("WithPinnedCertificate", "fingerprints", "none given")
+		}
+		for _, f := range fingerprints {
+			b, err := hex.DecodeString(strings.ReplaceAll(f, ":", ""))
+			if err != nil || len(b) != 32 {
+				return argErr("WithPinnedCertificate", "fingerprint", "not a SHA-256 hex digest")
+			}
+		}
+		c.http.PinnedSHA256 = append(c.http.PinnedSHA256, fingerprints...)
+		return nil
+	}
+}
+
+// WithRetry sets the number of retries after the first attempt (0 = none)
+// and the bounds of the jittered exponential backoff between them.
+func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if maxRetries < 0 || maxRetries > 100 {
+			return argErr("WithRetry", "maxRetries", "must be in 0..100")
+		}
+		if minWait <= 0 || maxWait < minWait {
+			return argErr("WithRetry", "wait", "need 0 < min <= max")
+		}
+		c.retries = &maxRetries
+		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
+		return nil
+	}
+}
+
+// WithRateLimit allows at most perSecond HTTP attempts per second (retries
+// and waiter polls included) with the given burst.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond <= 0 || burst < 1 {
+			return argErr("WithRateLimit", "rate", "need perSecond > 0 and burst >= 1")
+		}
+		c.http.RateLimit, c.http.Burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithLogger logs one record per call (and one per retry at debug level)
+// to l. Secrets are redacted. Without it the client is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.http.Logger = l
+		return nil
+	}
+}
+
+// WithApplication prepends "name/version" to the User-Agent.
+func WithApplication(name, version string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
+			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
+		}
+		c.http.Application = name
+		if version != "" {
+			c.http.Application += "/" + version
+		}
+		return nil
+	}
+}
+
+// WithPollInterval sets the bounds of the jittered exponential backoff
+// the waiters use between polls (default 1 s to 10 s).
+func WithPollInterval(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return argErr("WithPollInterval", "interval", "need 0 < min <= max")
+		}
+		c.pollMin, c.pollMax = min, max
+		return nil
+	}
+}
+
+// Client talks to one DCImanager 6 instance. It is safe for concurrent
+// use. Services are exposed as fields.
+type Client struct {
+	base    string // scheme://host[:port][/path] without trailing slash
+	prefix  string
+	email   string
+	pass    string
+	h       *httpx.Client
+	pollMin time.Duration
+	pollMax time.Duration
+	retries int
+	waitMin time.Duration
+	waitMax time.Duration
+
+	mu      sync.Mutex // guards token
+	token   string
+	loginMu sync.Mutex // one login at a time
+
+	Auth        *AuthService
+	Servers     *ServersService
+	Users       *UsersService
+	Locations   *LocationsService
+	OSTemplates *OSTemplatesService
+	Operations  *OperationsService
+	Switches    *SwitchesService
+	IPs         *IPsService
+}
+
+type service struct{ c *Client }
+
+// NewClient builds a client for the panel at baseURL (for example
+// "https://dci.example.com"). WithCredentials (or WithToken) is required.
+func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, argErr("NewClient", "baseURL", "not an http(s) URL with a host")
+	}
+	if u.User != nil {
+		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	}
+	cfg := config{prefix: DefaultAPIPrefix, pollMin: DefaultPollMin, pollMax: DefaultPollMax}
+	cfg.http.Timeout = DefaultTimeout
+	cfg.http.RetryWaitMin, cfg.http.RetryWaitMax = DefaultRetryWaitMin, DefaultRetryWaitMax
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.password == "" && cfg.token == "" {
+		return nil, argErr("NewClient", "credentials", "use WithCredentials or WithToken")
+	}
+	retries := DefaultMaxRetries
+	if cfg.retries != nil {
+		retries = *cfg.retries
+	}
+	cfg.http.MaxRetries = retries
+	if retries == 0 {
+		cfg.http.MaxRetries = -1
+	}
+	cfg.http.Panel = "dcimanager6"
+	h, err := httpx.New(cfg.http)
+	if err != nil {
+		return nil, fmt.Errorf("dcimanager6: %w", err)
+	}
+	c := &Client{
+		base: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), prefix: cfg.prefix,
+		email: cfg.email, pass: cfg.password, token: cfg.token, h: h,
+		pollMin: cfg.pollMin, pollMax: cfg.pollMax,
+		retries: retries, waitMin: cfg.http.RetryWaitMin, waitMax: cfg.http.RetryWaitMax,
+	}
+	s := &service{c: c}
+	c.Auth = (*AuthService)(s)
+	c.Servers = (*ServersService)(s)
+	c.Users = (*UsersService)(s)
+	c.Locations = (*LocationsService)(s)
+	c.OSTemplates = (*OSTemplatesService)(s)
+	c.Operations = (*OperationsService)(s)
+	c.Switches = (*SwitchesService)(s)
+	c.IPs = (*IPsService)(s)
+	return c, nil
+}
+
+// BaseURL returns the panel URL the client was built with (no prefix).
+func (c *Client) BaseURL() string { return c.base }
+
+// APIPrefix returns the configured API prefix.
+func (c *Client) APIPrefix() string { return c.prefix }
+
+// String describes the client without secrets.
+func (c *Client) String() string {
+	return "dcimanager6.Client{" + c.base + c.prefix + ", user " + c.email + "}"
+}
+
+// call is one API request.
+type call struct {
+	op     string
+	method string
+	path   string // below the prefix
+	query  string // raw, already encoded
+	body   any
+	class  httpx.Class
+	// expect lists the success statuses; nil means any 2xx.
+	expect []int
+}
+
+// do sends cl with the session, renews the session once on 401 and
+// decodes the JSON answer into out (nil to discard).
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var body []byte
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return argErr(cl.op, "body", err.Error())
+		}
+		body = b
+	}
+	tok, err := c.session(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, cl, body, tok)
+	if err != nil {
+		return err
+	}
+	if isSessionError(resp) && c.pass != "" {
+		tok, err = c.relogin(ctx, tok)
+		if err != nil {
+			return err
+		}
+		resp, err = c.send(ctx, cl, body, tok)
+		if err != nil {
+			return err
+		}
+	}
+	return c.decode(cl, resp, out)
+}
+
+func (c *Client) url(path, query string) string {
+	u := c.base + c.prefix + path
+	if query != "" {
+		u += "?" + query
+	}
+	return u
+}
+
+// send performs the HTTP exchange. httpx retries safe and idempotent
+// calls; a non-idempotent call that gets 503 is retried here as well,
+// because a suspended platform answers 503 without executing anything
+// (spec §A3: "repeat until another code is received").
+func (c *Client) send(ctx context.Context, cl call, body []byte, tok string) (*httpx.Response, error) {
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		h.Set("x-xsrf-token", tok)
+		h.Set("Cookie", "ses6="+tok)
+	}
+	h.Set("isp-box-instance", "true")
+	class := cl.class
+	req := &httpx.Request{Method: cl.method, URL: c.url(cl.path, cl.query), Header: h, Body: body,
+		Op: cl.op, Class: &class}
+	if cl.query != "" {
+		req.Params = queryParams(cl.query)
+	}
+	attempts := 0
+	for try := 0; ; try++ {
+		resp, err := c.h.Do(ctx, req)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+				return nil, fmt.Errorf("%w (%v)", ctxErr, err)
+			}
+			return nil, err
+		}
+		attempts += resp.Attempts
+		resp.Attempts = attempts
+		if resp.StatusCode != http.StatusServiceUnavailable || class != httpx.NonIdempotent || try >= c.retries {
+			return resp, nil
+		}
+		if err := httpx.Sleep(ctx, httpx.Backoff(c.waitMin, c.waitMax, try)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func isSessionError(resp *httpx.Response) bool {
+	if resp.StatusCode == http.StatusUnauthorized {
+		return true
+	}
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		var w wireError
+		return json.Unmarshal(resp.Body, &w) == nil && w.Error != nil && w.Error.Code == CodeUnauthorized
+	}
+	return false
+}
+
+func (c *Client) decode(cl call, resp *httpx.Response, out any) error {
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if cl.expect != nil {
+		ok = false
+		for _, s := range cl.expect {
+			ok = ok || resp.StatusCode == s
+		}
+	}
+	if !ok {
+		return decodeError(cl.op, cl.method, c.prefix+cl.path, resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return &ProtocolError{Op: cl.op, Path: c.prefix + cl.path, StatusCode: resp.StatusCode, Err: err, Size: len(resp.Body)}
+	}
+	return nil
+}
+
+// session returns the current token, logging in first when there is none.
+func (c *Client) session(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	tok := c.token
+	c.mu.Unlock()
+	if tok != "" {
+		return tok, nil
+	}
+	return c.relogin(ctx, "")
+}
+
+// relogin replaces the token stale with a fresh one. Concurrent callers
+// holding the same stale token share one login.
+func (c *Client) relogin(ctx context.Context, stale string) (string, error) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	c.mu.Lock()
+	cur := c.token
+	c.mu.Unlock()
+	if cur != "" && cur != stale {
+		return cur, nil
+	}
+	if c.pass == "" {
+		return "", &Error{StatusCode: http.StatusUnauthorized, Code: CodeUnauthorized, Op: "Auth.Login",
+			Method: http.MethodPost, Path: c.prefix + pathToken, Msg: "session expired and no credentials to renew it"}
+	}
+	tok, err := c.login(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.token = tok
+	c.mu.Unlock()
+	return tok, nil
+}
+
+// login performs POST /auth/v4/public/token. It is an idempotent write:
+// retried on 503 ("waking up"), 5xx and transport errors.
+func (c *Client) login(ctx context.Context) (string, error) {
+	body, err := json.Marshal(map[string]string{"email": c.email, "password": c.pass})
+	if err != nil {
+		return "", err
+	}
+	cl := call{op: "Auth.Login", method: http.MethodPost, path: pathToken, class: httpx.IdempotentWrite,
+		expect: []int{http.StatusCreated, http.StatusOK}}
+	resp, err := c.send(ctx, cl, body, "")
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.decode(cl, resp, &out); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Value = nil // never echo anything the panel said about the login body
+		}
+		return "", err
+	}
+	if out.Token == "" || strings.ContainsAny(out.Token, "\r\n;, ") {
+		return "", &ProtocolError{Op: cl.op, Path: c.prefix + cl.path, StatusCode: resp.StatusCode,
+			Err: errors.New("no usable token in the answer"), Size: len(resp.Body)}
+	}
+	return out.Token, nil
+}
+
+// Login logs in now (instead of on first use) and reports the result.
+func (c *Client) Login(ctx context.Context) error {
+	c.mu.Lock()
+	stale := c.token
+	c.mu.Unlock()
+	_, err := c.relogin(ctx, stale)
+	return err
+}
+
+// Do calls an endpoint the client does not wrap. path is below the API
+// prefix ("/dci/v3/server"), opts (may be nil) become where/orderby/limit,
+// body (may be nil) is sent as JSON and the answer is decoded into out
+// (may be nil). GET is retried, DELETE is retried as an idempotent write,
+// anything else is sent once.
+func (c *Client) Do(ctx context.Context, method, path string, opts *ListOptions, body, out any) error {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") || strings.Contains(path, "..") {
+		return argErr("Do", "path", "must start with / and have no query or ..")
+	}
+	q, err := opts.encode("Do", Where{})
+	if err != nil {
+		return err
+	}
+	class := httpx.NonIdempotent
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		class = httpx.SafeRead
+	case http.MethodDelete:
+		class = httpx.IdempotentWrite
+	}
+	return c.do(ctx, call{op: "Do " + method + " " + path, method: method, path: path, query: q, body: body, class: class}, out)
+}
+
+// ---- generic helpers ----
+
+type listEnvelope[T any] struct {
+	List []T  `json:"list"`
+	Size *int `json:"size"`
+}
+
+func get[T any](ctx context.Context, c *Client, op, path string) (*T, error) {
+	var out T
+	if err := c.do(ctx, call{op: op, method: http.MethodGet, path: path, class: httpx.SafeRead}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func list[T any](ctx context.Context, c *Client, op, path string, opts *ListOptions, extra Where) ([]T, int, error) {
+	q, err := opts.encode(op, extra)
+	if err != nil {
+		return nil, 0, err
+	}
+	var env listEnvelope[T]
+	if err := c.do(ctx, call{op: op, method: http.MethodGet, path: path, query: q, class: httpx.SafeRead}, &env); err != nil {
+		return nil, 0, err
+	}
+	total := len(env.List)
+	if env.Size != nil {
+		total = *env.Size
+	}
+	return env.List, total, nil
+}
+
+// all pages through a list: it copies opts, uses opts.Limit.Count (or 100)
+// as the page size starting at opts.Limit.Offset, and stops on a short or
+// empty page, when the reported total is reached, or when ctx is done.
+func all[T any](ctx context.Context, c *Client, op, path string, opts *ListOptions, extra Where) func(yield func(T, error) bool) {
+	return func(yield func(T, error) bool) {
+		var o ListOptions
+		if opts != nil {
+			o = *opts
+		}
+		r := Range{Count: defaultPageSize}
+		if o.Limit != nil {
+			r = *o.Limit
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			page := r
+			o.Limit = &page
+			items, total, err := list[T](ctx, c, op, path, &o, extra)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			r.Offset += len(items)
+			if len(items) == 0 || len(items) < r.Count || r.Offset >= total {
+				return
+			}
+		}
+	}
+}
+
+func pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func checkID(op, arg string, id int64) error {
+	if id <= 0 {
+		return argErr(op, arg, "must be a positive ID")
+	}
+	return nil
+}
+
+// jsonNull is an explicit JSON null in a request body.
+var jsonNull = json.RawMessage("null")
