@@ -655,4 +655,3 @@ func FormBody(v url.Values) ([]byte, http.Header) {
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	return []byte(v.Encode()), h
 }
-

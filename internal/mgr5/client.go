@@ -58,7 +58,9 @@ type Credentials struct {
 func (c Credentials) String() string { return c.Username + ":REDACTED" }
 
 // GoString never shows the password.
-func (c Credentials) GoString() string { return `mgr5.Credentials{Username:"` + c.Username + `", Password:REDACTED}` }
+func (c Credentials) GoString() string {
+	return `mgr5.Credentials{Username:"` + c.Username + `", Password:REDACTED}`
+}
 
 // Config configures a Client.
 type Config struct {
