@@ -1,0 +1,378 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+)
+
+func TestOpenDedicatedLifecycle(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 3)
+	e := v.engine("w1")
+	ctx := context.Background()
+
+	req := openReq("117", tariffDedic)
+	req.Options = map[string]string{"IP": "2", "IPv6": "1", "recipe": "#local__lamp"}
+	op, err := e.Open(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, op.State)
+
+	svc := v.service("117")
+	assert.Equal(t, billing.StatusActive, svc.Status)
+	assert.Equal(t, "dc1", svc.Module)
+	p := svc.Properties
+	assert.Equal(t, "1", p[provision.PropServerID])
+	assert.Equal(t, "JohnSmith117", p[provision.PropLogin])
+	assert.Equal(t, "s117.example.net", p[provision.PropDomain])
+	assert.Equal(t, "sw1/1", p[provision.PropSwitchPort])
+	assert.Equal(t, "192.0.2.1", p[provision.PropIPMI])
+	assert.True(t, strings.HasPrefix(p[provision.PropIP], "203.0."), "public main IP, got %s", p[provision.PropIP])
+	assert.Len(t, strings.Split(p[provision.PropIPs], ","), 3)
+	assert.Equal(t, "1", p[provision.PropIPManaged])
+
+	st := v.dc.Server("1")
+	assert.Equal(t, v.dc.UserID("JohnSmith117"), st.OwnerID)
+	assert.Equal(t, "s117.example.net", st.Hostname)
+	assert.True(t, st.PoweredOn)
+	assert.True(t, st.PortsOn)
+	assert.Equal(t, osTemplate, st.Template)
+	assert.Equal(t, "S3cret!pw", v.dc.Password(st.OwnerID))
+	assert.Len(t, v.eventsOf(provision.EventWelcome), 1)
+	assert.NotEmpty(t, v.eventsOf(provision.EventInstallProgress))
+	assert.NotContains(t, v.pool.Used()["parking"], "10.0.0.1", "the parking address went back to IPmanager")
+	v.checkInvariants()
+
+	// Suspend / Unsuspend switch the ports.
+	_, err = e.Suspend(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	assert.False(t, v.dc.Server("1").PortsOn)
+	assert.True(t, v.dc.Server("1").PoweredOn, "the server keeps running")
+	assert.Equal(t, billing.StatusSuspended, v.service("117").Status)
+	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	assert.True(t, v.dc.Server("1").PortsOn)
+	assert.Equal(t, billing.StatusActive, v.service("117").Status)
+
+	// Password.
+	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "117", Password: "n3w"})
+	require.NoError(t, err)
+	assert.Equal(t, "n3w", v.dc.Password(st.OwnerID))
+
+	// AddIP / RemoveIP.
+	_, err = e.AddIP(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	ips := strings.Split(v.service("117").Properties[provision.PropIPs], ",")
+	require.Len(t, ips, 4)
+	_, err = e.RemoveIP(ctx, provision.Request{ServiceID: "117", IP: ips[0]})
+	require.NoError(t, err)
+	assert.NotContains(t, v.service("117").Properties[provision.PropIPs], ips[0]+",")
+	_, err = e.RemoveIP(ctx, provision.Request{ServiceID: "117", IP: p[provision.PropIP]})
+	require.ErrorIs(t, err, provision.ErrInvalidRequest, "the main address cannot be removed")
+	v.checkInvariants()
+
+	// Reinstall.
+	_, err = e.Reinstall(ctx, provision.Request{ServiceID: "117", Password: "root", OSTemplate: "ISPsystem__CentOS-7-amd64"})
+	require.NoError(t, err)
+	assert.Equal(t, 2, v.dc.Server("1").Installs)
+	assert.Equal(t, "ISPsystem__CentOS-7-amd64", v.service("117").Properties[provision.PropOS])
+
+	// LoginURL is direct.
+	u, err := e.LoginURL(ctx, "117")
+	require.NoError(t, err)
+	assert.Contains(t, u, "username=JohnSmith117")
+
+	// A second server for the same customer reuses the panel user.
+	req2 := openReq("118", tariffDedic)
+	req2.Owner = "John.Smith-117"
+	_, err = e.Open(ctx, req2)
+	require.NoError(t, err)
+	assert.Equal(t, st.OwnerID, v.dc.Server("2").OwnerID)
+
+	// Close releases everything.
+	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	st = v.dc.Server("1")
+	assert.Empty(t, st.OwnerID)
+	assert.Equal(t, provision.FreeHostname, st.Hostname)
+	assert.True(t, st.Disabled)
+	assert.Len(t, st.IPs, 1)
+	assert.True(t, strings.HasPrefix(st.IPs[0].IP, "10.1."), "parked again, got %s", st.IPs[0].IP)
+	assert.Equal(t, billing.StatusDeleted, v.service("117").Status)
+	v.checkInvariants()
+
+	// The closed server is sold again.
+	_, err = e.Open(ctx, openReq("119", tariffDedic))
+	require.NoError(t, err)
+	assert.Equal(t, "1", v.service("119").Properties[provision.PropServerID])
+	assert.False(t, v.dc.Server("1").Disabled)
+	v.checkInvariants()
+}
+
+func TestOpenFailover(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		break_ func(dc *fakepanel.DC)
+		reason string
+	}{
+		{"install fails", func(dc *fakepanel.DC) { dc.FailInstall("1") }, "OS install failed"},
+		{"power-on timeout", func(dc *fakepanel.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
+		{"panel error", func(dc *fakepanel.DC) {
+			dc.BeforeCall = func(method, id string) error {
+				if method == "SetPorts" && id == "1" {
+					return fakepanel.ErrFault
+				}
+				return nil
+			}
+		}, "injected fault"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t, 2)
+			tc.break_(v.dc)
+			e := v.engine("w1", func(c *provision.Config) { c.PowerTimeout = 50 * time.Millisecond })
+			_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+			require.NoError(t, err)
+			assert.Equal(t, "2", v.service("1").Properties[provision.PropServerID])
+			bad := v.dc.Server("1")
+			assert.Equal(t, fakepanel.AdminID, bad.OwnerID, "the customer does not get the failed server")
+			assert.True(t, bad.Disabled)
+			assert.Equal(t, provision.FreeHostname, bad.Hostname)
+			assert.Contains(t, bad.Notes, tc.reason)
+			require.Len(t, v.eventsOf(provision.EventServerFailed), 1)
+			v.checkInvariants()
+		})
+	}
+}
+
+func TestOpenNoServerLeft(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	v.dc.FailInstall("1")
+	v.dc.FailInstall("2")
+	e := v.engine("w1")
+	op, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.Error(t, err)
+	require.ErrorIs(t, err, provision.ErrNoServer)
+	require.ErrorIs(t, err, provision.ErrOperationFailed)
+	assert.Equal(t, provision.StateFailed, op.State)
+	svc := v.service("1")
+	assert.Equal(t, billing.StatusOrdered, svc.Status, "the service stays Pending")
+	assert.Contains(t, svc.Error, "no server available")
+	v.checkInvariants()
+
+	// Wait from another engine (after a restart) still maps the cause.
+	e2 := v.engine("w2")
+	_, err = e2.Wait(context.Background(), op.ID)
+	require.ErrorIs(t, err, provision.ErrNoServer)
+}
+
+func TestOpenModuleFallback(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	e := v.engine("w1")
+	_, err := e.Open(context.Background(), openReq("1", tariffTwoMods))
+	require.NoError(t, err)
+	assert.Equal(t, "dc1", v.service("1").Module, "dc-empty (sort 1) has no server, dc1 (sort 2) serves")
+	v.checkInvariants()
+}
+
+func TestManualTasks(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	e := v.engine("w1")
+	ctx := context.Background()
+	op, err := e.Open(ctx, provision.Request{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
+	require.NoError(t, err, "colocation is a manual task, not an error")
+	assert.Equal(t, provision.StateDone, op.State)
+	assert.Equal(t, billing.StatusProcessing, v.service("5").Status)
+
+	_, err = e.Open(ctx, openReq("6", tariffCustom))
+	require.NoError(t, err, "an unavailable custom configuration is a manual task")
+	v.mu.Lock()
+	tasks := append([]billing.ManualTask(nil), v.tasks...)
+	v.mu.Unlock()
+	require.Len(t, tasks, 2)
+	assert.Equal(t, billing.ManualTask{Department: "Hardware", ServiceID: 5, Reason: billing.ReasonColocation + ": open"}, tasks[0])
+	assert.Equal(t, billing.ManualTask{Department: "Assembly", ServiceID: 6, Reason: billing.ReasonConfigUnavailable}, tasks[1])
+	assert.Len(t, v.eventsOf(provision.EventManualTask), 2)
+	assert.Equal(t, 1, len(v.dc.State())-0, "no server touched")
+	assert.Empty(t, v.dc.Server("1").OwnerID)
+}
+
+func TestDontWaitInstall(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	v.dc.InstallDelay = time.Hour
+	e := v.engine("w1")
+	_, err := e.Open(context.Background(), openReq("1", tariffDontWait))
+	require.NoError(t, err)
+	assert.Equal(t, billing.StatusActive, v.service("1").Status)
+	assert.True(t, v.dc.Server("1").Installing, "activated while the OS installs")
+	assert.Equal(t, "1.domain", v.service("1").Properties[provision.PropDomain], "WHMCS default domain @ID@.domain")
+}
+
+func TestInstallTimeout(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	v.dc.InstallDelay = time.Hour
+	e := v.engine("w1", func(c *provision.Config) { c.InstallTimeout = 30 * time.Millisecond })
+	_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.ErrorIs(t, err, provision.ErrNoServer)
+	assert.Contains(t, v.dc.Server("1").Notes, "OS install: timed out")
+	v.checkInvariants()
+}
+
+func TestHosting(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 0)
+	v.host.AddUser("ann")
+	v.host.Shadow = []string{"ann1"} // free in the list, taken on create
+	e := v.engine("w1")
+	ctx := context.Background()
+	_, err := e.Open(ctx, provision.Request{ServiceID: "h1", TariffID: tariffHosting, Owner: "Ann", Password: "pw1", Domain: "ann.example"})
+	require.NoError(t, err)
+	svc := v.service("h1")
+	assert.Equal(t, billing.StatusActive, svc.Status)
+	assert.Equal(t, "ann2", svc.Properties[provision.PropLogin], "ann is taken, ann1 collides on create")
+	a, ok := v.host.User("ann2")
+	require.True(t, ok)
+	assert.Equal(t, "basic", a.Preset)
+	assert.Equal(t, map[string]string{"limit_db": "10", "limit_webdomains": "25"}, a.Limits, "billing wins, the template fills the rest")
+	assert.Equal(t, "ann.example", a.Domain)
+	assert.Len(t, v.eventsOf(provision.EventWelcome), 1)
+
+	_, err = e.Suspend(ctx, provision.Request{ServiceID: "h1"})
+	require.NoError(t, err)
+	a, _ = v.host.User("ann2")
+	assert.True(t, a.Suspended)
+	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "h1"})
+	require.NoError(t, err)
+	a, _ = v.host.User("ann2")
+	assert.False(t, a.Suspended)
+	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "h1", Password: "pw2"})
+	require.NoError(t, err)
+	a, _ = v.host.User("ann2")
+	assert.Equal(t, "pw2", a.Password)
+	u, err := e.LoginURL(ctx, "h1")
+	require.NoError(t, err)
+	assert.Contains(t, u, "username=ann2")
+	_, err = e.AddIP(ctx, provision.Request{ServiceID: "h1"})
+	require.ErrorIs(t, err, provision.ErrUnsupported)
+	_, err = e.Close(ctx, provision.Request{ServiceID: "h1"})
+	require.NoError(t, err)
+	_, ok = v.host.User("ann2")
+	assert.False(t, ok)
+	assert.Equal(t, billing.StatusDeleted, v.service("h1").Status)
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	e := v.engine("w1")
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		req  provision.Request
+		want error
+	}{
+		"no service id":     {provision.Request{Kind: provision.OpOpen, TariffID: 1}, provision.ErrInvalidRequest},
+		"no tariff":         {provision.Request{Kind: provision.OpOpen, ServiceID: "1"}, provision.ErrInvalidRequest},
+		"unknown tariff":    {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 99, Owner: "a", Password: "p"}, billing.ErrNotFound},
+		"no password":       {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 1, Owner: "a"}, provision.ErrInvalidRequest},
+		"bad owner":         {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 1, Owner: "---", Password: "p"}, provision.ErrInvalidRequest},
+		"unknown kind":      {provision.Request{Kind: "explode", ServiceID: "1"}, provision.ErrInvalidRequest},
+		"suspend unknown":   {provision.Request{Kind: provision.OpSuspend, ServiceID: "404"}, provision.ErrNotFound},
+		"remove bad ip":     {provision.Request{Kind: provision.OpRemoveIP, ServiceID: "1", IP: "nope"}, provision.ErrInvalidRequest},
+		"add ip bad family": {provision.Request{Kind: provision.OpAddIP, ServiceID: "1", Family: "ipx"}, provision.ErrInvalidRequest},
+		"domain template":   {provision.Request{Kind: provision.OpOpen, ServiceID: "abc", TariffID: 1, Owner: "a", Password: "p"}, billing.ErrEmptyMacro},
+	} {
+		_, err := e.Do(ctx, tc.req)
+		require.ErrorIs(t, err, tc.want, name)
+	}
+	var bad *billing.OptionError
+	r := openReq("1", tariffDedic)
+	r.Options = map[string]string{"IP": "-1"}
+	_, err := e.Open(ctx, r)
+	require.ErrorAs(t, err, &bad)
+	ops, err := v.store.ListOperations(ctx, provision.OperationFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, ops, "nothing recorded for invalid requests")
+	assert.Zero(t, v.dc.Calls(), "nothing sent for invalid requests")
+
+	// Suspend of a Pending service is refused.
+	_, err = e.Submit(ctx, openReq("2", tariffDedic))
+	require.NoError(t, err)
+	_, err = e.Suspend(ctx, provision.Request{ServiceID: "2"})
+	require.ErrorIs(t, err, provision.ErrServiceState)
+	// A second operation while one is unfinished is refused.
+	_, err = e.Close(ctx, provision.Request{ServiceID: "2"})
+	require.ErrorIs(t, err, provision.ErrBusy)
+}
+
+func TestIdempotentSubmit(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	e := v.engine("w1")
+	ctx := context.Background()
+	r := openReq("1", tariffDedic)
+	r.OperationID = "order-1"
+	op1, err := e.Open(ctx, r)
+	require.NoError(t, err)
+	op2, err := e.Open(ctx, r)
+	require.NoError(t, err)
+	assert.Equal(t, op1.ID, op2.ID)
+	assert.Equal(t, "order-1", op1.ID)
+	r.ServiceID = "2"
+	_, err = e.Open(ctx, r)
+	require.ErrorIs(t, err, provision.ErrExists)
+	assert.Equal(t, 1, v.dc.Server("1").Installs)
+	assert.Empty(t, v.dc.Server("2").OwnerID)
+}
+
+func TestSubmitRunWait(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 3)
+	e := v.engine("w1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var ids []string
+	for _, id := range []string{"1", "2", "3"} {
+		op, err := e.Submit(ctx, openReq(id, tariffDedic))
+		require.NoError(t, err)
+		ids = append(ids, op.ID)
+	}
+	for _, id := range ids {
+		op, err := e.Wait(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, provision.StateDone, op.State)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	v.checkInvariants()
+}
+
+func TestNewConfigErrors(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 0)
+	_, err := provision.New(provision.Config{})
+	require.ErrorIs(t, err, provision.ErrInvalidRequest)
+	cfg := v.config("w")
+	cfg.IPPools = map[string]provision.IPPool{"nope": v.pool}
+	_, err = provision.New(cfg)
+	require.ErrorIs(t, err, provision.ErrInvalidRequest)
+	cfg = v.config("w")
+	cfg.PollInterval = -1
+	_, err = provision.New(cfg)
+	require.True(t, errors.Is(err, provision.ErrInvalidRequest))
+}

@@ -1,0 +1,102 @@
+// Package ispmgr adapts the ispmanager client to provision.HostingBackend:
+// accounts created from a template (preset) with merged limits, suspend,
+// resume, delete, password and single sign-on.
+//
+// Choices: UserExists reads the user list (a missing user is not an error);
+// CreateUser sends user.add.finish through ispmanager.UsersService.Create
+// without assigning a dedicated IP (shared hosting); IsNameTaken is
+// ispmanager.IsUserExists (doc.error exists/user).
+package ispmgr
+
+import (
+	"context"
+
+	"github.com/ispkit/ispkit/ispmanager"
+	"github.com/ispkit/ispkit/provision"
+)
+
+// Backend is a provision.HostingBackend over an ISPmanager client.
+type Backend struct {
+	c *ispmanager.Client
+}
+
+var _ provision.HostingBackend = (*Backend)(nil)
+
+// New returns a Backend using c (an administrator's client). Give c its
+// rate limit and logger options (ispmanager.WithRateLimit,
+// ispmanager.WithLogger).
+func New(c *ispmanager.Client) *Backend { return &Backend{c: c} }
+
+// UserExists reports whether an account called name exists.
+func (b *Backend) UserExists(ctx context.Context, name string) (bool, error) {
+	users, err := b.c.Users.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.Name == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CreateUser creates the account with its preset and limits.
+func (b *Backend) CreateUser(ctx context.Context, a provision.HostingAccount) error {
+	limits, err := ispmanager.ParseLimits(a.Limits)
+	if err != nil {
+		return err
+	}
+	_, err = b.c.Users.Create(ctx, &ispmanager.UserCreateRequest{
+		Name: a.Name, Password: a.Password, Preset: a.Preset, Limits: limits, Domain: a.Domain,
+	})
+	return err
+}
+
+// SuspendUser suspends the account.
+func (b *Backend) SuspendUser(ctx context.Context, name string) error {
+	return b.c.Users.Suspend(ctx, name)
+}
+
+// ResumeUser resumes the account.
+func (b *Backend) ResumeUser(ctx context.Context, name string) error {
+	return b.c.Users.Resume(ctx, name)
+}
+
+// DeleteUser deletes the account; a missing account is not an error.
+func (b *Backend) DeleteUser(ctx context.Context, name string) error {
+	if err := b.c.Users.Delete(ctx, name); err != nil && !ispmanager.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// SetPassword changes the account's password.
+func (b *Backend) SetPassword(ctx context.Context, name, password string) error {
+	return b.c.Users.SetPassword(ctx, name, password)
+}
+
+// LoginURL returns a one-time login link for the account.
+func (b *Backend) LoginURL(ctx context.Context, name string) (string, error) {
+	return b.c.LoginURL(ctx, name)
+}
+
+// PresetLimits returns the template's limits keyed limit_<name>. A missing
+// template has no limits (ISPmanager creates it unlimited).
+func (b *Backend) PresetLimits(ctx context.Context, preset string) (map[string]string, error) {
+	p, err := b.c.Presets.Get(ctx, preset)
+	if err != nil {
+		if ispmanager.IsNotFound(err) {
+			return map[string]string{}, nil
+		}
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range p.Limits.Values() {
+		out[ispmanager.LimitPrefix+k] = v
+	}
+	return out, nil
+}
+
+// IsNameTaken reports whether err is ISPmanager's "user exists" error.
+func (b *Backend) IsNameTaken(err error) bool { return ispmanager.IsUserExists(err) }

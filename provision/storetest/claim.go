@@ -1,0 +1,238 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ispkit/ispkit/provision"
+)
+
+var claimTests = []subtest{
+	{"Empty", testClaimEmpty},
+	{"Fields", testClaimFields},
+	{"OldestFirst", testClaimOldestFirst},
+	{"OnlyUnfinished", testClaimOnlyUnfinished},
+	{"LeaseHeld", testClaimLeaseHeld},
+	{"CreatedLeased", testClaimCreatedLeased},
+	{"ExpiredLeaseTakenOver", testClaimExpired},
+	{"AfterRelease", testClaimAfterRelease},
+}
+
+var leaseTests = []subtest{
+	{"Renew", testRenew},
+	{"Release", testRelease},
+	{"NonHolder", testLeaseNonHolder},
+	{"Missing", testLeaseMissing},
+}
+
+func testClaimEmpty(t *testing.T, s provision.Store) {
+	noWork(t, s, "w1")
+}
+
+func testClaimFields(t *testing.T, s provision.Store) {
+	op := create(t, s, newOp("op-1", "svc-1", provision.OpOpen, provision.StatePending))
+	before := time.Now()
+	c := claim(t, s, "w1", longLease)
+	want := op.Clone()
+	want.State, want.Worker, want.Attempts, want.Version = provision.StateRunning, "w1", 1, 2
+	sameOp(t, "claimed operation", c, want)
+	if !near(c.LeaseUntil, before.Add(longLease)) {
+		t.Fatalf("LeaseUntil = %v, want about now+%v = %v", c.LeaseUntil, longLease, before.Add(longLease))
+	}
+	got := get(t, s, "op-1")
+	sameOp(t, "stored after claim", got, c)
+	if !got.LeaseUntil.Equal(c.LeaseUntil) {
+		t.Fatalf("stored LeaseUntil %v differs from the returned %v", got.LeaseUntil, c.LeaseUntil)
+	}
+	// The claimed copy is current: the holder can update with it.
+	c.Step = "next"
+	if err := s.UpdateOperation(t.Context(), c); err != nil {
+		t.Fatalf("UpdateOperation with the claimed copy: %v", err)
+	}
+	if c.Version != 3 {
+		t.Fatalf("Version = %d, want 3", c.Version)
+	}
+}
+
+func testClaimOldestFirst(t *testing.T, s provision.Store) {
+	var ids []string
+	for i := range 5 {
+		// Ids that do not sort in creation order.
+		id := fmt.Sprintf("%c-op", 'z'-i)
+		create(t, s, newOp(id, "svc", provision.OpOpen, provision.StatePending))
+		ids = append(ids, id)
+	}
+	for i, id := range ids {
+		c := claim(t, s, fmt.Sprintf("w%d", i), longLease)
+		if c.ID != id {
+			t.Fatalf("claim %d took %q, want the oldest unclaimed %q", i, c.ID, id)
+		}
+	}
+	noWork(t, s, "w9")
+}
+
+func testClaimOnlyUnfinished(t *testing.T, s provision.Store) {
+	create(t, s, newOp("done", "svc", provision.OpOpen, provision.StateDone))
+	create(t, s, newOp("failed", "svc", provision.OpOpen, provision.StateFailed))
+	create(t, s, newOp("pending", "svc", provision.OpOpen, provision.StatePending))
+	// Running without a lease: a worker released it (or it was created so).
+	create(t, s, newOp("running", "svc", provision.OpOpen, provision.StateRunning))
+	if c := claim(t, s, "w1", longLease); c.ID != "pending" {
+		t.Fatalf("first claim took %q, want pending", c.ID)
+	}
+	if c := claim(t, s, "w1", longLease); c.ID != "running" {
+		t.Fatalf("second claim took %q, want running", c.ID)
+	}
+	noWork(t, s, "w2")
+	for _, id := range []string{"done", "failed"} {
+		if got := get(t, s, id); got.Worker != "" || got.Attempts != 0 || got.Version != 1 {
+			t.Fatalf("finished operation %q was touched: worker %q attempts %d version %d", id, got.Worker, got.Attempts, got.Version)
+		}
+	}
+}
+
+func testClaimLeaseHeld(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	c := claim(t, s, "w1", longLease)
+	noWork(t, s, "w2")
+	noWork(t, s, "w1") // the holder does not get its own operation twice
+	sameOp(t, "after refused claims", get(t, s, "op-1"), c)
+}
+
+func testClaimCreatedLeased(t *testing.T, s provision.Store) {
+	// An engine may create an operation already leased to itself and run
+	// it at once; nobody else may claim it meanwhile.
+	op := newOp("op-1", "svc", provision.OpOpen, provision.StateRunning)
+	op.Worker, op.LeaseUntil, op.Attempts = "w1", time.Now().Add(longLease), 1
+	create(t, s, op)
+	got := get(t, s, "op-1")
+	if got.Worker != "w1" || got.Attempts != 1 || !near(got.LeaseUntil, op.LeaseUntil) {
+		t.Fatalf("created lease not stored: worker %q attempts %d until %v", got.Worker, got.Attempts, got.LeaseUntil)
+	}
+	noWork(t, s, "w2")
+	if err := s.RenewLease(t.Context(), "op-1", "w1", longLease); err != nil {
+		t.Fatalf("RenewLease by the creator: %v", err)
+	}
+	if err := s.ReleaseLease(t.Context(), "op-1", "w1"); err != nil {
+		t.Fatalf("ReleaseLease by the creator: %v", err)
+	}
+	if c := claim(t, s, "w2", longLease); c.ID != "op-1" || c.Attempts != 2 {
+		t.Fatalf("claim after release: %q attempts %d", c.ID, c.Attempts)
+	}
+}
+
+func testClaimExpired(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	old := claim(t, s, "w1", shortLease)
+	// Poll until the short lease has expired and w2 takes the operation
+	// over (no sleep is trusted to be long enough).
+	var taken *provision.Operation
+	eventually(t, "w2 claims the operation after w1's lease expired", func() (bool, error) {
+		op, err := s.ClaimOperation(t.Context(), "w2", longLease)
+		switch {
+		case errors.Is(err, provision.ErrNoWork):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		taken = op
+		return true, nil
+	})
+	if taken.ID != "op-1" || taken.Worker != "w2" || taken.State != provision.StateRunning ||
+		taken.Attempts != 2 || taken.Version != old.Version+1 {
+		t.Fatalf("taken over: id %q worker %q state %s attempts %d version %d (old version %d)",
+			taken.ID, taken.Worker, taken.State, taken.Attempts, taken.Version, old.Version)
+	}
+	if !taken.LeaseUntil.After(old.LeaseUntil) {
+		t.Fatalf("new lease %v is not after the expired one %v", taken.LeaseUntil, old.LeaseUntil)
+	}
+	// The old holder has lost everything.
+	wantErr(t, "RenewLease by the expired holder", s.RenewLease(t.Context(), "op-1", "w1", longLease), provision.ErrLeaseLost)
+	wantErr(t, "ReleaseLease by the expired holder", s.ReleaseLease(t.Context(), "op-1", "w1"), provision.ErrLeaseLost)
+	old.Step = "stale write"
+	wantErr(t, "UpdateOperation with the expired holder's copy", s.UpdateOperation(t.Context(), old), provision.ErrConflict)
+	sameOp(t, "after the old holder's attempts", get(t, s, "op-1"), taken)
+	noWork(t, s, "w3")
+}
+
+func testClaimAfterRelease(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	claim(t, s, "w1", longLease)
+	if err := s.ReleaseLease(t.Context(), "op-1", "w1"); err != nil {
+		t.Fatalf("ReleaseLease: %v", err)
+	}
+	c := claim(t, s, "w2", longLease)
+	if c.ID != "op-1" || c.Worker != "w2" || c.Attempts != 2 {
+		t.Fatalf("claim after release: id %q worker %q attempts %d", c.ID, c.Worker, c.Attempts)
+	}
+	// A finished operation is never claimed, lease or not.
+	c.State = provision.StateDone
+	if err := s.UpdateOperation(t.Context(), c); err != nil {
+		t.Fatalf("UpdateOperation(done): %v", err)
+	}
+	if err := s.ReleaseLease(t.Context(), "op-1", "w2"); err != nil {
+		t.Fatalf("ReleaseLease(done): %v", err)
+	}
+	noWork(t, s, "w3")
+}
+
+func testRenew(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	c := claim(t, s, "w1", time.Minute)
+	if err := s.RenewLease(t.Context(), "op-1", "w1", longLease); err != nil {
+		t.Fatalf("RenewLease: %v", err)
+	}
+	got := get(t, s, "op-1")
+	if !got.LeaseUntil.After(c.LeaseUntil) || !near(got.LeaseUntil, time.Now().Add(longLease)) {
+		t.Fatalf("LeaseUntil after renewing for %v = %v (was %v)", longLease, got.LeaseUntil, c.LeaseUntil)
+	}
+	if got.Worker != "w1" || got.Version != c.Version || got.Attempts != 1 {
+		t.Fatalf("RenewLease changed worker/version/attempts: %q %d %d", got.Worker, got.Version, got.Attempts)
+	}
+	// A renewal (done by a background goroutine in an engine) must not
+	// make the holder's next update conflict.
+	c.Step = "after renew"
+	if err := s.UpdateOperation(t.Context(), c); err != nil {
+		t.Fatalf("UpdateOperation after RenewLease: %v", err)
+	}
+	noWork(t, s, "w2")
+}
+
+func testRelease(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	c := claim(t, s, "w1", longLease)
+	if err := s.ReleaseLease(t.Context(), "op-1", "w1"); err != nil {
+		t.Fatalf("ReleaseLease: %v", err)
+	}
+	got := get(t, s, "op-1")
+	if got.Worker != "" || !got.LeaseUntil.IsZero() {
+		t.Fatalf("after ReleaseLease: worker %q, lease until %v; want both cleared", got.Worker, got.LeaseUntil)
+	}
+	if got.Version != c.Version || got.Attempts != 1 || got.Step != c.Step {
+		t.Fatalf("ReleaseLease changed version/attempts/step: %d %d %q", got.Version, got.Attempts, got.Step)
+	}
+	wantErr(t, "second ReleaseLease", s.ReleaseLease(t.Context(), "op-1", "w1"), provision.ErrLeaseLost)
+	wantErr(t, "RenewLease after release", s.RenewLease(t.Context(), "op-1", "w1", longLease), provision.ErrLeaseLost)
+}
+
+func testLeaseNonHolder(t *testing.T, s provision.Store) {
+	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
+	// Not claimed at all.
+	wantErr(t, "RenewLease of an unclaimed operation", s.RenewLease(t.Context(), "op-1", "w1", longLease), provision.ErrLeaseLost)
+	wantErr(t, "ReleaseLease of an unclaimed operation", s.ReleaseLease(t.Context(), "op-1", "w1"), provision.ErrLeaseLost)
+	c := claim(t, s, "w1", longLease)
+	wantErr(t, "RenewLease by another worker", s.RenewLease(t.Context(), "op-1", "w2", longLease), provision.ErrLeaseLost)
+	wantErr(t, "ReleaseLease by another worker", s.ReleaseLease(t.Context(), "op-1", "w2"), provision.ErrLeaseLost)
+	got := get(t, s, "op-1")
+	sameOp(t, "after a non-holder's attempts", got, c)
+	if !got.LeaseUntil.Equal(c.LeaseUntil) {
+		t.Fatalf("a non-holder changed LeaseUntil from %v to %v", c.LeaseUntil, got.LeaseUntil)
+	}
+}
+
+func testLeaseMissing(t *testing.T, s provision.Store) {
+	wantErr(t, "RenewLease(missing)", s.RenewLease(t.Context(), "nope", "w1", longLease), provision.ErrNotFound, provision.ErrLeaseLost)
+	wantErr(t, "ReleaseLease(missing)", s.ReleaseLease(t.Context(), "nope", "w1"), provision.ErrNotFound, provision.ErrLeaseLost)
+}
