@@ -90,6 +90,11 @@ func ClassFrom(ctx context.Context) Class {
 
 type attemptsKey struct{}
 
+// sentKey holds an *atomic.Bool set once an attempt got past the limiter
+// and was handed to the base transport: from then on its bytes may have
+// reached the panel.
+type sentKey struct{}
+
 // Config configures a Client. The zero value is usable: defaults are applied
 // by New.
 type Config struct {
@@ -309,6 +314,19 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 // errPinMismatch is a TLS failure that no retry can fix.
 var errPinMismatch = errors.New("httpx: panel certificate does not match the pinned fingerprint")
 
+// errLimiterDeadline is returned when the limiter cannot hand out a token
+// before the request's deadline; the request was not sent. It matches
+// context.DeadlineExceeded.
+var errLimiterDeadline error = limiterDeadlineError{}
+
+type limiterDeadlineError struct{}
+
+func (limiterDeadlineError) Error() string {
+	return "httpx: rate limiter wait would exceed the context deadline"
+}
+
+func (limiterDeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
 // limitTransport waits for a limiter token before every attempt.
 type limitTransport struct {
 	base http.RoundTripper
@@ -321,12 +339,15 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Body != nil {
 				req.Body.Close()
 			}
-			if ctxErr := req.Context().Err(); ctxErr != nil {
-				return nil, ctxErr
+			if errors.Is(req.Context().Err(), context.Canceled) {
+				return nil, context.Canceled
 			}
-			// The wait would outlast the deadline: report it as the deadline.
-			return nil, context.DeadlineExceeded
+			// The wait would outlast (or was cut by) the deadline.
+			return nil, errLimiterDeadline
 		}
+	}
+	if p, ok := req.Context().Value(sentKey{}).(*atomic.Bool); ok {
+		p.Store(true)
 	}
 	return t.base.RoundTrip(req)
 }
@@ -335,7 +356,11 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	// The caller's context is still alive here, so a DeadlineExceeded from
+	// the transport is the per-attempt Timeout (http.Client.Timeout): a
+	// transport error like a reset, retried for safe and idempotent calls.
+	// A limiter that cannot serve before the deadline is final.
+	if errors.Is(err, errLimiterDeadline) || errors.Is(err, context.Canceled) {
 		return false, err
 	}
 	if ClassFrom(ctx) == NonIdempotent {
@@ -413,6 +438,8 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	class := ClassFrom(ctx)
 	attempts := new(atomic.Int32)
 	ctx = context.WithValue(ctx, attemptsKey{}, attempts)
+	sent := new(atomic.Bool)
+	ctx = context.WithValue(ctx, sentKey{}, sent)
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
@@ -460,7 +487,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 				Op:              r.Op,
 				URL:             redactURLString(r.URL),
 				Attempts:        n,
-				MayHaveHappened: class == NonIdempotent && !isDialError(err),
+				MayHaveHappened: class == NonIdempotent && sent.Load() && !notSent(err),
 				Err:             unwrapURLError(err),
 			}
 		}
@@ -469,9 +496,16 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	return out, err
 }
 
-func isDialError(err error) bool {
+// notSent reports whether err proves the request never reached the panel:
+// the connection could not be opened, or the TLS handshake refused the
+// panel's certificate.
+func notSent(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var cve *tls.CertificateVerificationError
+	return errors.As(err, &cve) || errors.Is(err, errPinMismatch)
 }
 
 func (c *Client) log(ctx context.Context, r *Request, class Class, resp *Response, err error, attempts int, d time.Duration) {

@@ -138,7 +138,7 @@ func Decode(panel, fn string, body []byte) (*Doc, error) {
 }
 
 type listEnvelope struct {
-	Doc struct {
+	Doc *struct {
 		Elem  Rows            `json:"elem"`
 		Error json.RawMessage `json:"error"`
 	} `json:"doc"`
@@ -150,6 +150,11 @@ func DecodeList(panel, fn string, body []byte) ([]Row, error) {
 	var env listEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, &ProtocolError{Panel: panel, Func: fn, Reason: "response is not a JSON list document: " + err.Error(), Size: len(body)}
+	}
+	if env.Doc == nil {
+		// Without this a JSON body that is not a panel document ({} from a
+		// proxy) would read as an empty list.
+		return nil, &ProtocolError{Panel: panel, Func: fn, Reason: `response has no "doc" element`, Size: len(body)}
 	}
 	if len(env.Doc.Error) > 0 {
 		return nil, decodeError(panel, fn, env.Doc.Error)

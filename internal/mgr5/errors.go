@@ -160,13 +160,18 @@ func decodeError(panel, fn string, raw json.RawMessage) error {
 	if msg == "" {
 		msg = w.Detail.Text
 	}
+	// The object names the field the value belongs to; a secret field's
+	// value is never kept. "badpassword" on an auth error is not a field:
+	// its value is the caller's remote_addr (spec mgr5 §2.6, §6), which is
+	// what an admin needs to fix an authinfo whitelist.
+	secretObject := httpx.IsSecret(e.Object) && !(e.Type == TypeAuth && e.Object == "badpassword")
 	for k, v := range e.Params {
-		if httpx.IsSecret(k) || (k == "value" && httpx.IsSecret(e.Object)) {
+		if httpx.IsSecret(k) || (k == "value" && secretObject) {
 			v = "REDACTED"
 		}
 		msg = strings.ReplaceAll(msg, "__"+k+"__", v)
 	}
-	if httpx.IsSecret(e.Object) {
+	if secretObject {
 		e.Value = "REDACTED"
 		if _, ok := e.Params["value"]; ok {
 			e.Params["value"] = "REDACTED"

@@ -1,0 +1,167 @@
+package dcimanager5
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
+	"github.com/ispkit/ispkit/internal/mgr5"
+)
+
+const benchRows = 10000
+
+// serverListBody renders a realistic out=json server list of n rows.
+func serverListBody(n int) []byte {
+	d := mgr5.NewDoc().Attr("func", "server").Attr("lang", "en").Attr("binary", "/dcimgr")
+	for i := 1; i <= n; i++ {
+		e := d.Elem()
+		id := strconv.Itoa(i)
+		e.Add("id", id)
+		e.Add("name", "srv-"+id)
+		if i%3 == 0 {
+			e.Add("hostname", "customer"+id+".example.com")
+			e.Add("owner", strconv.Itoa(i%97+2))
+		} else {
+			e.Add("hostname", "free.ds")
+		}
+		e.Add("ip", "10.10."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250+1))
+		e.Add("chassis_templ", "E3-16GB")
+		e.Add("type", "1U").Attr("orig", "1U")
+		e.Add("gen_chassis_name", "Xeon E3-1230v6, 16 GB, 2x480 GB SSD")
+		e.Add("rack", "R"+strconv.Itoa(i/40)+" unit "+strconv.Itoa(i%40))
+		e.Add("ipmi", "IPMI S"+id)
+		e.FlagIf("poweron", i%2 == 0)
+		e.FlagIf("poweroff", i%2 == 1)
+		e.FlagIf("hwproblem", i%50 == 0)
+		e.FlagIf("install_in_progress", i%7 == 0)
+	}
+	d.Add("metadata", "").Attr("name", "server").Attr("type", "list").Attr("key", "id")
+	d.Add("tparams", "").Add("func", "server")
+	return mgr5.RenderJSON(d, false)
+}
+
+func perRow(b *testing.B, rows int, run func()) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		run()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(b.N) * float64(rows)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/row")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/row")
+}
+
+// BenchmarkDecodeServers10k decodes a 10,000-server list into []Server, as
+// Servers.List does.
+func BenchmarkDecodeServers10k(b *testing.B) {
+	body := serverListBody(benchRows)
+	b.SetBytes(int64(len(body)))
+	perRow(b, benchRows, func() {
+		d, err := mgr5.Decode("dcimanager5", "server", body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		list, err := decodeServers(d)
+		if err != nil || len(list) != benchRows {
+			b.Fatal(err, len(list))
+		}
+	})
+}
+
+// BenchmarkDecodeServers10kMapAny is the baseline: plain encoding/json into
+// map[string]any on the same bytes (no typing, no flags, no ids).
+func BenchmarkDecodeServers10kMapAny(b *testing.B) {
+	body := serverListBody(benchRows)
+	b.SetBytes(int64(len(body)))
+	perRow(b, benchRows, func() {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkDecodeServers10kGenericRows decodes into the generic mgr5 rows
+// (map of field to value), for comparison.
+func BenchmarkDecodeServers10kGenericRows(b *testing.B) {
+	body := serverListBody(benchRows)
+	b.SetBytes(int64(len(body)))
+	perRow(b, benchRows, func() {
+		rows, err := mgr5.DecodeList("dcimanager5", "server", body)
+		if err != nil || len(rows) != benchRows {
+			b.Fatal(err)
+		}
+	})
+}
+
+func TestDecodeBenchBody(t *testing.T) {
+	t.Parallel()
+	d, err := mgr5.Decode("dcimanager5", "server", serverListBody(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := decodeServers(d)
+	if err != nil || len(list) != 30 {
+		t.Fatal(err, len(list))
+	}
+	s := list[2]
+	if s.ID != 3 || s.Owner != 5 || s.Hostname != "customer3.example.com" || !s.PowerOff || s.PowerOn || s.Type != "1U" {
+		t.Fatalf("%+v", s)
+	}
+}
+
+// BenchmarkCallClient is one Servers.List through the full client (retry
+// policy, limiter transport, logging hooks, typed decoding) against a
+// local fake panel.
+func BenchmarkCallClient(b *testing.B) {
+	srv := dcimanager5test.NewServer()
+	defer srv.Close()
+	user, pass := srv.Admin()
+	c, err := NewClient(srv.URL(), WithCredentials(user, pass))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Servers.List(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallRawHTTP is the same call with net/http and encoding/json
+// into map[string]any, against the same fake.
+func BenchmarkCallRawHTTP(b *testing.B) {
+	srv := dcimanager5test.NewServer()
+	defer srv.Close()
+	user, pass := srv.Admin()
+	form := url.Values{"func": {"server"}, "out": {"json"}, "authinfo": {user + ":" + pass}}
+	hc := &http.Client{}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := hc.PostForm(srv.URL(), form)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,389 @@
+package dcimanager5
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/mgr5"
+)
+
+// Defaults used when no option overrides them.
+const (
+	// DefaultTimeout bounds one HTTP attempt. The WHMCS module uses 60 s
+	// (spec mgr5 §6).
+	DefaultTimeout = 60 * time.Second
+	// DefaultPollInterval and DefaultMaxPollInterval bound the jittered
+	// exponential backoff of the waiters.
+	DefaultPollInterval    = 2 * time.Second
+	DefaultMaxPollInterval = 30 * time.Second
+	// FreeHostname is the hostname that marks a free (released) server.
+	FreeHostname = "free.ds"
+	// NoOwner is the literal server.edit owner value that clears the owner.
+	NoOwner = "no_owner"
+)
+
+type config struct {
+	user, password string
+	session        bool
+	lang           string
+	http           httpx.Config
+	pollMin        time.Duration
+	pollMax        time.Duration
+}
+
+// Option configures a Client. Options validate their input; NewClient
+// returns the first error.
+type Option func(*config) error
+
+// WithCredentials sets the DCImanager login (an administrator for billing
+// integrations). The password travels only in POST bodies and never appears
+// in logs, errors or URLs.
+func WithCredentials(user, password string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(user) == "" {
+			return argErr("WithCredentials", "user", "empty")
+		}
+		if strings.ContainsAny(user, ":\r\n") {
+			return argErr("WithCredentials", "user", "contains ':' or a line break")
+		}
+		if password == "" {
+			return argErr("WithCredentials", "password", "empty")
+		}
+		c.user, c.password = user, password
+		return nil
+	}
+}
+
+// WithSessionAuth logs in once with func=auth and sends the session id
+// (auth=) instead of authinfo on every call. An expired session (one hour
+// idle on a real panel) is renewed once, transparently, and the call
+// replayed. The default is authinfo on every call.
+func WithSessionAuth() Option {
+	return func(c *config) error { c.session = true; return nil }
+}
+
+// WithLang sets the language of panel messages (lang=), e.g. "en" or "ru".
+func WithLang(lang string) Option {
+	return func(c *config) error {
+		if lang == "" || len(lang) > 8 || strings.IndexFunc(lang, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
+			return argErr("WithLang", "lang", "must be a short lowercase language code such as en or ru")
+		}
+		c.lang = lang
+		return nil
+	}
+}
+
+// WithHTTPClient uses a copy of hc for every attempt; its transport is kept
+// and wrapped by the rate limiter.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return argErr("WithHTTPClient", "client", "nil")
+		}
+		c.http.HTTPClient = hc
+		return nil
+	}
+}
+
+// WithTransport sets the base HTTP transport (ignored with WithHTTPClient).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *config) error {
+		if rt == nil {
+			return argErr("WithTransport", "transport", "nil")
+		}
+		c.http.Transport = rt
+		return nil
+	}
+}
+
+// WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
+// retries included, is bounded by the context.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return argErr("WithTimeout", "timeout", "must be positive")
+		}
+		c.http.Timeout = d
+		return nil
+	}
+}
+
+// WithInsecureSkipVerify disables TLS certificate verification. Panels on
+// :1500 usually run self-signed certificates; prefer WithRootCAs or
+// WithPinnedCertificate.
+func WithInsecureSkipVerify() Option {
+	return func(c *config) error { c.http.InsecureSkipVerify = true; return nil }
+}
+
+// WithRootCAs verifies the panel certificate against pool instead of the
+// system roots.
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *config) error {
+		if pool == nil {
+			return argErr("WithRootCAs", "pool", "nil")
+		}
+		c.http.RootCAs = pool
+		return nil
+	}
+}
+
+// WithPinnedCertificate accepts only a leaf certificate whose SHA-256
+// fingerprint of the DER bytes is sha256hex (hex, colons allowed), without
+// chain verification. It may be given several times.
+func WithPinnedCertificate(sha256hex string) Option {
+	return func(c *config) error {
+		h := strings.ReplaceAll(strings.TrimSpace(sha256hex), ":", "")
+		if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
+			return argErr("WithPinnedCertificate", "sha256hex", "not a SHA-256 hex fingerprint")
+		}
+		c.http.PinnedSHA256 = append(c.http.PinnedSHA256, h)
+		return nil
+	}
+}
+
+// WithRetry sets the number of retries after the first attempt (0 = none;
+// the default is 4) and the bounds of the full-jitter exponential backoff.
+// Only safe reads and idempotent writes are retried; see the package doc.
+func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if maxRetries < 0 {
+			return argErr("WithRetry", "maxRetries", "negative")
+		}
+		if minWait <= 0 || maxWait < minWait {
+			return argErr("WithRetry", "wait", "need 0 < minWait <= maxWait")
+		}
+		if maxRetries == 0 {
+			c.http.MaxRetries = -1
+		} else {
+			c.http.MaxRetries = maxRetries
+		}
+		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
+		return nil
+	}
+}
+
+// WithMaxRetryAfter caps the Retry-After a panel (or a proxy) may ask for
+// (default 30 s); a longer demand surfaces as *RateLimitError.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return argErr("WithMaxRetryAfter", "d", "must be positive")
+		}
+		c.http.MaxRetryAfter = d
+		return nil
+	}
+}
+
+// WithRateLimit allows at most perSecond HTTP attempts per second, retries
+// and waiter polls included, with the given burst.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond <= 0 {
+			return argErr("WithRateLimit", "perSecond", "must be positive")
+		}
+		if burst < 1 {
+			return argErr("WithRateLimit", "burst", "must be at least 1")
+		}
+		c.http.RateLimit, c.http.Burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithLogger logs one record per call (function, duration, attempts,
+// outcome) and one per retry to l. Passwords, authinfo, session ids and
+// keys are redacted. Without it the client is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return argErr("WithLogger", "logger", "nil")
+		}
+		c.http.Logger = l
+		return nil
+	}
+}
+
+// WithApplication prepends "name/version" to the User-Agent.
+func WithApplication(name, version string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
+			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
+		}
+		app := name
+		if version != "" {
+			app += "/" + version
+		}
+		c.http.Application = app
+		return nil
+	}
+}
+
+// WithPollInterval sets the bounds of the jittered exponential backoff the
+// waiters use between polls (default 2 s to 30 s). WaitOptions override it
+// per call.
+func WithPollInterval(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return argErr("WithPollInterval", "interval", "need 0 < min <= max")
+		}
+		c.pollMin, c.pollMax = min, max
+		return nil
+	}
+}
+
+// Client talks to one DCImanager 5 entry point. It is safe for concurrent
+// use. Services are exposed as fields.
+type Client struct {
+	m       *mgr5.Client
+	pollMin time.Duration
+	pollMax time.Duration
+
+	// Servers manages servers: list, form, owner, power, install, waiters.
+	Servers *ServersService
+	// Connections manages a server's switch, IPMI and PDU connections.
+	Connections *ConnectionsService
+	// IPs manages a server's IP addresses.
+	IPs *IPsService
+	// OSTemplates lists OS templates.
+	OSTemplates *OSTemplatesService
+	// Users manages panel users and single sign-on.
+	Users *UsersService
+	// Traffic reads traffic reports.
+	Traffic *TrafficService
+}
+
+type service struct{ c *Client }
+
+// NewClient builds a client for the DCImanager 5 entry point baseURL, the
+// full URL including the panel path, e.g. "https://dci.example.com:1500/dcimgr"
+// or "https://dci.example.com/manager/dcimgr". WithCredentials is required.
+func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	cfg := config{pollMin: DefaultPollInterval, pollMax: DefaultMaxPollInterval}
+	cfg.http.Timeout = DefaultTimeout
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, argErr("NewClient", "baseURL", "not an http(s) URL")
+	}
+	if u.User != nil {
+		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	}
+	if cfg.user == "" {
+		return nil, argErr("NewClient", "credentials", "WithCredentials is required")
+	}
+	mode := mgr5.AuthInfo
+	if cfg.session {
+		mode = mgr5.AuthSession
+	}
+	m, err := mgr5.NewClient(mgr5.Config{
+		Panel: "dcimanager5", Endpoint: strings.TrimRight(u.String(), "/"),
+		Credentials: mgr5.Credentials{Username: cfg.user, Password: cfg.password},
+		Mode:        mode, Lang: cfg.lang, HTTP: cfg.http,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dcimanager5: %w", err)
+	}
+	return wrap(m, cfg.pollMin, cfg.pollMax), nil
+}
+
+func wrap(m *mgr5.Client, pollMin, pollMax time.Duration) *Client {
+	c := &Client{m: m, pollMin: pollMin, pollMax: pollMax}
+	s := &service{c: c}
+	c.Servers = (*ServersService)(s)
+	c.Connections = (*ConnectionsService)(s)
+	c.IPs = (*IPsService)(s)
+	c.OSTemplates = (*OSTemplatesService)(s)
+	c.Users = (*UsersService)(s)
+	c.Traffic = (*TrafficService)(s)
+	return c
+}
+
+// Endpoint returns the panel entry point URL.
+func (c *Client) Endpoint() string { return c.m.Endpoint() }
+
+// String describes the client without secrets.
+func (c *Client) String() string { return "dcimanager5.Client(" + c.m.Endpoint() + ")" }
+
+// Su returns a client that adds su=username to every call: an administrator
+// acting with the rights of username, without a new login. The services of
+// the returned client see only what username may see.
+func (c *Client) Su(username string) *Client {
+	return wrap(c.m.Su(username), c.pollMin, c.pollMax)
+}
+
+// Identity is the account a client is logged in as.
+type Identity struct {
+	// Name is the login name.
+	Name string
+	// Level is the numeric access level (16 = user), when the panel tells.
+	Level int
+}
+
+// WhoAmI returns the account the client authenticates as.
+//
+// Calls func=whoami.
+func (c *Client) WhoAmI(ctx context.Context) (*Identity, error) {
+	d, err := c.m.Call(ctx, mgr5.Request{Func: "whoami", Class: httpx.SafeRead})
+	if err != nil {
+		return nil, err
+	}
+	v := d.Value("user")
+	id := &Identity{Name: v.Text}
+	var u struct {
+		Level string `json:"$level"`
+		Name  string `json:"$name"`
+	}
+	if d.Into("user", &u) == nil {
+		if id.Name == "" {
+			id.Name = u.Name
+		}
+		id.Level = atoiOr0(u.Level)
+	}
+	return id, nil
+}
+
+// CheckConnection verifies that the panel answers and accepts the
+// credentials. It calls func=whoami and, on a panel that does not know that
+// function, falls back to a password login (func=auth). It returns nil or
+// the error to show to an operator (IsAuth for bad credentials).
+//
+// Calls func=whoami, then func=auth if needed.
+func (c *Client) CheckConnection(ctx context.Context) error {
+	_, err := c.WhoAmI(ctx)
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) && pe.Type == mgr5.TypeMissed && pe.Object == "func" {
+		_, err = c.m.Login(ctx)
+	}
+	return err
+}
+
+// call sends a request and decodes the document.
+func (c *Client) call(ctx context.Context, r mgr5.Request) (*mgr5.Doc, error) {
+	return c.m.Call(ctx, r)
+}
+
+// exec sends a command that must answer "ok".
+func (c *Client) exec(ctx context.Context, r mgr5.Request) (*mgr5.Doc, error) {
+	return c.m.Exec(ctx, r)
+}

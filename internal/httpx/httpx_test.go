@@ -1,0 +1,894 @@
+package httpx_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit"
+	"github.com/ispkit/ispkit/internal/httpx"
+)
+
+// ---------------------------------------------------------------------------
+// helpers
+
+// panel is a per-test HTTP server that counts the requests it receives and
+// records when each one arrived.
+type panel struct {
+	*httptest.Server
+	hits    atomic.Int32
+	mu      sync.Mutex
+	arrived []time.Time
+	ua      []string
+	release chan struct{}
+}
+
+// handlerFunc answers the n-th request (1-based).
+type handlerFunc func(n int, w http.ResponseWriter, r *http.Request)
+
+func newPanel(t *testing.T, h handlerFunc) *panel {
+	t.Helper()
+	p := &panel{release: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(p.hits.Add(1))
+		p.mu.Lock()
+		p.arrived = append(p.arrived, time.Now())
+		p.ua = append(p.ua, r.UserAgent())
+		p.mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		h(n, w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	p.Server = srv
+	t.Cleanup(srv.Close)
+	// Runs before srv.Close (cleanups are LIFO): unblock slow handlers.
+	t.Cleanup(func() { close(p.release) })
+	return p
+}
+
+func (p *panel) times() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.arrived...)
+}
+
+// hang blocks the handler until the client goes away or the test ends.
+func (p *panel) hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-p.release:
+	}
+}
+
+// drop closes the connection without an answer.
+func drop(w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+func ok(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok"))
+}
+
+// failThenOK answers the first `fails` requests with fail and then "ok".
+func failThenOK(fails int, fail func(w http.ResponseWriter)) handlerFunc {
+	return func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n <= fails {
+			fail(w)
+			return
+		}
+		ok(w)
+	}
+}
+
+func status(code int) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) { w.WriteHeader(code) }
+}
+
+// fast returns a config whose backoff is 1-2 ms.
+func fast(cfg httpx.Config) httpx.Config {
+	if cfg.RetryWaitMin == 0 {
+		cfg.RetryWaitMin = time.Millisecond
+	}
+	if cfg.RetryWaitMax == 0 {
+		cfg.RetryWaitMax = 2 * time.Millisecond
+	}
+	return cfg
+}
+
+func newClient(t *testing.T, cfg httpx.Config) *httpx.Client {
+	t.Helper()
+	c, err := httpx.New(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+func classPtr(c httpx.Class) *httpx.Class { return &c }
+
+func post(url string, class httpx.Class) *httpx.Request {
+	return &httpx.Request{Method: http.MethodPost, URL: url, Body: []byte("func=x"), Op: "x", Class: classPtr(class)}
+}
+
+// closedURL returns a URL on a port nobody listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return "http://" + addr + "/mgr"
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// ---------------------------------------------------------------------------
+// (1) a non-idempotent call is sent exactly once
+
+func TestNonIdempotentIsSentOnceOnErrorStatus(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{500, 502, 503, 504, 429} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			t.Parallel()
+			p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(code)
+			})
+			c := newClient(t, fast(httpx.Config{}))
+			resp, err := c.Do(testCtx(t), post(p.URL, httpx.NonIdempotent))
+			require.NoError(t, err, "an HTTP status is returned, not an error")
+			assert.Equal(t, code, resp.StatusCode)
+			assert.Equal(t, 1, resp.Attempts)
+			assert.Equal(t, int32(1), p.hits.Load(), "sent exactly once")
+		})
+	}
+}
+
+func TestNonIdempotentIsSentOnceOnDroppedConnection(t *testing.T) {
+	t.Parallel()
+	// The first request warms up a keep-alive connection so the dropped one
+	// travels on a reused connection, where net/http itself may replay
+	// requests it considers idempotent.
+	p := newPanel(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			ok(w)
+			return
+		}
+		drop(w)
+	})
+	c := newClient(t, fast(httpx.Config{}))
+	ctx := testCtx(t)
+	_, err := c.Do(ctx, post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+
+	resp, err := c.Do(ctx, post(p.URL+"?func=user.edit", httpx.NonIdempotent))
+	require.Error(t, err)
+	assert.Nil(t, resp)
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.True(t, te.MayHaveHappened, "the panel may have executed the dropped call")
+	assert.Equal(t, 1, te.Attempts)
+	assert.Equal(t, "x", te.Op)
+	assert.Contains(t, err.Error(), "may have been executed")
+	assert.Equal(t, int32(2), p.hits.Load(), "warm-up + exactly one send")
+}
+
+func TestNonIdempotentSentOnceHTTPMock(t *testing.T) {
+	t.Parallel()
+	const url = "http://panel.test/dcimgr"
+	cases := map[string]httpmock.Responder{
+		"503":   httpmock.NewStringResponder(503, "busy").HeaderSet(http.Header{"Retry-After": {"0"}}),
+		"500":   httpmock.NewStringResponder(500, "boom"),
+		"reset": httpmock.NewErrorResponder(errors.New("read tcp: connection reset by peer")),
+	}
+	for name, responder := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			mt := httpmock.NewMockTransport()
+			mt.RegisterResponder(http.MethodPost, url, responder)
+			c := newClient(t, fast(httpx.Config{Transport: mt}))
+			resp, err := c.Do(testCtx(t), post(url, httpx.NonIdempotent))
+			assert.Equal(t, 1, mt.GetCallCountInfo()["POST "+url], "sent exactly once")
+			assert.Equal(t, 1, mt.GetTotalCallCount())
+			if name == "reset" {
+				var te *httpx.TransportError
+				require.ErrorAs(t, err, &te)
+				assert.True(t, te.MayHaveHappened)
+				assert.Equal(t, 1, te.Attempts)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, 1, resp.Attempts)
+		})
+	}
+}
+
+func TestDialErrorHasNotHappened(t *testing.T) {
+	t.Parallel()
+	url := closedURL(t)
+	c := newClient(t, fast(httpx.Config{MaxRetries: 2}))
+
+	_, err := c.Do(testCtx(t), post(url, httpx.NonIdempotent))
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.False(t, te.MayHaveHappened, "a refused connection never reached the panel")
+	assert.Equal(t, 1, te.Attempts, "not retried: non-idempotent")
+	var op *net.OpError
+	require.ErrorAs(t, err, &op)
+	assert.Equal(t, "dial", op.Op)
+
+	// A safe read is retried on the same error.
+	_, err = c.Do(testCtx(t), post(url, httpx.SafeRead))
+	require.ErrorAs(t, err, &te)
+	assert.False(t, te.MayHaveHappened)
+	assert.Equal(t, 3, te.Attempts, "first attempt + MaxRetries")
+}
+
+// ---------------------------------------------------------------------------
+// (2) safe reads and idempotent writes are retried; 4xx and 501 never
+
+func TestRetriedUntilSuccess(t *testing.T) {
+	t.Parallel()
+	failures := map[string]func(w http.ResponseWriter){
+		"500":  status(500),
+		"502":  status(502),
+		"503":  status(503),
+		"504":  status(504),
+		"429":  status(429),
+		"drop": drop,
+	}
+	for _, class := range []httpx.Class{httpx.SafeRead, httpx.IdempotentWrite} {
+		for name, fail := range failures {
+			t.Run(class.String()+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				p := newPanel(t, failThenOK(3, fail))
+				c := newClient(t, fast(httpx.Config{}))
+				resp, err := c.Do(testCtx(t), post(p.URL, class))
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusOK, resp.StatusCode)
+				assert.Equal(t, "ok", string(resp.Body))
+				assert.Equal(t, 4, resp.Attempts)
+				assert.Equal(t, int32(4), p.hits.Load())
+			})
+		}
+	}
+}
+
+func TestRetriedOnTransportErrorHTTPMock(t *testing.T) {
+	t.Parallel()
+	const url = "http://panel.test/ispmgr"
+	for _, class := range []httpx.Class{httpx.SafeRead, httpx.IdempotentWrite} {
+		t.Run(class.String(), func(t *testing.T) {
+			t.Parallel()
+			mt := httpmock.NewMockTransport()
+			reset := httpmock.NewErrorResponder(errors.New("connection reset by peer"))
+			mt.RegisterResponder(http.MethodPost, url,
+				reset.Then(reset).Then(httpmock.NewStringResponder(200, "ok")))
+			c := newClient(t, fast(httpx.Config{Transport: mt}))
+			resp, err := c.Do(testCtx(t), post(url, class))
+			require.NoError(t, err)
+			assert.Equal(t, "ok", string(resp.Body))
+			assert.Equal(t, 3, resp.Attempts)
+			assert.Equal(t, 3, mt.GetCallCountInfo()["POST "+url])
+		})
+	}
+}
+
+func TestBodyReplayedOnRetry(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		n := len(bodies)
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(502)
+			return
+		}
+		ok(w)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, fast(httpx.Config{}))
+	resp, err := c.Do(testCtx(t), &httpx.Request{URL: srv.URL, Body: []byte("func=server&out=json"), Op: "server"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, resp.Attempts)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"func=server&out=json", "func=server&out=json", "func=server&out=json"}, bodies)
+}
+
+func TestNeverRetried(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{400, 401, 403, 404, 405, 409, 422, 501} {
+		for _, class := range []httpx.Class{httpx.SafeRead, httpx.IdempotentWrite} {
+			t.Run(class.String()+"/"+http.StatusText(code), func(t *testing.T) {
+				t.Parallel()
+				p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) })
+				c := newClient(t, fast(httpx.Config{}))
+				resp, err := c.Do(testCtx(t), post(p.URL, class))
+				require.NoError(t, err)
+				assert.Equal(t, code, resp.StatusCode)
+				assert.Equal(t, 1, resp.Attempts)
+				assert.Equal(t, int32(1), p.hits.Load())
+			})
+		}
+	}
+}
+
+func TestRetriesExhaustedReturnLastResponse(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(503)
+		_, _ = w.Write([]byte("still busy"))
+	})
+	c := newClient(t, fast(httpx.Config{MaxRetries: 2}))
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err, "the last response is returned for the caller to decode")
+	assert.Equal(t, 503, resp.StatusCode)
+	assert.Equal(t, "still busy", string(resp.Body))
+	assert.Equal(t, 3, resp.Attempts)
+	assert.Equal(t, int32(3), p.hits.Load())
+
+	p2 := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) })
+	c = newClient(t, fast(httpx.Config{MaxRetries: -1}))
+	resp, err = c.Do(testCtx(t), post(p2.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 1, resp.Attempts, "negative MaxRetries disables retries")
+	assert.Equal(t, int32(1), p2.hits.Load())
+
+	p3 := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) })
+	c = newClient(t, fast(httpx.Config{}))
+	resp, err = c.Do(testCtx(t), post(p3.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 5, resp.Attempts, "default: 4 retries")
+	assert.Equal(t, int32(5), p3.hits.Load())
+}
+
+func TestPerAttemptTimeoutIsRetriedForSafeCalls(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, nil)
+	p.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.hits.Add(1) == 1 {
+			p.hang(r)
+			return
+		}
+		ok(w)
+	})
+	c := newClient(t, fast(httpx.Config{Timeout: 100 * time.Millisecond}))
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err, "Timeout bounds one attempt; the next attempt succeeds")
+	assert.Equal(t, 2, resp.Attempts)
+
+	// The same hang on a non-idempotent call: one attempt, may have happened.
+	p2 := newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) { p.hang(r) })
+	_, err = c.Do(testCtx(t), post(p2.URL, httpx.NonIdempotent))
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.True(t, te.MayHaveHappened)
+	assert.Equal(t, 1, te.Attempts)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, int32(1), p2.hits.Load())
+}
+
+func TestClassFromContextAndOverride(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, httpx.SafeRead, httpx.ClassFrom(context.Background()))
+	ctx := httpx.WithClass(context.Background(), httpx.NonIdempotent)
+	assert.Equal(t, httpx.NonIdempotent, httpx.ClassFrom(ctx))
+	assert.Equal(t, "safe", httpx.SafeRead.String())
+	assert.Equal(t, "idempotent", httpx.IdempotentWrite.String())
+	assert.Equal(t, "non-idempotent", httpx.NonIdempotent.String())
+	assert.Equal(t, "class(7)", httpx.Class(7).String())
+
+	c := newClient(t, fast(httpx.Config{}))
+	// Class from the context: sent once.
+	p := newPanel(t, failThenOK(1, status(503)))
+	resp, err := c.Do(ctx, &httpx.Request{URL: p.URL, Op: "x"})
+	require.NoError(t, err)
+	assert.Equal(t, 503, resp.StatusCode)
+	assert.Equal(t, int32(1), p.hits.Load())
+	// Request.Class overrides the context.
+	p2 := newPanel(t, failThenOK(1, status(503)))
+	resp, err = c.Do(ctx, &httpx.Request{URL: p2.URL, Op: "x", Class: classPtr(httpx.SafeRead)})
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, 2, resp.Attempts)
+}
+
+// ---------------------------------------------------------------------------
+// (3) Retry-After honoured and capped
+
+func TestRetryAfterSecondsHonoured(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{429, 503} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			t.Parallel()
+			p := newPanel(t, failThenOK(1, func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(code)
+			}))
+			// The cap equals the demand: allowed.
+			c := newClient(t, fast(httpx.Config{MaxRetryAfter: time.Second}))
+			start := time.Now()
+			resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+			require.NoError(t, err)
+			assert.Equal(t, 2, resp.Attempts)
+			ts := p.times()
+			require.Len(t, ts, 2)
+			assert.GreaterOrEqual(t, ts[1].Sub(ts[0]), 900*time.Millisecond, "waited Retry-After, not the 1 ms backoff")
+			assert.Less(t, time.Since(start), 5*time.Second)
+		})
+	}
+}
+
+func TestRetryAfterHTTPDateHonoured(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, failThenOK(1, func(w http.ResponseWriter) {
+		// HTTP dates have one-second resolution: the wait is in (1 s, 2 s].
+		w.Header().Set("Retry-After", time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
+		w.WriteHeader(503)
+	}))
+	c := newClient(t, fast(httpx.Config{}))
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 2, resp.Attempts)
+	ts := p.times()
+	require.Len(t, ts, 2)
+	assert.GreaterOrEqual(t, ts[1].Sub(ts[0]), 900*time.Millisecond)
+	assert.Less(t, ts[1].Sub(ts[0]), 3*time.Second)
+}
+
+func TestRetryAfterPastDateRetriesAtOnce(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, failThenOK(2, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
+		w.WriteHeader(429)
+	}))
+	// A large backoff that a past Retry-After date must override.
+	c := newClient(t, httpx.Config{RetryWaitMin: 5 * time.Second, RetryWaitMax: 5 * time.Second})
+	start := time.Now()
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 3, resp.Attempts)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestRetryAfterAboveCapIsRateLimitError(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		header string
+		cap    time.Duration
+		want   time.Duration
+	}{
+		"seconds over default cap": {"3600", 0, time.Hour},
+		"seconds over small cap":   {"3", 2 * time.Second, 3 * time.Second},
+		"just over default cap":    {"31", 0, 31 * time.Second},
+		"http date":                {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 0, time.Hour},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", tc.header)
+				w.WriteHeader(429)
+			})
+			c := newClient(t, fast(httpx.Config{Panel: "dcimanager5", MaxRetryAfter: tc.cap}))
+			start := time.Now()
+			resp, err := c.Do(testCtx(t), &httpx.Request{URL: p.URL, Op: "server", Class: classPtr(httpx.SafeRead)})
+			assert.Less(t, time.Since(start), 500*time.Millisecond, "no waiting")
+			assert.Nil(t, resp)
+			var rl *httpx.RateLimitError
+			require.ErrorAs(t, err, &rl)
+			assert.Equal(t, 429, rl.StatusCode)
+			assert.Equal(t, "server", rl.Op)
+			assert.Equal(t, "dcimanager5", rl.Panel)
+			assert.InDelta(t, tc.want.Seconds(), rl.RetryAfter.Seconds(), 2)
+			assert.Contains(t, err.Error(), "dcimanager5: server")
+			assert.Equal(t, int32(1), p.hits.Load())
+			var te *httpx.TransportError
+			assert.False(t, errors.As(err, &te), "a rate limit is not a transport error")
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// (4) a 100 ms deadline returns promptly wherever the call is waiting
+
+func assertPrompt(t *testing.T, start time.Time, err error) {
+	t.Helper()
+	el := time.Since(start)
+	assert.GreaterOrEqual(t, el, 90*time.Millisecond, "returned before the deadline")
+	assert.Less(t, el, 700*time.Millisecond, "returned long after the 100 ms deadline")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	var te *httpx.TransportError
+	assert.ErrorAs(t, err, &te)
+}
+
+func deadline100(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestDeadlineWhileServerSleeps(t *testing.T) {
+	t.Parallel()
+	var p *panel
+	p = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) { p.hang(r) })
+	c := newClient(t, httpx.Config{})
+	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
+		start := time.Now()
+		_, err := c.Do(deadline100(t), post(p.URL, class))
+		assertPrompt(t, start, err)
+	}
+	assert.Equal(t, int32(2), p.hits.Load(), "one attempt each: the deadline is final")
+}
+
+func TestDeadlineWhileBackoffWaits(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) })
+	c := newClient(t, httpx.Config{RetryWaitMin: 10 * time.Second, RetryWaitMax: 10 * time.Second})
+	start := time.Now()
+	_, err := c.Do(deadline100(t), post(p.URL, httpx.SafeRead))
+	assertPrompt(t, start, err)
+	assert.Equal(t, int32(1), p.hits.Load())
+}
+
+func TestDeadlineWhileRetryAfterWaits(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "20")
+		w.WriteHeader(503)
+	})
+	c := newClient(t, httpx.Config{}) // cap 30 s: the 20 s wait is accepted
+	start := time.Now()
+	_, err := c.Do(deadline100(t), post(p.URL, httpx.IdempotentWrite))
+	assertPrompt(t, start, err)
+	assert.Equal(t, int32(1), p.hits.Load())
+}
+
+func TestDeadlineWhileLimiterWaits(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
+	c := newClient(t, httpx.Config{RateLimit: 0.1, Burst: 1}) // 1 request per 10 s
+	ctx := testCtx(t)
+	_, err := c.Do(ctx, post(p.URL, httpx.SafeRead))
+	require.NoError(t, err, "the burst token")
+
+	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
+		start := time.Now()
+		dctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_, err = c.Do(dctx, post(p.URL, class))
+		cancel()
+		assert.Less(t, time.Since(start), 700*time.Millisecond)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		var te *httpx.TransportError
+		require.ErrorAs(t, err, &te)
+		assert.False(t, te.MayHaveHappened, "held by the limiter: never sent")
+	}
+
+	// Without a deadline the limiter wait itself is cut by a cancellation.
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	timer := time.AfterFunc(100*time.Millisecond, cancel)
+	defer timer.Stop()
+	start := time.Now()
+	_, err = c.Do(cctx, post(p.URL, httpx.NonIdempotent))
+	el := time.Since(start)
+	assert.GreaterOrEqual(t, el, 90*time.Millisecond)
+	assert.Less(t, el, 700*time.Millisecond)
+	assert.ErrorIs(t, err, context.Canceled)
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.False(t, te.MayHaveHappened)
+	assert.Equal(t, int32(1), p.hits.Load(), "only the first call reached the panel")
+}
+
+func TestCancelledInFlightMayHaveHappened(t *testing.T) {
+	t.Parallel()
+	reached := make(chan struct{})
+	var p *panel
+	p = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		close(reached)
+		p.hang(r)
+	})
+	c := newClient(t, httpx.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-reached: // the request is at the panel
+		case <-time.After(5 * time.Second):
+		}
+		cancel()
+	}()
+	_, err := c.Do(ctx, post(p.URL, httpx.NonIdempotent))
+	require.ErrorIs(t, err, context.Canceled)
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.True(t, te.MayHaveHappened, "the panel got the request before the cancel")
+	assert.Equal(t, int32(1), p.hits.Load())
+}
+
+// ---------------------------------------------------------------------------
+// (5) the limiter sits under the retry loop
+
+func TestLimiterChargesEveryAttempt(t *testing.T) {
+	t.Parallel()
+	const interval = 50 * time.Millisecond // 20 per second
+	p := newPanel(t, failThenOK(3, status(503)))
+	c := newClient(t, fast(httpx.Config{RateLimit: 20, Burst: 1}))
+	start := time.Now()
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 4, resp.Attempts)
+	assert.GreaterOrEqual(t, time.Since(start), time.Duration(float64(3*interval)*0.8))
+	ts := p.times()
+	require.Len(t, ts, 4)
+	for i := 1; i < len(ts); i++ {
+		assert.GreaterOrEqual(t, ts[i].Sub(ts[i-1]), time.Duration(float64(interval)*0.8),
+			"attempt %d came before the limiter allowed it", i+1)
+	}
+
+	// The same call without a limiter is only paced by the 1-2 ms backoff:
+	// the gaps above come from the limiter.
+	p2 := newPanel(t, failThenOK(3, status(503)))
+	c2 := newClient(t, fast(httpx.Config{}))
+	start = time.Now()
+	_, err = c2.Do(testCtx(t), post(p2.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Duration(float64(3*interval)*0.8))
+}
+
+func TestLimiterIsSharedAcrossCalls(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
+	c := newClient(t, httpx.Config{RateLimit: 20, Burst: 2})
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	ts := p.times()
+	require.Len(t, ts, 6)
+	// 2 burst tokens, then 4 more at 50 ms each: at least ~200 ms overall.
+	assert.GreaterOrEqual(t, ts[5].Sub(ts[0]), 160*time.Millisecond)
+}
+
+// ---------------------------------------------------------------------------
+// (6) TLS
+
+func newTLSPanel(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		ok(w)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestTLSDefaultVerificationRejectsSelfSigned(t *testing.T) {
+	t.Parallel()
+	srv, hits := newTLSPanel(t)
+	c := newClient(t, fast(httpx.Config{}))
+	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
+		_, err := c.Do(testCtx(t), post(srv.URL, class))
+		require.Error(t, err)
+		var cve *tls.CertificateVerificationError
+		require.ErrorAs(t, err, &cve)
+		var te *httpx.TransportError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1, te.Attempts, "a certificate error is not retried")
+		assert.False(t, te.MayHaveHappened, "the handshake failed: nothing was sent")
+	}
+	assert.Equal(t, int32(0), hits.Load())
+}
+
+func TestTLSAccepted(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTLSPanel(t)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	fp := fingerprint(srv.Certificate())
+	var colons []string
+	for i := 0; i < len(fp); i += 2 {
+		colons = append(colons, strings.ToUpper(fp[i:i+2]))
+	}
+	cases := map[string]httpx.Config{
+		"root CAs":               {RootCAs: pool},
+		"pin":                    {PinnedSHA256: []string{fp}},
+		"pin with colons, upper": {PinnedSHA256: []string{strings.Repeat("00", 32), strings.Join(colons, ":")}},
+		"insecure":               {InsecureSkipVerify: true},
+		"insecure on custom transport": {
+			InsecureSkipVerify: true, Transport: &http.Transport{},
+		},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t, fast(cfg))
+			resp, err := c.Do(testCtx(t), post(srv.URL, httpx.SafeRead))
+			require.NoError(t, err)
+			assert.Equal(t, "ok", string(resp.Body))
+		})
+	}
+}
+
+func TestTLSWrongPinRejected(t *testing.T) {
+	t.Parallel()
+	srv, hits := newTLSPanel(t)
+	// Default backoff (200 ms+): a retried pin failure would also be slow.
+	c := newClient(t, httpx.Config{PinnedSHA256: []string{strings.Repeat("ab", 32)}})
+	start := time.Now()
+	_, err := c.Do(testCtx(t), post(srv.URL, httpx.NonIdempotent))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pinned fingerprint")
+	var te *httpx.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.False(t, te.MayHaveHappened)
+
+	_, err = c.Do(testCtx(t), post(srv.URL, httpx.SafeRead))
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 1, te.Attempts, "a pin mismatch is final")
+	assert.Less(t, time.Since(start), 150*time.Millisecond)
+	assert.Equal(t, int32(0), hits.Load())
+}
+
+func TestTLSUserHTTPClient(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTLSPanel(t)
+	hc := srv.Client() // trusts the test certificate
+	orig := hc.Transport
+	c := newClient(t, fast(httpx.Config{HTTPClient: hc}))
+	resp, err := c.Do(testCtx(t), post(srv.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Same(t, orig, hc.Transport, "the user's client is not modified")
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	cases := map[string]httpx.Config{
+		"pin not hex":       {PinnedSHA256: []string{"zz" + strings.Repeat("00", 31)}},
+		"pin too short":     {PinnedSHA256: []string{"abcd"}},
+		"pin too long":      {PinnedSHA256: []string{strings.Repeat("00", 33)}},
+		"pin empty":         {PinnedSHA256: []string{""}},
+		"negative timeout":  {Timeout: -time.Second},
+		"negative rate":     {RateLimit: -1},
+		"negative burst":    {RateLimit: 1, Burst: -1},
+		"app with newline":  {Application: "app/1.0\r\nX-Evil: 1"},
+		"TLS on mock":       {Transport: httpmock.NewMockTransport(), InsecureSkipVerify: true},
+		"pin on mock":       {Transport: httpmock.NewMockTransport(), PinnedSHA256: []string{strings.Repeat("00", 32)}},
+		"root CAs on mock":  {Transport: httpmock.NewMockTransport(), RootCAs: x509.NewCertPool()},
+		"bad pin with mock": {Transport: httpmock.NewMockTransport(), PinnedSHA256: []string{"x"}},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := httpx.New(cfg)
+			assert.Error(t, err)
+			assert.Nil(t, c)
+		})
+	}
+	c, err := httpx.New(httpx.Config{})
+	require.NoError(t, err, "the zero config is usable")
+	assert.NotNil(t, c)
+}
+
+// ---------------------------------------------------------------------------
+// (7) User-Agent
+
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
+	ctx := testCtx(t)
+
+	c := newClient(t, httpx.Config{})
+	_, err := c.Do(ctx, post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+
+	c = newClient(t, httpx.Config{Application: "app/1.0"})
+	req := post(p.URL, httpx.SafeRead)
+	req.Header = http.Header{"User-Agent": {"spoofed"}}
+	_, err = c.Do(ctx, req)
+	require.NoError(t, err)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Len(t, p.ua, 2)
+	assert.Equal(t, "ispkit/"+ispkit.Version, p.ua[0])
+	assert.Equal(t, "app/1.0 ispkit/"+ispkit.Version, p.ua[1])
+	assert.NotEmpty(t, ispkit.Version)
+}
+
+func TestHeadersAndMethodSent(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	var gotBody []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		gotBody, _ = io.ReadAll(r.Body)
+		ok(w)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, httpx.Config{})
+	body, hdr := httpx.FormBody(map[string][]string{"func": {"auth"}, "password": {"p w&"}})
+	hdr.Set("X-Test", "1")
+	resp, err := c.Do(testCtx(t), &httpx.Request{URL: srv.URL + "/ispmgr", Body: body, Header: hdr, Op: "auth"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, resp.Attempts)
+	assert.Equal(t, http.MethodPost, got.Method, "POST by default")
+	assert.Equal(t, "application/x-www-form-urlencoded", got.Header.Get("Content-Type"))
+	assert.Equal(t, "1", got.Header.Get("X-Test"))
+	assert.Equal(t, "func=auth&password=p+w%26", string(gotBody))
+	assert.Equal(t, "/ispmgr", got.URL.Path)
+	assert.Empty(t, got.URL.RawQuery)
+}
+
+// ---------------------------------------------------------------------------
+// (8) redaction
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

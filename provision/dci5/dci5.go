@@ -1,0 +1,323 @@
+// Package dci5 adapts the dcimanager5 client to provision.DedicatedBackend.
+//
+// Mapping and choices:
+//   - server ids and user ids are the panel's numeric ids as decimal
+//     strings; Server.Config is the chassis template, Faulty is blocked or
+//     hardware problem, the install state comes from the
+//     install_in_progress / operation_failed flags (no percentage: -1);
+//   - SetDomain sets the domain of every address of the server (the
+//     hostname is the main address's domain);
+//   - SetOwner("") writes owner=no_owner; notes and owner changes keep the
+//     other form fields (read-modify-write);
+//   - SetPorts switches every Switch connection (server.connection.on/off);
+//   - ServerIP.Main is the address equal to the server list's main IP;
+//   - AdminUserID looks the integration's own login up in the user list
+//     (cached);
+//   - SetUserPassword is not available: no public source names a
+//     DCImanager 5 password-change function, and the dcimanager5 client
+//     has none; it returns an error wrapping provision.ErrUnsupported.
+package dci5
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/ispkit/ispkit/dcimanager5"
+	"github.com/ispkit/ispkit/provision"
+)
+
+// Backend is a provision.DedicatedBackend over a DCImanager 5 client.
+type Backend struct {
+	c     *dcimanager5.Client
+	admin string
+
+	mu      sync.Mutex
+	adminID string
+}
+
+var (
+	_ provision.DedicatedBackend = (*Backend)(nil)
+	_ provision.ServerDescriber  = (*Backend)(nil)
+)
+
+// New returns a Backend using c, an administrator's client whose login is
+// adminName. Give c its rate limit and logger options
+// (dcimanager5.WithRateLimit, dcimanager5.WithLogger).
+func New(c *dcimanager5.Client, adminName string) *Backend {
+	return &Backend{c: c, admin: adminName}
+}
+
+func parseID(kind, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("dci5: bad %s id %q", kind, s)
+	}
+	return id, nil
+}
+
+func convert(s dcimanager5.Server) provision.Server {
+	owner := s.OwnerName
+	if s.Owner != 0 {
+		owner = strconv.FormatInt(s.Owner, 10)
+	}
+	return provision.Server{
+		ID: strconv.FormatInt(s.ID, 10), Name: s.Name, Hostname: s.Hostname, IP: s.IP, OwnerID: owner,
+		Config: s.ChassisTemplate, Type: s.Type, Faulty: s.Blocked || s.HWProblem, DiagInProgress: s.DiagInProgress,
+		Disabled: s.Disabled, PoweredOn: s.PowerOn, Installing: s.InstallInProgress, InstallFailed: s.OperationFailed,
+		IPMIAddress: s.IPMI,
+	}
+}
+
+// ListServers lists every server.
+func (b *Backend) ListServers(ctx context.Context) ([]provision.Server, error) {
+	all, err := b.c.Servers.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]provision.Server, len(all))
+	for i, s := range all {
+		out[i] = convert(s)
+	}
+	return out, nil
+}
+
+// GetServer reads one server from the list.
+func (b *Backend) GetServer(ctx context.Context, id string) (provision.Server, error) {
+	n, err := parseID("server", id)
+	if err != nil {
+		return provision.Server{}, err
+	}
+	s, err := b.c.Servers.Get(ctx, n)
+	if err != nil {
+		return provision.Server{}, err
+	}
+	return convert(*s), nil
+}
+
+// DescribeServer is GetServer plus the MAC (edit form), the switch port and
+// the IPMI address (connections).
+func (b *Backend) DescribeServer(ctx context.Context, id string) (provision.Server, error) {
+	s, err := b.GetServer(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	n, _ := parseID("server", id)
+	if f, err := b.c.Servers.Form(ctx, n); err == nil {
+		s.MAC = f.MAC
+	} else {
+		return s, err
+	}
+	sum, err := b.c.Connections.Summary(ctx, n)
+	if err != nil {
+		return s, err
+	}
+	s.SwitchPort = sum.SwitchPort
+	if sum.IPMIAddress != "" {
+		s.IPMIAddress = sum.IPMIAddress
+	}
+	return s, nil
+}
+
+// SetOwner sets the owner; an empty userID clears it (owner=no_owner).
+func (b *Backend) SetOwner(ctx context.Context, serverID, userID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	if userID == "" {
+		return b.c.Servers.ClearOwner(ctx, n)
+	}
+	u, err := parseID("user", userID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.SetOwner(ctx, n, u)
+}
+
+// SetDomain sets the domain of every address of the server.
+func (b *Backend) SetDomain(ctx context.Context, serverID, domain string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.IPs.SetAllDomains(ctx, n, domain)
+}
+
+// SetNotes writes the server's notes.
+func (b *Backend) SetNotes(ctx context.Context, serverID, notes string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	_, err = b.c.Servers.Update(ctx, n, dcimanager5.ServerUpdate{Notes: &notes})
+	return err
+}
+
+// Enable unblocks the server.
+func (b *Backend) Enable(ctx context.Context, serverID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.Enable(ctx, n)
+}
+
+// Disable blocks the server.
+func (b *Backend) Disable(ctx context.Context, serverID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.Disable(ctx, n)
+}
+
+// PowerOn starts powering the server on (asynchronous).
+func (b *Backend) PowerOn(ctx context.Context, serverID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.PowerOn(ctx, n)
+}
+
+// PowerOff starts powering the server off (asynchronous).
+func (b *Backend) PowerOff(ctx context.Context, serverID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.PowerOff(ctx, n)
+}
+
+// SetPorts switches the server's switch connections on or off.
+func (b *Backend) SetPorts(ctx context.Context, serverID string, on bool) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Connections.SetNetwork(ctx, n, on)
+}
+
+// Install starts an OS install (server.operations operation=ostemplate).
+func (b *Backend) Install(ctx context.Context, serverID string, spec provision.InstallSpec) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	return b.c.Servers.Install(ctx, n, dcimanager5.InstallRequest{Template: spec.Template, Password: spec.Password, Recipe: spec.Recipe, Hostname: spec.Hostname})
+}
+
+// InstallStatus reads the install flags of the server's row.
+func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision.InstallStatus, error) {
+	s, err := b.GetServer(ctx, serverID)
+	if err != nil {
+		return provision.InstallStatus{}, err
+	}
+	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
+	if st.Failed {
+		st.Message = "DCImanager reports operation_failed"
+	}
+	return st, nil
+}
+
+// ListIPs lists the server's addresses; Main marks the list's main IP.
+func (b *Backend) ListIPs(ctx context.Context, serverID string) ([]provision.ServerIP, error) {
+	s, err := b.GetServer(ctx, serverID)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := parseID("server", serverID)
+	ips, err := b.c.IPs.List(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]provision.ServerIP, len(ips))
+	for i, x := range ips {
+		out[i] = provision.ServerIP{ID: strconv.FormatInt(x.ID, 10), IP: x.Address, Family: x.Family, Domain: x.Domain, Main: x.Address == s.IP}
+	}
+	return out, nil
+}
+
+// AddIP assigns an address (empty ip: the panel allocates one from group).
+func (b *Backend) AddIP(ctx context.Context, serverID, family, group, ip, domain string) (provision.ServerIP, error) {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return provision.ServerIP{}, err
+	}
+	x, err := b.c.IPs.Add(ctx, n, dcimanager5.IPAddRequest{Address: ip, Family: family, Group: group, Domain: domain})
+	if err != nil {
+		return provision.ServerIP{}, err
+	}
+	return provision.ServerIP{ID: strconv.FormatInt(x.ID, 10), IP: x.Address, Family: x.Family, Domain: x.Domain}, nil
+}
+
+// RemoveIP deletes an address of the server; a missing one is not an error.
+func (b *Backend) RemoveIP(ctx context.Context, serverID, ipID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	id, err := parseID("ip", ipID)
+	if err != nil {
+		return err
+	}
+	if err := b.c.IPs.Delete(ctx, n, id); err != nil && !dcimanager5.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// FindUser looks a user up by name.
+func (b *Backend) FindUser(ctx context.Context, name string) (string, bool, error) {
+	u, err := b.c.Users.FindByName(ctx, name)
+	if err != nil {
+		if dcimanager5.IsNotFound(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return strconv.FormatInt(u.ID, 10), true, nil
+}
+
+// CreateUser creates an ordinary user (level lvUser).
+func (b *Backend) CreateUser(ctx context.Context, name, password string) (string, error) {
+	u, err := b.c.Users.Create(ctx, dcimanager5.UserCreateRequest{Name: name, Password: password})
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(u.ID, 10), nil
+}
+
+// ErrNoPasswordChange is returned by SetUserPassword.
+var ErrNoPasswordChange = fmt.Errorf("dci5: DCImanager 5 user password change: %w", provision.ErrUnsupported)
+
+// SetUserPassword is not supported (see the package doc).
+func (b *Backend) SetUserPassword(ctx context.Context, userID, password string) error {
+	return ErrNoPasswordChange
+}
+
+// AdminUserID returns the id of the integration's login (cached).
+func (b *Backend) AdminUserID(ctx context.Context) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.adminID != "" {
+		return b.adminID, nil
+	}
+	if b.admin == "" {
+		return "", errors.New("dci5: the administrator's login name is not configured")
+	}
+	u, err := b.c.Users.FindByName(ctx, b.admin)
+	if err != nil {
+		return "", err
+	}
+	b.adminID = strconv.FormatInt(u.ID, 10)
+	return b.adminID, nil
+}
+
+// LoginURL returns a one-time login link for the user.
+func (b *Backend) LoginURL(ctx context.Context, userName string) (string, error) {
+	return b.c.Users.LoginURL(ctx, userName)
+}
