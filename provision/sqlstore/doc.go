@@ -1,0 +1,112 @@
+// Package sqlstore is the durable [provision.Store] over database/sql, for
+// two databases:
+//
+//   - SQLite, the embedded default: one file, one machine. Pure Go through
+//     modernc.org/sqlite (no cgo). Several processes may share the file;
+//     their writes take turns.
+//   - PostgreSQL, when several workers on several machines share the
+//     orders: through github.com/jackc/pgx/v5/stdlib.
+//
+// The package imports no driver. The caller imports one and either passes
+// its *sql.DB to [New] or lets [Open] call sql.Open:
+//
+//	import _ "modernc.org/sqlite"
+//	s, err := sqlstore.Open(ctx, "sqlite", "provision.db", sqlstore.SQLite)
+//
+//	import _ "github.com/jackc/pgx/v5/stdlib"
+//	s, err := sqlstore.Open(ctx, "pgx", "postgres://ispkit@db/ispkit", sqlstore.Postgres)
+//
+// It passes the provision/storetest conformance suite on both databases.
+//
+// # Schema
+//
+// Four tables, all prefixed ispkit_ so that they can live beside other
+// tables (on PostgreSQL, put them in their own schema with search_path):
+//
+//	ispkit_operations    one row per operation: seq (increasing surrogate
+//	                     key, the tie-break of "oldest first"), id (UNIQUE),
+//	                     service_id, kind, state, step, input and data (JSON
+//	                     text objects; "null" for a nil map), error,
+//	                     attempts, worker, lease_until, version, created_at,
+//	                     updated_at. A partial index on (created_at, seq) of
+//	                     the pending and running rows serves the claims.
+//	ispkit_reservations  PRIMARY KEY (backend, server_id): the database
+//	                     itself refuses a second reservation of a server.
+//	                     operation_id, service_id, created_at.
+//	ispkit_services      id PRIMARY KEY, kind, tariff_id, account_id, owner,
+//	                     module, status, properties (JSON text), error,
+//	                     version, created_at, updated_at.
+//	ispkit_schema_migrations  version PRIMARY KEY, name, applied_at.
+//
+// Timestamps are TIMESTAMPTZ on PostgreSQL and INTEGER microseconds since
+// the Unix epoch (UTC) on SQLite; both keep microseconds, and the values a
+// method sets on its argument are the stored ones. Input may hold secrets:
+// it is stored as given (protect the database), never logged or put into
+// errors by this package.
+//
+// # Migrations
+//
+// The schema is versioned ([SchemaVersion]). New and Open apply the
+// pending migrations in one transaction, each recorded in
+// ispkit_schema_migrations, so opening is idempotent. Concurrent opens are
+// safe: the transaction holds BEGIN IMMEDIATE (the write lock) on SQLite
+// and a transaction-scoped advisory lock keyed by the current schema on
+// PostgreSQL (DDL is transactional there, so a failed migration leaves
+// nothing behind). An up-to-date database is detected without taking the
+// lock. A database migrated by a newer release is refused with
+// [ErrSchemaTooNew]. Released migrations are never edited; a change is a
+// new migration.
+//
+// # Dialect differences
+//
+//   - Claims. One UPDATE ... WHERE seq = (SELECT ... ORDER BY created_at,
+//     seq LIMIT 1) RETURNING statement picks and takes the oldest claimable
+//     operation. On PostgreSQL the sub-select is FOR UPDATE SKIP LOCKED, so
+//     concurrent workers take different rows without waiting for each
+//     other. On SQLite the statement runs under the database's single write
+//     lock; goroutines of one process queue on a mutex in the Store, other
+//     processes wait up to the busy timeout ([WithBusyTimeout], PRAGMA
+//     busy_timeout, set on every connection the Store uses). New switches a
+//     SQLite database to WAL so that readers never wait for the writer.
+//   - Clocks. On PostgreSQL, created_at, updated_at and every lease (claim,
+//     renew, expiry test) use the database's clock: workers on machines
+//     whose clocks disagree still agree on who holds a lease. On SQLite the
+//     Store's clock is used (time.Now, or [WithClock] in tests).
+//   - Durability. SQLite runs with the default synchronous=FULL: a commit
+//     is on disk before the method returns. A DSN with
+//     _pragma=synchronous(NORMAL) (modernc.org/sqlite) is several times
+//     faster and still survives a crash of the process, but may lose the
+//     last commits on a power failure.
+//   - In-memory SQLite (":memory:") gives every pooled connection its own
+//     empty database; use a file.
+//
+// # Guarantees with several workers
+//
+//   - Every write is one statement or one transaction: a process killed at
+//     any moment leaves either the old or the new row, never half of one.
+//   - Updates compare versions inside the UPDATE's WHERE clause, so of two
+//     racing writers of the same version exactly one wins; the loser gets
+//     ErrConflict and nothing changed.
+//   - A reservation is an INSERT ... ON CONFLICT DO NOTHING against the
+//     primary key, never check-then-insert: of any number of concurrent
+//     Reserve calls for a free server exactly one succeeds.
+//   - An operation is held by at most one worker at a time: claims only
+//     take rows whose lease is free or expired, in one atomic statement. A
+//     worker that dies stops renewing; once its lease expires another
+//     worker claims the operation (Attempts+1) and resumes it from the
+//     recorded Step. The dead worker's copy is stale: any UpdateOperation
+//     it might still send conflicts, and RenewLease/ReleaseLease report
+//     ErrLeaseLost.
+//   - UpdateOperation never writes the lease (Worker, LeaseUntil) or
+//     Attempts: those belong to ClaimOperation, RenewLease and
+//     ReleaseLease, so a holder's update cannot undo a renewal made by its
+//     own background goroutine, and RenewLease/ReleaseLease leave the
+//     Version alone so that the holder's copy stays current.
+//
+// The package's tests include a kill test on real processes: worker
+// processes run a batch of orders against the store and are killed with
+// SIGKILL at random moments; new processes resume the work; every order
+// ends in one final state, reached once, and no server is reserved twice
+// (SQLite with one process at a time, PostgreSQL with two processes, one
+// of them killed repeatedly).
+package sqlstore

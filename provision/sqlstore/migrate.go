@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migration is one versioned schema change. Statements use the macros of
+// Dialect.expand. Released migrations are never edited: a schema change is
+// a new migration with the next version.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+var migrations = []migration{
+	{1, "operations, reservations, services", []string{
+		`CREATE TABLE ispkit_operations (
+			seq         {{seqpk}},
+			id          TEXT NOT NULL UNIQUE,
+			service_id  TEXT NOT NULL,
+			kind        TEXT NOT NULL,
+			state       TEXT NOT NULL,
+			step        TEXT NOT NULL,
+			input       TEXT NOT NULL,
+			data        TEXT NOT NULL,
+			error       TEXT NOT NULL,
+			attempts    INTEGER NOT NULL,
+			worker      TEXT NOT NULL,
+			lease_until {{time}},
+			version     BIGINT NOT NULL,
+			created_at  {{time}} NOT NULL,
+			updated_at  {{time}} NOT NULL
+		)`,
+		`CREATE INDEX ispkit_operations_claim ON ispkit_operations (created_at, seq)
+			WHERE state IN ('pending', 'running')`,
+		`CREATE INDEX ispkit_operations_service ON ispkit_operations (service_id)`,
+		`CREATE TABLE ispkit_reservations (
+			backend      TEXT NOT NULL,
+			server_id    TEXT NOT NULL,
+			operation_id TEXT NOT NULL,
+			service_id   TEXT NOT NULL,
+			created_at   {{time}} NOT NULL,
+			PRIMARY KEY (backend, server_id)
+		)`,
+		`CREATE INDEX ispkit_reservations_operation ON ispkit_reservations (operation_id)`,
+		`CREATE TABLE ispkit_services (
+			id          TEXT PRIMARY KEY,
+			kind        TEXT NOT NULL,
+			tariff_id   BIGINT NOT NULL,
+			account_id  BIGINT NOT NULL,
+			owner       TEXT NOT NULL,
+			module      TEXT NOT NULL,
+			status      TEXT NOT NULL,
+			properties  TEXT NOT NULL,
+			error       TEXT NOT NULL,
+			version     BIGINT NOT NULL,
+			created_at  {{time}} NOT NULL,
+			updated_at  {{time}} NOT NULL
+		)`,
+		`CREATE INDEX ispkit_services_status ON ispkit_services (status)`,
+		`CREATE INDEX ispkit_services_module ON ispkit_services (module)`,
+		`CREATE INDEX ispkit_services_owner ON ispkit_services (owner)`,
+	}},
+}
+
+// SchemaVersion is the schema version this package writes and expects. A
+// database migrated by a newer release (a higher version) is refused.
+const SchemaVersion = 1
+
+// ErrSchemaTooNew is returned by New and Open when the database was
+// migrated by a newer release of this package.
+var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this release")
+
+const migrationsTable = `CREATE TABLE IF NOT EXISTS ispkit_schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at {{time}} NOT NULL
+)`
+
+// migrate applies the pending migrations in one transaction that holds the
+// database's migration lock: BEGIN IMMEDIATE (the write lock) on SQLite, a
+// transaction-scoped advisory lock keyed by the current schema on
+// PostgreSQL. Concurrent opens therefore apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	// Fast path: an up-to-date database needs no lock (a worker restarting
+	// does not queue behind the others' writes).
+	var current sql.NullInt64
+	err := s.run(ctx, false, func(q querier) error {
+		return q.QueryRowContext(ctx, `SELECT MAX(version) FROM ispkit_schema_migrations`).Scan(&current)
+	})
+	if err == nil && current.Int64 == SchemaVersion {
+		return nil
+	}
+	if s.dialect == Postgres {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx,
+			`SELECT pg_advisory_xact_lock(1769107, hashtext(COALESCE(current_schema(), '')))`); err != nil {
+			return fmt.Errorf("sqlstore: migrate: lock: %w", err)
+		}
+		if err := s.applyMigrations(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: migrate: commit: %w", err)
+		}
+		return nil
+	}
+
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	conn, err := s.sqliteConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// WAL lets readers run beside the single writer; the setting is stored
+	// in the database file. An in-memory database answers "memory".
+	var mode string
+	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return fmt.Errorf("sqlstore: migrate: journal_mode: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("sqlstore: migrate: begin: %w", err)
+	}
+	if err := s.applyMigrations(ctx, conn); err != nil {
+		if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
+			discard(conn)
+		}
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
+			discard(conn)
+		}
+		return fmt.Errorf("sqlstore: migrate: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) applyMigrations(ctx context.Context, q querier) error {
+	if _, err := q.ExecContext(ctx, s.dialect.expand(migrationsTable)); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	var current sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM ispkit_schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlstore: migrate: read version: %w", err)
+	}
+	if current.Int64 > SchemaVersion {
+		return fmt.Errorf("%w (database at version %d, this release knows %d)", ErrSchemaTooNew, current.Int64, SchemaVersion)
+	}
+	for _, m := range migrations {
+		if int64(m.version) <= current.Int64 {
+			continue
+		}
+		for _, stmt := range m.stmts {
+			if _, err := q.ExecContext(ctx, s.dialect.expand(stmt)); err != nil {
+				return fmt.Errorf("sqlstore: migration %d (%s): %w", m.version, m.name, err)
+			}
+		}
+		if _, err := q.ExecContext(ctx, s.dialect.expand(
+			`INSERT INTO ispkit_schema_migrations (version, name, applied_at) VALUES (?, ?, {{now}})`),
+			m.version, m.name, s.nowArg()); err != nil {
+			return fmt.Errorf("sqlstore: migration %d: record: %w", m.version, err)
+		}
+	}
+	return nil
+}

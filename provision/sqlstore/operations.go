@@ -1,0 +1,394 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ispkit/ispkit/provision"
+)
+
+// queries holds the fixed statements, expanded for the store's dialect.
+type queries struct {
+	createOp, getOp, updateOp, existsOp, claimOp, renewLease, releaseLease string
+	reserve, reservationHolder, unreserve                                  string
+	insertService, updateService, getService, existsService                string
+}
+
+const opCols = `id, service_id, kind, state, step, input, data, error, attempts, worker, lease_until, version, created_at, updated_at`
+
+const svcCols = `id, kind, tariff_id, account_id, owner, module, status, properties, error, version, created_at, updated_at`
+
+func buildQueries(d Dialect) queries {
+	return queries{
+		createOp: d.expand(`INSERT INTO ispkit_operations (` + opCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}})
+			ON CONFLICT (id) DO NOTHING
+			RETURNING version, created_at, updated_at`),
+		getOp: d.expand(`SELECT ` + opCols + ` FROM ispkit_operations WHERE id = ?`),
+		// The lease fields and Attempts belong to Claim/Renew/Release: an
+		// update never moves a lease (a background RenewLease is not undone
+		// by the holder's next step), it only reports the stored values.
+		updateOp: d.expand(`UPDATE ispkit_operations
+			SET service_id = ?, kind = ?, state = ?, step = ?, input = ?, data = ?, error = ?,
+				version = version + 1, updated_at = {{now}}
+			WHERE id = ? AND version = ?
+			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
+		existsOp: d.expand(`SELECT 1 FROM ispkit_operations WHERE id = ?`),
+		// One statement picks and takes the oldest claimable operation. On
+		// PostgreSQL the sub-select locks its row and skips rows other
+		// workers are claiming; on SQLite the statement runs under the
+		// database's single write lock.
+		claimOp: d.expand(`UPDATE ispkit_operations
+			SET worker = ?, lease_until = {{lease}}, state = 'running',
+				attempts = attempts + 1, version = version + 1, updated_at = {{now}}
+			WHERE seq = (
+				SELECT seq FROM ispkit_operations
+				WHERE state IN ('pending', 'running')
+					AND (worker = '' OR lease_until IS NULL OR lease_until <= {{now}})
+				ORDER BY created_at, seq
+				LIMIT 1 {{skiplocked}})
+			RETURNING ` + opCols),
+		renewLease: d.expand(`UPDATE ispkit_operations SET lease_until = {{lease}}
+			WHERE id = ? AND worker = ? AND worker <> '' AND state IN ('pending', 'running')`),
+		releaseLease: d.expand(`UPDATE ispkit_operations SET worker = '', lease_until = NULL
+			WHERE id = ? AND worker = ? AND worker <> ''`),
+
+		reserve: d.expand(`INSERT INTO ispkit_reservations (backend, server_id, operation_id, service_id, created_at)
+			VALUES (?, ?, ?, ?, {{now}})
+			ON CONFLICT (backend, server_id) DO NOTHING`),
+		reservationHolder: d.expand(`SELECT operation_id FROM ispkit_reservations WHERE backend = ? AND server_id = ?`),
+		unreserve:         d.expand(`DELETE FROM ispkit_reservations WHERE backend = ? AND server_id = ? AND operation_id = ?`),
+
+		insertService: d.expand(`INSERT INTO ispkit_services (` + svcCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}})
+			ON CONFLICT (id) DO NOTHING
+			RETURNING version, created_at, updated_at`),
+		updateService: d.expand(`UPDATE ispkit_services
+			SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
+				properties = ?, error = ?, version = version + 1, updated_at = {{now}}
+			WHERE id = ? AND version = ?
+			RETURNING version, created_at, updated_at`),
+		getService:    d.expand(`SELECT ` + svcCols + ` FROM ispkit_services WHERE id = ?`),
+		existsService: d.expand(`SELECT 1 FROM ispkit_services WHERE id = ?`),
+	}
+}
+
+// encodeMap stores a map as JSON text ("null" for a nil map, so nil and
+// empty maps round-trip as they were).
+func encodeMap(m map[string]string) (string, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func decodeMap(s string) (map[string]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("sqlstore: decode map: %w", err)
+	}
+	return m, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanOp(r scanner) (*provision.Operation, error) {
+	var (
+		op          provision.Operation
+		kind, state string
+		input, data string
+	)
+	err := r.Scan(&op.ID, &op.ServiceID, &kind, &state, &op.Step, &input, &data, &op.Error,
+		&op.Attempts, &op.Worker, dbTime{&op.LeaseUntil}, &op.Version,
+		dbTime{&op.CreatedAt}, dbTime{&op.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	op.Kind = provision.OperationKind(kind)
+	op.State = provision.OperationState(state)
+	if op.Input, err = decodeMap(input); err != nil {
+		return nil, err
+	}
+	if op.Data, err = decodeMap(data); err != nil {
+		return nil, err
+	}
+	return &op, nil
+}
+
+func newID() string { return strings.ToLower(rand.Text()) }
+
+func leaseMicros(lease time.Duration) (int64, error) {
+	if lease <= 0 {
+		return 0, fmt.Errorf("sqlstore: lease must be positive, got %v", lease)
+	}
+	return max(lease.Microseconds(), 1), nil
+}
+
+// CreateOperation stores a new operation as given (State, Worker,
+// LeaseUntil and Attempts included, so a caller may create an operation
+// already leased to itself). An empty ID gets a random one and an empty
+// State becomes StatePending; the stored ID, State, Version (1) and
+// timestamps (CreatedAt = UpdatedAt = now) are set on op. A duplicate ID
+// fails with ErrExists.
+func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) error {
+	if op == nil {
+		return errors.New("sqlstore: CreateOperation: nil operation")
+	}
+	id := op.ID
+	if id == "" {
+		id = newID()
+	}
+	state := op.State
+	if state == "" {
+		state = provision.StatePending
+	}
+	input, err := encodeMap(op.Input)
+	if err != nil {
+		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
+	}
+	data, err := encodeMap(op.Data)
+	if err != nil {
+		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
+	}
+	var version int64
+	var created, updated time.Time
+	err = s.run(ctx, true, func(q querier) error {
+		return q.QueryRowContext(ctx, s.q.createOp,
+			id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
+			op.Attempts, op.Worker, s.timeArg(op.LeaseUntil),
+			s.nowArg(), s.nowArg(),
+		).Scan(&version, dbTime{&created}, dbTime{&updated})
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: operation %s: %w", id, provision.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
+	}
+	op.ID, op.State, op.Version, op.CreatedAt, op.UpdatedAt = id, state, version, created, updated
+	op.LeaseUntil = truncLease(op.LeaseUntil)
+	return nil
+}
+
+// truncLease matches the stored precision (microseconds, UTC).
+func truncLease(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Microsecond).UTC()
+}
+
+// GetOperation returns a copy of the operation, or ErrNotFound.
+func (s *Store) GetOperation(ctx context.Context, id string) (*provision.Operation, error) {
+	var op *provision.Operation
+	err := s.run(ctx, false, func(q querier) error {
+		var err error
+		op, err = scanOp(q.QueryRowContext(ctx, s.q.getOp, id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlstore: operation %s: %w", id, provision.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: GetOperation %s: %w", id, err)
+	}
+	return op, nil
+}
+
+// UpdateOperation stores op if op.Version equals the stored version, then
+// sets the new Version (and UpdatedAt) on op. It writes ServiceID, Kind,
+// State, Step, Input, Data and Error; the lease (Worker, LeaseUntil) and
+// Attempts are changed only by ClaimOperation, RenewLease and ReleaseLease,
+// and their stored values are copied back into op. A stale version returns
+// ErrConflict and changes nothing; an unknown id returns ErrNotFound.
+func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) error {
+	if op == nil {
+		return errors.New("sqlstore: UpdateOperation: nil operation")
+	}
+	input, err := encodeMap(op.Input)
+	if err != nil {
+		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
+	}
+	data, err := encodeMap(op.Data)
+	if err != nil {
+		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
+	}
+	var (
+		attempts         int
+		worker           string
+		lease, cre, upd  time.Time
+		version          int64
+		missing, noMatch bool
+	)
+	err = s.run(ctx, true, func(q querier) error {
+		err := q.QueryRowContext(ctx, s.q.updateOp,
+			op.ServiceID, string(op.Kind), string(op.State), op.Step, input, data, op.Error,
+			s.nowArg(), op.ID, op.Version,
+		).Scan(&attempts, &worker, dbTime{&lease}, &version, dbTime{&cre}, dbTime{&upd})
+		if errors.Is(err, sql.ErrNoRows) {
+			noMatch = true
+			var one int
+			if err := q.QueryRowContext(ctx, s.q.existsOp, op.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				missing = true
+			} else if err != nil {
+				return err
+			}
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
+	case missing:
+		return fmt.Errorf("sqlstore: operation %s: %w", op.ID, provision.ErrNotFound)
+	case noMatch:
+		return fmt.Errorf("sqlstore: operation %s version %d: %w", op.ID, op.Version, provision.ErrConflict)
+	}
+	op.Attempts, op.Worker, op.LeaseUntil = attempts, worker, lease
+	op.Version, op.CreatedAt, op.UpdatedAt = version, cre, upd
+	return nil
+}
+
+// ListOperations returns copies of the operations matching f, oldest first.
+func (s *Store) ListOperations(ctx context.Context, f provision.OperationFilter) ([]*provision.Operation, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.ServiceID != "" {
+		where = append(where, "service_id = ?")
+		args = append(args, f.ServiceID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if len(f.Kinds) > 0 {
+		where = append(where, "kind IN ("+placeholders(len(f.Kinds))+")")
+		for _, k := range f.Kinds {
+			args = append(args, string(k))
+		}
+	}
+	query := `SELECT ` + opCols + ` FROM ispkit_operations`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query = s.dialect.expand(query + ` ORDER BY created_at, seq`)
+	var ops []*provision.Operation
+	err := s.run(ctx, false, func(q querier) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			op, err := scanOp(rows)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, op)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: ListOperations: %w", err)
+	}
+	return ops, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// ClaimOperation takes the oldest unfinished operation whose lease is free
+// or expired: it sets Worker, LeaseUntil = now+lease (the database's clock
+// on PostgreSQL), State = running, Attempts+1 and Version+1, and returns a
+// copy. It returns ErrNoWork when nothing is claimable.
+func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*provision.Operation, error) {
+	if worker == "" {
+		return nil, errors.New("sqlstore: ClaimOperation: empty worker name")
+	}
+	us, err := leaseMicros(lease)
+	if err != nil {
+		return nil, err
+	}
+	var op *provision.Operation
+	err = s.run(ctx, true, func(q querier) error {
+		now := s.nowArg()
+		var err error
+		op, err = scanOp(q.QueryRowContext(ctx, s.q.claimOp, worker, now, us, now, now))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, provision.ErrNoWork
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: ClaimOperation: %w", err)
+	}
+	return op, nil
+}
+
+// RenewLease sets the lease of opID to now+lease if worker holds it and the
+// operation is unfinished (also when the lease has expired but nobody has
+// claimed the operation since). It returns ErrLeaseLost otherwise and
+// ErrNotFound for an unknown id. It changes neither Version nor UpdatedAt,
+// so the holder's copy stays valid for its next UpdateOperation.
+func (s *Store) RenewLease(ctx context.Context, opID, worker string, lease time.Duration) error {
+	us, err := leaseMicros(lease)
+	if err != nil {
+		return err
+	}
+	return s.leaseChange(ctx, "RenewLease", opID, worker, s.q.renewLease, s.nowArg(), us, opID, worker)
+}
+
+// ReleaseLease clears the lease of opID (Worker and LeaseUntil) if worker
+// holds it, so any worker may claim the operation at once if it is
+// unfinished. Like RenewLease it returns ErrLeaseLost or ErrNotFound and
+// leaves Version unchanged.
+func (s *Store) ReleaseLease(ctx context.Context, opID, worker string) error {
+	return s.leaseChange(ctx, "ReleaseLease", opID, worker, s.q.releaseLease, opID, worker)
+}
+
+func (s *Store) leaseChange(ctx context.Context, name, opID, worker, query string, args ...any) error {
+	var missing, lost bool
+	err := s.run(ctx, true, func(q querier) error {
+		res, err := q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		lost = true
+		var one int
+		if err := q.QueryRowContext(ctx, s.q.existsOp, opID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			missing = true
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlstore: %s %s: %w", name, opID, err)
+	case missing:
+		return fmt.Errorf("sqlstore: operation %s: %w", opID, provision.ErrNotFound)
+	case lost:
+		return fmt.Errorf("sqlstore: operation %s, worker %q: %w", opID, worker, provision.ErrLeaseLost)
+	}
+	return nil
+}

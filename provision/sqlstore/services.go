@@ -1,0 +1,257 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/provision"
+)
+
+// Reserve records that r.OperationID holds server (r.Backend, r.ServerID).
+// The primary key on (backend, server_id) decides between concurrent
+// callers (an INSERT ... ON CONFLICT DO NOTHING, never check-then-insert).
+// It succeeds when the server is free or already held by r.OperationID
+// (the existing reservation is kept as it is) and returns ErrReserved when
+// another operation holds it.
+func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
+	if r.Backend == "" || r.ServerID == "" || r.OperationID == "" {
+		return errors.New("sqlstore: Reserve: Backend, ServerID and OperationID are required")
+	}
+	var holder string
+	err := s.run(ctx, true, func(q querier) error {
+		// A holder may unreserve between our INSERT and SELECT; then the
+		// server is free again and we try once more.
+		for range 10 {
+			res, err := q.ExecContext(ctx, s.q.reserve, r.Backend, r.ServerID, r.OperationID, r.ServiceID, s.createdArg(r.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				holder = r.OperationID
+				return nil
+			}
+			err = q.QueryRowContext(ctx, s.q.reservationHolder, r.Backend, r.ServerID).Scan(&holder)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			return err
+		}
+		return errors.New("reservation keeps changing")
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: Reserve %s/%s: %w", r.Backend, r.ServerID, err)
+	}
+	if holder != r.OperationID {
+		return fmt.Errorf("sqlstore: server %s/%s held by operation %s: %w", r.Backend, r.ServerID, holder, provision.ErrReserved)
+	}
+	return nil
+}
+
+// Unreserve removes the reservation of (backend, serverID) held by
+// operationID. It is a no-op when the server is not reserved and returns
+// ErrReserved (changing nothing) when another operation holds it.
+func (s *Store) Unreserve(ctx context.Context, backend, serverID, operationID string) error {
+	var holder string
+	err := s.run(ctx, true, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.q.unreserve, backend, serverID, operationID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		err = q.QueryRowContext(ctx, s.q.reservationHolder, backend, serverID).Scan(&holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: Unreserve %s/%s: %w", backend, serverID, err)
+	}
+	if holder != "" && holder != operationID {
+		return fmt.Errorf("sqlstore: server %s/%s held by operation %s: %w", backend, serverID, holder, provision.ErrReserved)
+	}
+	return nil
+}
+
+// Reservations lists the reservations of one backend (all backends for
+// ""), oldest first.
+func (s *Store) Reservations(ctx context.Context, backend string) ([]provision.Reservation, error) {
+	query := `SELECT backend, server_id, operation_id, service_id, created_at FROM ispkit_reservations`
+	var args []any
+	if backend != "" {
+		query += ` WHERE backend = ?`
+		args = append(args, backend)
+	}
+	query = s.dialect.expand(query + ` ORDER BY created_at, backend, server_id`)
+	var out []provision.Reservation
+	err := s.run(ctx, false, func(q querier) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r provision.Reservation
+			if err := rows.Scan(&r.Backend, &r.ServerID, &r.OperationID, &r.ServiceID, dbTime{&r.CreatedAt}); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: Reservations: %w", err)
+	}
+	return out, nil
+}
+
+// PutService creates (Version 0; ErrExists when the id is taken) or updates
+// (Version equal to the stored one; ErrConflict otherwise, ErrNotFound for
+// an unknown id) a service, then sets the new Version and timestamps on sv.
+func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
+	if sv == nil {
+		return errors.New("sqlstore: PutService: nil service")
+	}
+	if sv.ID == "" {
+		return errors.New("sqlstore: PutService: empty service id")
+	}
+	props, err := encodeMap(sv.Properties)
+	if err != nil {
+		return fmt.Errorf("sqlstore: PutService %s: %w", sv.ID, err)
+	}
+	var (
+		version       int64
+		created, upd  time.Time
+		missing, none bool
+	)
+	err = s.run(ctx, true, func(q querier) error {
+		var row *sql.Row
+		if sv.Version == 0 {
+			row = q.QueryRowContext(ctx, s.q.insertService,
+				sv.ID, string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
+				props, sv.Error, s.nowArg(), s.nowArg())
+		} else {
+			row = q.QueryRowContext(ctx, s.q.updateService,
+				string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
+				props, sv.Error, s.nowArg(), sv.ID, sv.Version)
+		}
+		err := row.Scan(&version, dbTime{&created}, dbTime{&upd})
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		none = true
+		if sv.Version != 0 {
+			var one int
+			if err := q.QueryRowContext(ctx, s.q.existsService, sv.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				missing = true
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlstore: PutService %s: %w", sv.ID, err)
+	case none && sv.Version == 0:
+		return fmt.Errorf("sqlstore: service %s: %w", sv.ID, provision.ErrExists)
+	case missing:
+		return fmt.Errorf("sqlstore: service %s: %w", sv.ID, provision.ErrNotFound)
+	case none:
+		return fmt.Errorf("sqlstore: service %s version %d: %w", sv.ID, sv.Version, provision.ErrConflict)
+	}
+	sv.Version, sv.CreatedAt, sv.UpdatedAt = version, created, upd
+	return nil
+}
+
+func scanService(r scanner) (*provision.Service, error) {
+	var (
+		sv           provision.Service
+		kind, status string
+		props        string
+	)
+	err := r.Scan(&sv.ID, &kind, &sv.TariffID, &sv.AccountID, &sv.Owner, &sv.Module, &status,
+		&props, &sv.Error, &sv.Version, dbTime{&sv.CreatedAt}, dbTime{&sv.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	sv.Kind = provision.ServiceKind(kind)
+	sv.Status = billing.Status(status)
+	if sv.Properties, err = decodeMap(props); err != nil {
+		return nil, err
+	}
+	return &sv, nil
+}
+
+// GetService returns a copy of the service, or ErrNotFound.
+func (s *Store) GetService(ctx context.Context, id string) (*provision.Service, error) {
+	var sv *provision.Service
+	err := s.run(ctx, false, func(q querier) error {
+		var err error
+		sv, err = scanService(q.QueryRowContext(ctx, s.q.getService, id))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlstore: service %s: %w", id, provision.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: GetService %s: %w", id, err)
+	}
+	return sv, nil
+}
+
+// ListServices returns copies of the services matching f, ordered by id.
+func (s *Store) ListServices(ctx context.Context, f provision.ServiceFilter) ([]*provision.Service, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Statuses))+")")
+		for _, st := range f.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if f.Module != "" {
+		where = append(where, "module = ?")
+		args = append(args, f.Module)
+	}
+	if f.Owner != "" {
+		where = append(where, "owner = ?")
+		args = append(args, f.Owner)
+	}
+	query := `SELECT ` + svcCols + ` FROM ispkit_services`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query = s.dialect.expand(query + ` ORDER BY id`)
+	var out []*provision.Service
+	err := s.run(ctx, false, func(q querier) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			sv, err := scanService(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, sv)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: ListServices: %w", err)
+	}
+	return out, nil
+}
