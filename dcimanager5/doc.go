@@ -37,7 +37,8 @@
 //	safe read        lists, forms, WhoAmI                           retried (WithRetry, default 4)
 //	idempotent       Update, SetOwner, Enable, Disable, PowerOn/Off, retried
 //	                 Connections.On/Off, IPs.SetDomain/Delete,
-//	                 CancelOperation, Users.Delete, IPMIRedirect
+//	                 CancelOperation, Users.Delete,
+//	                 Users.SetPassword, IPMIRedirect
 //	non-idempotent   IPs.Add, Servers.Install, Servers.Reboot,      sent once; a transport error
 //	                 Users.Create                                   says MayHaveHappened
 //
@@ -79,6 +80,9 @@
 //     accepts the untranslated ($orig) chassis template or type.
 //   - Users.Delete calls user.delete, which no public source confirms for
 //     DCImanager 5.
+//   - Users.SetPassword calls user.edit with elid, sok=ok, passwd and
+//     confirm (the COREmanager convention the ISPmanager clients use); no
+//     public source names DCImanager 5's password-change function.
 //   - Traffic.Burstable looks for elem rows with id and burst anywhere under
 //     doc.reportdata, since the nesting is not documented.
 package dcimanager5

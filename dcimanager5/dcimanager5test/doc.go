@@ -89,8 +89,17 @@
 //     shows port (Switch) or ip (IPMI).
 //   - user.edit sok=ok without elid creates a user: level lvUser (16) or
 //     lvAdmin (28), otherwise type "value", object "level"; a duplicate
-//     name answers type "exists", object "user". With elid and passwd it
-//     changes the password. user.delete (not confirmed for DCImanager 5)
+//     name answers type "exists", object "user". With elid it edits that
+//     user (no public source names DCImanager 5's password change, spec
+//     mgr5 §3.4 and §6 [G]; this is the COREmanager convention): a
+//     non-empty passwd becomes the user's login password at once, for
+//     authinfo and func=auth, and the old one stops working (sessions
+//     already open stay valid); confirm, when sent, must equal passwd,
+//     otherwise type "value", object "confirm"; an empty passwd leaves the
+//     password unchanged; name and level are not changed; the answer
+//     carries ok and id. An unknown or malformed elid answers type
+//     "missed", object "elid". Without sok it shows the form (elid, name,
+//     level). user.delete (not confirmed for DCImanager 5)
 //     deletes the user, disables its login and clears the owner of its
 //     servers.
 //   - whoami answers <user level="N">name</user>.

@@ -610,11 +610,8 @@ func (s *Server) userEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		return d, nil
 	}
 	if u != nil {
-		s.mu.Unlock()
-		if pw := r.Get("passwd"); pw != "" {
-			s.core.AddAccount(mgr5fake.Account{Name: u.name, Password: pw, Level: u.level})
-		}
-		return mgr5.NewDoc().OK(), nil
+		defer s.mu.Unlock()
+		return s.userSetPassword(u, r)
 	}
 	name, pw := r.Get("name"), r.Get("passwd")
 	var level int
@@ -646,6 +643,23 @@ func (s *Server) userEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	s.core.AddAccount(mgr5fake.Account{Name: name, Password: pw, Level: level})
 	d := mgr5.NewDoc().OK()
 	d.Add("id", strconv.FormatInt(id, 10))
+	return d, nil
+}
+
+// userSetPassword handles user.edit with elid and sok: a non-empty passwd
+// (equal to confirm when confirm is sent) replaces the user's login
+// password; an empty one leaves it unchanged. The caller holds s.mu, so a
+// concurrent user.delete cannot be undone by the login update.
+func (s *Server) userSetPassword(u *user, r *mgr5.ServerRequest) (*mgr5.Node, error) {
+	pw := r.Get("passwd")
+	if r.Has("confirm") && r.Get("confirm") != pw {
+		return nil, badValue("confirm", "The passwords do not match")
+	}
+	if pw != "" {
+		s.core.AddAccount(mgr5fake.Account{Name: u.name, Password: pw, Level: u.level})
+	}
+	d := mgr5.NewDoc().OK()
+	d.Add("id", strconv.FormatInt(u.id, 10))
 	return d, nil
 }
 

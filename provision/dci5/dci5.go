@@ -13,9 +13,10 @@
 //   - ServerIP.Main is the address equal to the server list's main IP;
 //   - AdminUserID looks the integration's own login up in the user list
 //     (cached);
-//   - SetUserPassword is not available: no public source names a
-//     DCImanager 5 password-change function, and the dcimanager5 client
-//     has none; it returns an error wrapping provision.ErrUnsupported.
+//   - SetUserPassword calls Users.SetPassword (user.edit with elid,
+//     passwd and confirm: the COREmanager convention, since no public
+//     source names DCImanager 5's password-change function, spec mgr5 §3.4
+//     [G]).
 package dci5
 
 import (
@@ -291,12 +292,14 @@ func (b *Backend) CreateUser(ctx context.Context, name, password string) (string
 	return strconv.FormatInt(u.ID, 10), nil
 }
 
-// ErrNoPasswordChange is returned by SetUserPassword.
-var ErrNoPasswordChange = fmt.Errorf("dci5: DCImanager 5 user password change: %w", provision.ErrUnsupported)
-
-// SetUserPassword is not supported (see the package doc).
+// SetUserPassword sets the login password of panel user userID (the
+// server's owner), through Users.SetPassword.
 func (b *Backend) SetUserPassword(ctx context.Context, userID, password string) error {
-	return ErrNoPasswordChange
+	id, err := parseID("user", userID)
+	if err != nil {
+		return err
+	}
+	return b.c.Users.SetPassword(ctx, id, password)
 }
 
 // AdminUserID returns the id of the integration's login (cached).

@@ -119,8 +119,11 @@ func TestDedicatedThroughFake(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, link, "username=clienttwo")
 
-	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "117", Password: "x"})
-	require.ErrorIs(t, err, provision.ErrOperationFailed, "DCImanager 5 has no known password change")
+	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "117", Password: "Changed-pw-3"})
+	require.NoError(t, err)
+	uc, err := dcimanager5.NewClient(srv.URL(), dcimanager5.WithCredentials("clienttwo", "Changed-pw-3"))
+	require.NoError(t, err)
+	require.NoError(t, uc.CheckConnection(ctx), "the owner logs in with the new password")
 
 	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
 	require.NoError(t, err)
