@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 )
 
@@ -122,6 +123,15 @@ func (e *ArgumentError) Error() string {
 func (e *ArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
 
 func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
+
+// optErr turns a problem found by an internal/clientopt setter into an
+// *ArgumentError for the option op; nil stays nil.
+func optErr(op string, p *clientopt.Problem) error {
+	if p == nil {
+		return nil
+	}
+	return argErr(op, p.Arg, p.Reason)
+}
 
 // ProtocolError is a successful-looking response the client cannot read:
 // a body that is not the JSON it expects.

@@ -52,7 +52,9 @@
 //   - Operations advance with the clock, evaluated on each request; no
 //     goroutines run in the background.
 //   - Owner: POST /dci/v3/server/{id} {"owner": id|null, "domain": "…"};
-//     another owner is 409; clearing the owner releases the server's
+//     a server owned by an @admin user (a billing reservation) passes
+//     directly to the new owner, keeping its addresses; replacing a
+//     customer owner is 409; clearing the owner releases the server's
 //     addresses back to the pool. Deleting a user who owns servers, or
 //     oneself, is 409.
 //   - Switch ports: enable/disable set admin_status (oper_status mirrors

@@ -469,7 +469,10 @@ func (c *reqCtx) editServer() {
 				c.rep.fail(http.StatusNotFound, CodeNotFound, "user not found", map[string]any{"field": "owner"})
 				return
 			}
-			if s.Owner != 0 && s.Owner != *owner {
+			// A server held by an administrator (a billing reservation) can
+			// be handed to a customer directly; a customer's server cannot be
+			// given to someone else without clearing it first.
+			if cur, held := c.st().users[s.Owner]; s.Owner != 0 && s.Owner != *owner && (!held || cur.Role != "@admin") {
 				c.rep.fail(http.StatusConflict, CodeStateConflict, "server already has another owner", nil)
 				return
 			}

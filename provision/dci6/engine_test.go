@@ -1,0 +1,132 @@
+package dci6_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/dcimanager6"
+	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
+	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/dci6"
+	"github.com/ispkit/ispkit/provision/memstore"
+)
+
+// TestOpenThroughEngine runs Open, Suspend, Unsuspend, LoginURL and Close
+// through the provision engine (memstore) against the DCImanager 6 fake
+// over HTTP. The first server's install fails, so it is rolled back (its
+// notes go to the NotesSink, it stays with the admin, ports off) and the
+// next server is sold.
+func TestOpenThroughEngine(t *testing.T) {
+	t.Parallel()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	notes := map[string]string{}
+	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"),
+		dci6.NotesSink(func(_ context.Context, id, n string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			notes[id] = n
+			return nil
+		}))
+	require.NoError(t, err)
+
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
+		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
+		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
+	reach := func(_ context.Context, s provision.Server) error {
+		if !s.PoweredOn || s.IP == "" {
+			return assert.AnError
+		}
+		return nil
+	}
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w",
+		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
+		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+		Reachability: reach,
+	})
+	require.NoError(t, err)
+	ctx := ctxFor(t)
+
+	fake.FailNextOperation("os_install", "disk not found")
+	_, err = e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	svc, err := e.Store().GetService(ctx, "117")
+	require.NoError(t, err)
+	require.Equal(t, billing.StatusActive, svc.Status, svc.Error)
+	assert.Equal(t, "2", svc.Properties[provision.PropServerID], "srv-ams-01's install failed: srv-ams-02 serves")
+	assert.Equal(t, "clienttwo", svc.Properties[provision.PropLogin])
+	assert.Equal(t, "s117.example.net", svc.Properties[provision.PropDomain])
+
+	// The admin hold passes straight to the customer, so the address the
+	// install allocated stays on the server and is what the service shows.
+	var addrs []string
+	for _, ip := range fake.IPs() {
+		if ip.ServerID == 2 {
+			addrs = append(addrs, ip.Name)
+		}
+	}
+	require.NotEmpty(t, addrs, "the sold server keeps its address")
+	assert.Equal(t, addrs[0], svc.Properties[provision.PropIP])
+
+	var user dcimanager6test.User
+	for _, u := range fake.Users() {
+		if u.Email == "clienttwo@clients.example.com" {
+			user = u
+		}
+	}
+	require.NotZero(t, user.ID, "the customer's DCImanager 6 user was created")
+	assert.Equal(t, strconv.FormatInt(user.ID, 10), svc.Properties[provision.PropUserID])
+
+	good := machine(t, fake, 2)
+	assert.Equal(t, user.ID, good.Owner)
+	assert.Equal(t, "s117.example.net", good.Domain)
+	assert.Equal(t, int64(1), good.OSTemplateID, "Ubuntu 24.04 of location 1")
+	assert.Equal(t, "on", good.PowerStatus)
+	assert.Equal(t, "up", portOf(t, fake, 2).AdminStatus)
+
+	bad := machine(t, fake, 1)
+	assert.Equal(t, int64(1), bad.Owner, "the failed server stays with the admin, out of sale")
+	assert.Equal(t, provision.FreeHostname, bad.Domain)
+	assert.Equal(t, "down", portOf(t, fake, 1).AdminStatus, "disabled = ports off")
+	mu.Lock()
+	assert.Contains(t, notes["1"], "disk not found")
+	mu.Unlock()
+
+	_, err = e.Suspend(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	assert.Equal(t, "down", portOf(t, fake, 2).AdminStatus)
+	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	assert.Equal(t, "up", portOf(t, fake, 2).AdminStatus)
+
+	link, err := e.LoginURL(ctx, "117")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(link, fake.URL()+"/auth/key-v4/"), link)
+
+	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
+	require.NoError(t, err)
+	good = machine(t, fake, 2)
+	assert.Zero(t, good.Owner)
+	assert.Equal(t, provision.FreeHostname, good.Domain)
+	assert.Equal(t, "down", portOf(t, fake, 2).AdminStatus, "a closed server stays disabled until the next Open")
+	assert.True(t, fake.Available(2))
+	res, err := e.Store().Reservations(ctx, "")
+	require.NoError(t, err)
+	assert.Empty(t, res)
+}
