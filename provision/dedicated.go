@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -929,7 +930,13 @@ func rbNotes(ctx context.Context, r *run) (string, error) {
 	}
 	note := fmt.Sprintf("ispkit: not sold (operation %s, service %s): %s", r.op.ID, r.op.ServiceID, r.op.Data[dFailReason])
 	if err := tg.b.SetNotes(ctx, r.op.Data[dServer], note); err != nil {
-		return "", err
+		// A panel without server notes (DCImanager 6 without a notes sink)
+		// must not stop the rollback: the reason stays in the operation.
+		if !errors.Is(err, ErrUnsupported) {
+			return "", err
+		}
+		r.log.LogAttrs(ctx, slog.LevelWarn, "server notes not supported; reason kept in the operation",
+			slog.String("op", r.op.ID), slog.String("server", r.op.Data[dServer]))
 	}
 	return "rb_disable", nil
 }

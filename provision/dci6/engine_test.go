@@ -130,3 +130,40 @@ func TestOpenThroughEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res)
 }
+
+// TestFailoverWithoutNotesSink: a panel without server notes must not stop
+// the rollback of a failed server (the reason stays in the operation), and
+// the next server is sold.
+func TestFailoverWithoutNotesSink(t *testing.T) {
+	t.Parallel()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"))
+	require.NoError(t, err)
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
+		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
+		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w",
+		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
+		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+		Reachability: func(context.Context, provision.Server) error { return nil },
+	})
+	require.NoError(t, err)
+	ctx := ctxFor(t)
+
+	fake.FailNextOperation("os_install", "disk not found")
+	op, err := e.Open(ctx, provision.Request{ServiceID: "118", TariffID: 1, Owner: "client.three", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, op.State)
+	svc, err := e.Store().GetService(ctx, "118")
+	require.NoError(t, err)
+	require.Equal(t, billing.StatusActive, svc.Status, svc.Error)
+	assert.Equal(t, "2", svc.Properties[provision.PropServerID], "the first server failed and was rolled back")
+}
