@@ -1,0 +1,700 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // -postgres
+	_ "modernc.org/sqlite"             // -store
+
+	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/memstore"
+	"github.com/ispkit/ispkit/provision/sqlstore"
+)
+
+const moduleName = "dc1"
+
+// order is one customer order of this run.
+type order struct {
+	serviceID string
+	owner     string
+	tariff    *billing.Tariff
+	options   map[string]string
+	opID      string
+	err       error // the open's failure, if any
+}
+
+type demo struct {
+	o   *options
+	out io.Writer
+	t0  time.Time
+
+	store      provision.Store
+	storeClose func() error
+	storeName  string
+	durable    bool
+	p          *panels
+	cat        *billing.Catalog
+	eng        *provision.Engine
+	counts     *callCounts
+	orders     []*order
+	resumed    int // operations of an earlier run finished here
+
+	mu         sync.Mutex // out, notes, seen, lastServer, failures
+	notes      map[string][]string
+	seen       map[string]bool
+	lastServer map[string]string // operation → server it works on
+	svcServer  map[string]string // service → its server (from the welcome)
+	failures   []string          // servers that failed during an open: "name: reason"
+}
+
+func (d *demo) close() {
+	if d.p != nil {
+		d.p.Close()
+	}
+	if d.storeClose != nil {
+		_ = d.storeClose()
+	}
+}
+
+func (d *demo) printf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.out, format, args...)
+}
+
+func (d *demo) run(ctx context.Context) error {
+	o := d.o
+	d.notes, d.seen, d.lastServer, d.svcServer = map[string][]string{}, map[string]bool{}, map[string]string{}, map[string]string{}
+	logger, counts := newCallLog(os.Stderr, o.verbose)
+	d.counts = counts
+
+	if o.real {
+		d.printf("WARNING: this provisions REAL servers on %s: it takes %d free %q server(s),\n"+
+			"installs %s on them (erasing their disks), hands them to demo users%s.\n",
+			o.dciURL, o.orders, o.config, o.os, map[bool]string{true: "", false: ", then suspends, resumes and closes one"}[o.keep])
+		if !o.yes {
+			return errors.New("refusing to touch real panels without -yes")
+		}
+	}
+	if err := d.openStore(ctx); err != nil {
+		return err
+	}
+	if o.real {
+		d.p = &panels{}
+		if err := d.p.connect(o, logger); err != nil {
+			return err
+		}
+		if err := d.p.loadNames(ctx); err != nil {
+			return fmt.Errorf("DCImanager %s: %w", o.dciURL, err)
+		}
+	} else {
+		var prev *restored
+		if d.durable {
+			var err error
+			if prev, err = restoreState(ctx, d.store, moduleName); err != nil {
+				return fmt.Errorf("read the store: %w", err)
+			}
+		}
+		p, err := startFakes(o, prev, logger)
+		if err != nil {
+			return err
+		}
+		d.p = p
+	}
+	if err := d.buildCatalog(); err != nil {
+		return err
+	}
+	eng, err := provision.New(provision.Config{
+		Store:          d.store,
+		Catalog:        d.cat,
+		Dedicated:      map[string]provision.DedicatedBackend{moduleName: d.p.dci},
+		IPPools:        d.ipPools(),
+		Workers:        o.workers,
+		LeaseDuration:  map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[o.real],
+		InstallTimeout: o.installTimeout,
+		PowerTimeout:   map[bool]time.Duration{true: 600 * time.Second, false: 10 * time.Second}[o.real],
+		ReachTimeout:   map[bool]time.Duration{true: 300 * time.Second, false: 5 * time.Second}[o.real],
+		PollInterval:   map[bool]time.Duration{true: 5 * time.Second, false: 100 * time.Millisecond}[o.real],
+		ClaimInterval:  map[bool]time.Duration{true: time.Second, false: 50 * time.Millisecond}[o.real],
+		Reachability:   d.p.reachability(),
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	d.eng = eng
+	defer eng.Subscribe(d.onEvent)()
+
+	d.intro()
+	if d.durable {
+		if err := d.resume(ctx); err != nil {
+			return err
+		}
+	}
+	if err := d.placeOrders(ctx); err != nil {
+		return err
+	}
+	if !o.keep {
+		if err := d.lifecycle(ctx); err != nil {
+			return err
+		}
+	}
+	if err := d.summary(ctx); err != nil {
+		return err
+	}
+	return d.check()
+}
+
+func (d *demo) ipPools() map[string]provision.IPPool {
+	if d.p.pool == nil {
+		return nil
+	}
+	return map[string]provision.IPPool{moduleName: d.p.pool}
+}
+
+func (d *demo) openStore(ctx context.Context) error {
+	switch {
+	case d.o.store != "":
+		s, err := sqlstore.Open(ctx, "sqlite", d.o.store, sqlstore.SQLite)
+		if err != nil {
+			return fmt.Errorf("open SQLite store %s: %w", d.o.store, err)
+		}
+		d.store, d.storeClose, d.storeName, d.durable = s, s.Close, "SQLite "+d.o.store, true
+	case d.o.postgres != "":
+		s, err := sqlstore.Open(ctx, "pgx", d.o.postgres, sqlstore.Postgres)
+		if err != nil {
+			return fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		d.store, d.storeClose, d.storeName, d.durable = s, s.Close, "PostgreSQL", true
+	default:
+		d.store, d.storeName = memstore.New(), "in memory (use -store file.db to make it durable)"
+	}
+	return nil
+}
+
+func (d *demo) buildCatalog() error {
+	d.cat = billing.NewCatalog()
+	if err := d.cat.AddModule(d.p.mod); err != nil {
+		return err
+	}
+	var tariffs []*billing.Tariff
+	if d.o.real {
+		tariffs = []*billing.Tariff{{ID: 1, Name: "Dedicated " + d.o.config, ServerConfig: d.o.config, OSTemplate: d.o.os}}
+	} else {
+		tariffs = []*billing.Tariff{
+			{ID: 1, Name: "Dedicated " + configE3, ServerConfig: configE3, OSTemplate: osDebian},
+			{ID: 2, Name: "Dedicated " + configE5, ServerConfig: configE5, OSTemplate: osDebian, Recipe: "#local__lamp"},
+		}
+	}
+	for _, t := range tariffs {
+		t.ProductType = billing.ProductDedicatedServer
+		t.Modules = []string{moduleName}
+		t.DomainTemplate = d.o.domain
+		if err := d.cat.AddTariff(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *demo) intro() {
+	o := d.o
+	if o.real {
+		d.printf("DCImanager 5: %s (%d servers)\n", o.dciURL, len(d.p.names))
+	} else {
+		d.printf("Fake data center (DCImanager 5 %s, IPmanager %s):\n", o.dciURL, o.ipmURL)
+		for i, r := range racks {
+			ip, group := rackIP(i)
+			note := group + " " + ip
+			if r.hwProblem {
+				note = "hardware problem: never sold"
+			} else if i+1 == failingServer {
+				note += ", its disk will fail during the OS install"
+			}
+			d.printf("  %-7s %-8s %-38s %s\n", r.name, r.config, r.chassis, note)
+		}
+	}
+	if l := d.p.link; l != nil {
+		if l.NeverChangeIPs || l.ParkingGroup == "" {
+			d.printf("IPmanager: servers keep their addresses; extra addresses come from group %q\n", l.IPGroup())
+		} else {
+			d.printf("IPmanager: the parking address (group %q) is swapped for one of group %q\n", l.ParkingGroup, l.IPGroup())
+		}
+	}
+	d.printf("Store: %s; %d workers\n\n", d.storeName, o.workers)
+}
+
+// resume finishes what an earlier run of a durable store left unfinished.
+func (d *demo) resume(ctx context.Context) error {
+	ops, err := d.store.ListOperations(ctx, provision.OperationFilter{States: []provision.OperationState{provision.StatePending, provision.StateRunning}})
+	if err != nil {
+		return err
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	d.printf("Resuming %d unfinished operation(s) of an earlier run\n", len(ops))
+	var until time.Time
+	for _, op := range ops {
+		if op.State == provision.StateRunning && op.LeaseUntil.After(until) {
+			until = op.LeaseUntil
+		}
+	}
+	if wait := time.Until(until); wait > 0 {
+		d.printf("  waiting %s for the leases of the crashed run to expire\n", wait.Round(100*time.Millisecond))
+		select {
+		case <-time.After(wait + 100*time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	d.resumed = len(ops)
+	if err := d.eng.Resume(ctx); err != nil {
+		if ctx.Err() != nil {
+			return d.interrupted(ctx)
+		}
+		return fmt.Errorf("resume: %w", err)
+	}
+	for _, op := range ops {
+		cur, err := d.store.GetOperation(ctx, op.ID)
+		if err != nil {
+			return err
+		}
+		d.printf("  %s of service %s: %s %s\n", cur.Kind, cur.ServiceID, cur.State, cur.Error)
+	}
+	d.printf("\n")
+	return nil
+}
+
+var customers = []string{"alice.smith", "bob.jones", "carol.white", "dave.brown", "erin.green", "frank.black", "grace.hall", "heidi.young", "ivan.petrov", "judy.king"}
+
+func randomPassword() string { return "Pw-" + rand.Text()[:14] }
+
+// nextServiceID continues after the highest numeric id in the store.
+func (d *demo) nextServiceID(ctx context.Context) (int, error) {
+	svcs, err := d.store.ListServices(ctx, provision.ServiceFilter{})
+	if err != nil {
+		return 0, err
+	}
+	next := 1001
+	for _, s := range svcs {
+		if n, err := strconv.Atoi(s.ID); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	return next, nil
+}
+
+func (d *demo) placeOrders(ctx context.Context) error {
+	if d.o.orders == 0 {
+		return nil
+	}
+	first, err := d.nextServiceID(ctx)
+	if err != nil {
+		return err
+	}
+	tariffs := d.cat.Tariffs()
+	// E3, E3, E5, E3, E3, E5, E5: with the racks above one E5 order finds
+	// no server left and stays Pending.
+	pattern := []int{0, 0, 1, 0, 0, 1, 1}
+	for i := range d.o.orders {
+		owner := customers[i%len(customers)]
+		if i >= len(customers) {
+			owner += strconv.Itoa(i / len(customers))
+		}
+		t := tariffs[0]
+		if len(tariffs) > 1 {
+			t = tariffs[pattern[i%len(pattern)]]
+		}
+		o := &order{serviceID: strconv.Itoa(first + i), owner: owner, tariff: t, options: map[string]string{}}
+		if !d.o.real {
+			switch i {
+			case 1:
+				o.options[billing.OptionIPv4] = "1"
+			case 2:
+				o.options[billing.OptionOS] = osUbuntu
+			case 3:
+				o.options[billing.OptionIPv6] = "1"
+			}
+		}
+		d.orders = append(d.orders, o)
+	}
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	var runErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { runErr = d.eng.Run(runCtx) })
+	stop := func() {
+		stopRun()
+		wg.Wait()
+	}
+
+	d.printf("Ordering %d server(s) at once:\n", len(d.orders))
+	for _, o := range d.orders {
+		op, err := d.eng.Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: o.serviceID, TariffID: o.tariff.ID,
+			AccountID: 1, Owner: o.owner, Password: randomPassword(), Options: o.options})
+		if err != nil {
+			stop()
+			return fmt.Errorf("order %s: %w", o.serviceID, err)
+		}
+		o.opID = op.ID
+		extra := ""
+		for _, k := range slices.Sorted(maps.Keys(o.options)) {
+			extra += fmt.Sprintf(" %s=%s", k, o.options[k])
+		}
+		d.printf("  %s  #%s  %-12s %s%s\n", sinceStart(d.t0), o.serviceID, o.owner, o.tariff.Name, extra)
+	}
+	for _, o := range d.orders {
+		_, err := d.eng.Wait(ctx, o.opID)
+		if err != nil && ctx.Err() != nil {
+			stop()
+			return d.interrupted(ctx)
+		}
+		if err != nil && !errors.Is(err, provision.ErrOperationFailed) {
+			stop()
+			return fmt.Errorf("wait for order %s: %w", o.serviceID, err)
+		}
+		o.err = err
+	}
+	stop()
+	if runErr != nil {
+		return fmt.Errorf("engine: %w", runErr)
+	}
+	d.printf("\n")
+	return nil
+}
+
+// interrupted releases this engine's leases (its workers have stopped) so
+// that the next run resumes at once, and explains what happens next.
+func (d *demo) interrupted(ctx context.Context) error {
+	bg := context.WithoutCancel(ctx)
+	ops, err := d.store.ListOperations(bg, provision.OperationFilter{States: []provision.OperationState{provision.StateRunning}})
+	if err == nil {
+		for _, op := range ops {
+			if op.Worker == d.eng.WorkerID() {
+				_ = d.store.ReleaseLease(bg, op.ID, op.Worker)
+			}
+		}
+	}
+	if d.durable {
+		return fmt.Errorf("interrupted (%w); the unfinished operations are in the store: run again with the same store to resume them", ctx.Err())
+	}
+	return fmt.Errorf("interrupted: %w", ctx.Err())
+}
+
+// lifecycle suspends, resumes and closes an active service of this run.
+func (d *demo) lifecycle(ctx context.Context) error {
+	var svc *provision.Service
+	for _, o := range d.orders {
+		s, err := d.store.GetService(ctx, o.serviceID)
+		if err != nil {
+			return err
+		}
+		if s.Status != billing.StatusActive {
+			continue
+		}
+		// Prefer one whose story is not the failover, so that one stays
+		// visible as Active in the summary.
+		d.mu.Lock()
+		plain := len(d.notes[s.ID]) == 0
+		d.mu.Unlock()
+		if svc == nil || plain && len(d.notes[svc.ID]) > 0 {
+			svc = s
+		}
+	}
+	if svc == nil {
+		return nil
+	}
+	id, srv := svc.ID, svc.Properties[provision.PropServerID]
+	d.printf("Service %s on %s: suspend, resume, close\n", id, d.p.serverName(srv))
+	if link, err := d.eng.LoginURL(ctx, id); err == nil {
+		d.printf("  login link for %s: %s\n", svc.Properties[provision.PropLogin], redactKey(link))
+	} else if !errors.Is(err, provision.ErrUnsupported) {
+		return fmt.Errorf("login link: %w", err)
+	}
+	for _, step := range []struct {
+		name string
+		do   func(context.Context, provision.Request) (*provision.Operation, error)
+	}{{"suspended", d.eng.Suspend}, {"resumed", d.eng.Unsuspend}, {"closed", d.eng.Close}} {
+		if _, err := step.do(ctx, provision.Request{ServiceID: id}); err != nil {
+			if ctx.Err() != nil {
+				return d.interrupted(ctx)
+			}
+			return fmt.Errorf("%s service %s: %w", strings.TrimSuffix(step.name, "d"), id, err)
+		}
+		d.note(id, step.name)
+	}
+	s, err := d.p.dci.GetServer(ctx, srv)
+	if err != nil {
+		return err
+	}
+	owner := s.OwnerID
+	if owner == "" {
+		owner = "none"
+	}
+	d.printf("  %s is back in stock: hostname %s, address %s, owner %s, disabled until the next order\n\n", d.p.serverName(srv), s.Hostname, s.IP, owner)
+	return nil
+}
+
+// redactKey hides the one-time key of a login link.
+func redactKey(link string) string {
+	if i := strings.Index(link, "key="); i >= 0 {
+		end := strings.IndexByte(link[i:], '&')
+		if end < 0 {
+			return link[:i] + "key=[REDACTED]"
+		}
+		return link[:i] + "key=[REDACTED]" + link[i+end:]
+	}
+	return link
+}
+
+func (d *demo) note(serviceID, text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.notes[serviceID] = append(d.notes[serviceID], text)
+}
+
+func statusName(s billing.Status) string {
+	if s == billing.StatusOrdered {
+		return "Pending"
+	}
+	return string(s)
+}
+
+func (d *demo) summary(ctx context.Context) error {
+	svcs, err := d.store.ListServices(ctx, provision.ServiceFilter{})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(svcs, func(a, b *provision.Service) int {
+		na, _ := strconv.Atoi(a.ID)
+		nb, _ := strconv.Atoi(b.ID)
+		return cmp.Or(cmp.Compare(na, nb), cmp.Compare(a.ID, b.ID))
+	})
+	mine := map[string]bool{}
+	for _, o := range d.orders {
+		mine[o.serviceID] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintln(d.out, "Summary:")
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVICE\tTARIFF\tSTATUS\tSERVER\tIP\tUSER\tNOTES")
+	for _, s := range svcs {
+		if s.Kind != provision.KindDedicated {
+			continue
+		}
+		tariff := strconv.FormatInt(s.TariffID, 10)
+		if t, err := d.cat.Tariff(s.TariffID); err == nil {
+			tariff = t.Name
+		}
+		notes := slices.Clone(d.notes[s.ID])
+		if !mine[s.ID] {
+			notes = append([]string{"earlier run"}, notes...)
+		}
+		if extra := s.Properties[provision.PropIPs]; extra != "" && s.Status != billing.StatusDeleted {
+			notes = append(notes, "extra "+extra)
+		}
+		if t, err := d.cat.Tariff(s.TariffID); err == nil && s.Properties[provision.PropOS] != "" && s.Properties[provision.PropOS] != t.OSTemplate {
+			notes = append(notes, strings.TrimPrefix(s.Properties[provision.PropOS], "ISPsystem__"))
+		}
+		if s.Error != "" && s.Status == billing.StatusOrdered {
+			notes = append(notes, s.Error)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, tariff, statusName(s.Status), d.p.serverName(s.Properties[provision.PropServerID]),
+			dash(s.Properties[provision.PropIP]), dash(s.Properties[provision.PropLogin]), strings.Join(notes, "; "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	total, per := d.counts.snapshot()
+	n := max(len(d.orders)+d.resumed, 1)
+	fmt.Fprintf(d.out, "\nPanel calls: %d (DCImanager 5: %d, IPmanager: %d), %.0f per order; %s in all\n",
+		total, per["dcimanager5"], per["ipmanager"], float64(total)/float64(n), time.Since(d.t0).Round(100*time.Millisecond))
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// check turns an unexpected outcome into an error (exit status 1): every
+// order must end Active (or closed by the demo) or Pending for want of a
+// server.
+func (d *demo) check() error {
+	var bad []string
+	if !d.o.real {
+		// Only the server with the failing disk may fail.
+		for _, f := range d.failures {
+			if !strings.HasPrefix(f, racks[failingServer-1].name+":") {
+				bad = append(bad, "unexpected server failure: "+f)
+			}
+		}
+	}
+	for _, o := range d.orders {
+		if o.err != nil && !errors.Is(o.err, provision.ErrNoServer) {
+			bad = append(bad, fmt.Sprintf("order %s: %v", o.serviceID, o.err))
+		}
+	}
+	if d.p.fakeDCI != nil {
+		bad = append(bad, d.checkFake()...)
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "\n"))
+	}
+	return nil
+}
+
+// checkFake compares the store with the fake panel: every active service's
+// server is owned by its user under its domain, and no server is sold
+// twice.
+func (d *demo) checkFake() []string {
+	var bad []string
+	svcs, err := d.store.ListServices(context.Background(), provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive, billing.StatusSuspended}})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	users := map[int64]string{}
+	for _, u := range d.p.fakeDCI.Users() {
+		users[u.ID] = u.Name
+	}
+	sold := map[string]string{}
+	for _, s := range svcs {
+		srv := s.Properties[provision.PropServerID]
+		if other := sold[srv]; other != "" {
+			bad = append(bad, fmt.Sprintf("server %s sold to services %s and %s", srv, other, s.ID))
+		}
+		sold[srv] = s.ID
+		id, _ := strconv.ParseInt(srv, 10, 64)
+		st, ok := d.p.fakeDCI.Server(id)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("service %s: server %s is not in the panel", s.ID, srv))
+			continue
+		}
+		if st.Hostname != s.Properties[provision.PropDomain] {
+			bad = append(bad, fmt.Sprintf("service %s: server %s has hostname %q, want %q", s.ID, st.Name, st.Hostname, s.Properties[provision.PropDomain]))
+		}
+		if login := s.Properties[provision.PropLogin]; users[st.Owner] != login {
+			bad = append(bad, fmt.Sprintf("service %s: server %s is owned by %q, want %q", s.ID, st.Name, users[st.Owner], login))
+		}
+	}
+	return bad
+}
+
+// onEvent prints the engine's progress events. It runs on the worker
+// goroutines, so it only formats and writes.
+func (d *demo) onEvent(ev provision.Event) {
+	d.mu.Lock()
+	if ev.ServerID != "" {
+		d.lastServer[ev.OperationID] = ev.ServerID
+	}
+	if ev.Type == provision.EventWelcome {
+		d.svcServer[ev.ServiceID] = ev.Properties[provision.PropServerID]
+	}
+	srvID := d.lastServer[ev.OperationID]
+	if srvID == "" {
+		srvID = d.svcServer[ev.ServiceID]
+	}
+	srv := d.p.serverName(srvID)
+	d.mu.Unlock()
+	line := func(format string, args ...any) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		fmt.Fprintf(d.out, "  %s  #%-5s %-7s ", sinceStart(d.t0), ev.ServiceID, srv)
+		fmt.Fprintf(d.out, format, args...)
+		fmt.Fprintln(d.out)
+	}
+	once := func(key string) bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		k := ev.OperationID + "/" + ev.ServerID + "/" + key
+		if d.seen[k] {
+			return false
+		}
+		d.seen[k] = true
+		return true
+	}
+	if d.o.steps && (ev.Type == provision.EventStepStarted || ev.Type == provision.EventStepFinished) {
+		line("%s %s %s", ev.Kind, strings.TrimPrefix(string(ev.Type), "step_"), ev.Step)
+		return
+	}
+	switch ev.Type {
+	case provision.EventStepFinished:
+		if ev.Kind != provision.OpOpen {
+			return
+		}
+		switch ev.Step {
+		case "pick":
+			if ev.ServerID != "" && once("pick") {
+				line("reserved")
+			}
+		case "ip_swap":
+			if once("ip_swap") {
+				line("public address from IPmanager, parking address released")
+			}
+		case "rb_release":
+			line("rolled back: domain free.ds, reason in its notes, disabled, out of sale")
+		case "transfer":
+			line("handed over to the customer's panel user")
+		}
+	case provision.EventStepStarted:
+		if ev.Kind == provision.OpOpen && ev.Step == "install" && once("install") {
+			line("OS install started")
+		}
+	case provision.EventInstallProgress:
+		switch {
+		case ev.Percent < 0:
+			if once("progress") {
+				line("OS install running (DCImanager 5 reports no percentage)")
+			}
+		case ev.Percent >= 100:
+			line("OS install finished")
+		default:
+			line("OS install %d%%", ev.Percent)
+		}
+	case provision.EventServerFailed:
+		d.mu.Lock()
+		d.failures = append(d.failures, srv+": "+ev.Error)
+		d.mu.Unlock()
+		d.note(ev.ServiceID, "failed over from "+srv+" ("+ev.Error+")")
+		line("FAILED %s; rolling it back", ev.Error)
+	case provision.EventWelcome:
+		p := ev.Properties
+		line("ACTIVE  %s  %s  user %s", p[provision.PropIP], p[provision.PropDomain], p[provision.PropLogin])
+	case provision.EventOperationFailed:
+		line("%s FAILED: %s", ev.Kind, ev.Error)
+	case provision.EventOperationDone:
+		switch ev.Kind {
+		case provision.OpSuspend:
+			line("suspended: switch port off (the server keeps running)")
+		case provision.OpUnsuspend:
+			line("resumed: switch port on")
+		case provision.OpClose:
+			line("closed: extra addresses released, domain free.ds, owner cleared, reservation released")
+		case provision.OpOpen:
+		default:
+			line("%s done", ev.Kind)
+		}
+	case provision.EventManualTask:
+		if ev.Task != nil {
+			line("manual task for %s: %s", ev.Task.Department, ev.Task.Reason)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+// Command dedicated is ispkit's main example: it sells dedicated servers
+// the way BILLmanager does, through the provision engine.
+//
+// With no flags it starts a fake DCImanager 5 and a fake IPmanager
+// in-process (eight servers of two configurations, one with a hardware
+// problem, one whose disk dies during the OS install; a parking and a
+// public IP group), builds a billing catalog (a module linked to IPmanager,
+// two tariffs), orders several servers at once through the engine's worker
+// pool while printing its progress events, shows the order that fails over
+// to another server, suspends, resumes and closes one service, and prints a
+// summary:
+//
+//	go run ./examples/dedicated
+//	go run ./examples/dedicated -orders 12 -workers 8
+//	go run ./examples/dedicated -v                 # the module log: every panel call (redacted)
+//	go run ./examples/dedicated -store demo.db     # durable SQLite store; run it again to resume
+//	go run ./examples/dedicated -postgres postgres://user@host/db
+//
+// Against real panels (this provisions real servers: it takes free
+// servers, installs an OS on them and hands them to demo users):
+//
+//	go run ./examples/dedicated -yes -orders 1 \
+//	    -dci https://dci.example.com/dcimgr -dci-user admin -dci-password … \
+//	    -ipmgr https://ip.example.com/ipmgr -ipmgr-user billing -ipmgr-password … \
+//	    -config E3-16GB -os ISPsystem__Debian-12-x86_64 -insecure
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "dedicated: error:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	dciURL, dciUser, dciPassword string
+	ipmURL, ipmUser, ipmPassword string
+	parking, public              string
+	config, os, domain           string
+	insecure, yes, keep          bool
+	orders, workers              int
+	store, postgres              string
+	verbose, steps               bool
+	rate                         float64
+	installTimeout               time.Duration
+	fakeInstall, fakePower       time.Duration
+
+	real bool // -dci given
+}
+
+func parseFlags(args []string, out io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("dedicated", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.dciURL, "dci", "", "DCImanager 5 entry point, e.g. https://dci.example.com/dcimgr (default: start a fake in-process)")
+	fs.StringVar(&o.dciUser, "dci-user", "", "DCImanager administrator login")
+	fs.StringVar(&o.dciPassword, "dci-password", "", "DCImanager administrator password (or $DCI_PASSWORD)")
+	fs.StringVar(&o.ipmURL, "ipmgr", "", "IPmanager entry point, e.g. https://ip.example.com/ipmgr (optional with -dci)")
+	fs.StringVar(&o.ipmUser, "ipmgr-user", "", "IPmanager login")
+	fs.StringVar(&o.ipmPassword, "ipmgr-password", "", "IPmanager password (or $IPMGR_PASSWORD)")
+	fs.StringVar(&o.parking, "ipmgr-parking", "parking", "IPmanager group of parked (free) servers; empty disables the address swap")
+	fs.StringVar(&o.public, "ipmgr-public", "public", "IPmanager group customer addresses come from")
+	fs.StringVar(&o.config, "config", "", "server configuration to order (chassis template or server type; real panels)")
+	fs.StringVar(&o.os, "os", osDebian, "OS template to install (real panels)")
+	fs.StringVar(&o.domain, "domain", "s@ID@.example.net", "domain template of the servers (macros @ID@, @USERNAME@, @ACCOUNT_ID@)")
+	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (self-signed panels on :1500)")
+	fs.BoolVar(&o.yes, "yes", false, "confirm that real servers may be provisioned (required with -dci)")
+	fs.BoolVar(&o.keep, "keep", false, "do not suspend, resume and close one of the new services")
+	fs.IntVar(&o.orders, "orders", 7, "number of servers to order")
+	fs.IntVar(&o.workers, "workers", 4, "engine worker pool size (operations run at once)")
+	fs.StringVar(&o.store, "store", "", "SQLite file for a durable store; running again resumes unfinished operations")
+	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL for a durable store shared by several workers")
+	fs.BoolVar(&o.verbose, "v", false, "log every panel call and engine step to stderr (the module log; secrets redacted)")
+	fs.BoolVar(&o.steps, "steps", false, "print every step started/finished event")
+	fs.Float64Var(&o.rate, "rate", 0, "panel requests per second per panel (default 200 for the fakes, 10 for real panels)")
+	fs.DurationVar(&o.installTimeout, "install-timeout", 0, "how long to wait for an OS install (default 30s for the fakes, 720s for real panels)")
+	fs.DurationVar(&o.fakeInstall, "fake-install", 1500*time.Millisecond, "how long an OS install takes in the fake")
+	fs.DurationVar(&o.fakePower, "fake-power", 200*time.Millisecond, "how long power-on takes in the fake")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: dedicated [flags]\n\nOrders dedicated servers through the ispkit provisioning engine;\nwithout -dci against fake panels started in-process.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (see -h)", fs.Args())
+	}
+	if o.orders < 0 || o.workers < 1 {
+		return nil, errors.New("-orders must be ≥ 0 and -workers ≥ 1")
+	}
+	if o.store != "" && o.postgres != "" {
+		return nil, errors.New("use -store or -postgres, not both")
+	}
+	o.real = o.dciURL != ""
+	if o.dciPassword == "" {
+		o.dciPassword = os.Getenv("DCI_PASSWORD")
+	}
+	if o.ipmPassword == "" {
+		o.ipmPassword = os.Getenv("IPMGR_PASSWORD")
+	}
+	if o.real {
+		switch {
+		case o.dciUser == "" || o.dciPassword == "":
+			return nil, errors.New("-dci needs -dci-user and -dci-password")
+		case o.config == "":
+			return nil, errors.New("-dci needs -config: the server configuration (chassis template or type) to order")
+		case o.ipmURL != "" && (o.ipmUser == "" || o.ipmPassword == ""):
+			return nil, errors.New("-ipmgr needs -ipmgr-user and -ipmgr-password")
+		}
+		if o.rate == 0 {
+			o.rate = 10
+		}
+		if o.installTimeout == 0 {
+			o.installTimeout = 720 * time.Second
+		}
+	} else {
+		if o.ipmURL != "" || o.config != "" {
+			return nil, errors.New("-ipmgr and -config need -dci (without -dci the example uses its fake panels)")
+		}
+		if o.rate == 0 {
+			o.rate = 200
+		}
+		if o.installTimeout == 0 {
+			o.installTimeout = 30 * time.Second
+		}
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parseFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	d := &demo{o: o, out: stdout, t0: time.Now()}
+	defer d.close()
+	return d.run(ctx)
+}

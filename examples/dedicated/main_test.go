@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fast makes the fake panels quick enough for -race.
+var fast = []string{"-fake-install=150ms", "-fake-power=20ms"}
+
+// output is a concurrency-safe stdout that can cancel a run when a line
+// appears.
+type output struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	cancel  context.CancelFunc
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, err := o.buf.Write(p)
+	if o.trigger != "" && strings.Contains(o.buf.String(), o.trigger) {
+		o.cancel()
+		o.trigger = ""
+	}
+	return n, err
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// rows returns the summary rows: service id → status column.
+func rows(t *testing.T, out string) map[string]string {
+	t.Helper()
+	_, table, ok := strings.Cut(out, "Summary:\n")
+	if !ok {
+		t.Fatalf("no summary table in:\n%s", out)
+	}
+	got := map[string]string{}
+	re := regexp.MustCompile(`^\s+(\d+)\s+Dedicated \S+\s+(\S+)`)
+	for _, l := range strings.Split(table, "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			got[m[1]] = m[2]
+		}
+	}
+	return got
+}
+
+func count(m map[string]string, status string) int {
+	n := 0
+	for _, s := range m {
+		if s == status {
+			n++
+		}
+	}
+	return n
+}
+
+func TestDefaultRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out output
+	if err := run(ctx, fast, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"Ordering 7 server(s) at once",
+		"srv-01  FAILED wait_install: OS install failed", // the failing disk
+		"failed over from srv-01",                        // and the order moved on
+		"suspended: switch port off", "resumed: switch port on", "closed:",
+		"is back in stock: hostname free.ds",
+		"SERVICE  TARIFF", "Panel calls: ",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	r := rows(t, s)
+	// 4 sellable E3 servers and 2 E5 for 4 E3 and 3 E5 orders: one E5
+	// order stays Pending, one Active service is closed by the demo.
+	if len(r) != 7 || count(r, "Active") != 5 || count(r, "Deleted") != 1 || count(r, "Pending") != 1 {
+		t.Errorf("summary statuses = %v, want 5 Active, 1 Deleted, 1 Pending:\n%s", r, s)
+	}
+	if r["1001"] == "Pending" || !strings.Contains(s, "no server available") {
+		t.Errorf("the Pending order should be an E5 one without a server:\n%s", s)
+	}
+}
+
+// TestStoreResume interrupts a run with a durable store in the middle of
+// the OS installs; the next run resumes the unfinished orders first.
+func TestStoreResume(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	ctx1, cancel1 := context.WithCancel(ctx)
+	first := &output{trigger: "OS install running", cancel: cancel1}
+	err := run(ctx1, append([]string{"-store", db, "-fake-install=2s"}, fast[1:]...), first)
+	if err == nil || !strings.Contains(err.Error(), "run again with the same store") {
+		t.Fatalf("interrupted run: err = %v\n%s", err, first.String())
+	}
+
+	var second output
+	if err := run(ctx, append([]string{"-store", db, "-orders", "1"}, fast...), &second); err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, second.String())
+	}
+	s := second.String()
+	if !strings.Contains(s, "unfinished operation(s) of an earlier run") {
+		t.Errorf("nothing resumed:\n%s", s)
+	}
+	r := rows(t, s)
+	if len(r) != 8 {
+		t.Errorf("want 7 earlier services and 1 new one, got %v:\n%s", r, s)
+	}
+	for id, st := range r {
+		if st != "Active" && st != "Pending" && st != "Deleted" {
+			t.Errorf("service %s ended %s:\n%s", id, st, s)
+		}
+	}
+	if count(r, "Active")+count(r, "Deleted") < 6 {
+		t.Errorf("want at least 6 servers sold, got %v:\n%s", r, s)
+	}
+}
+
+func TestRealPanelsNeedYes(t *testing.T) {
+	t.Parallel()
+	var out output
+	err := run(context.Background(), []string{"-dci", "https://dci.invalid/dcimgr", "-dci-user", "admin", "-dci-password", "x", "-config", "E3"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "-yes") || !strings.Contains(out.String(), "WARNING") {
+		t.Fatalf("err = %v, output:\n%s", err, out.String())
+	}
+}
