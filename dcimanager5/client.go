@@ -3,15 +3,14 @@ package dcimanager5
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
 )
@@ -49,14 +48,8 @@ type Option func(*config) error
 // in logs, errors or URLs.
 func WithCredentials(user, password string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(user) == "" {
-			return argErr("WithCredentials", "user", "empty")
-		}
-		if strings.ContainsAny(user, ":\r\n") {
-			return argErr("WithCredentials", "user", "contains ':' or a line break")
-		}
-		if password == "" {
-			return argErr("WithCredentials", "password", "empty")
+		if p := clientopt.Credentials("user", user, password); p != nil {
+			return p.Err("WithCredentials", argErr)
 		}
 		c.user, c.password = user, password
 		return nil
@@ -74,66 +67,40 @@ func WithSessionAuth() Option {
 // WithLang sets the language of panel messages (lang=), e.g. "en" or "ru".
 func WithLang(lang string) Option {
 	return func(c *config) error {
-		if lang == "" || len(lang) > 8 || strings.IndexFunc(lang, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
-			return argErr("WithLang", "lang", "must be a short lowercase language code such as en or ru")
-		}
-		c.lang = lang
-		return nil
+		var p *clientopt.Problem
+		c.lang, p = clientopt.Lang(lang)
+		return p.Err("WithLang", argErr)
 	}
 }
 
 // WithHTTPClient uses a copy of hc for every attempt; its transport is kept
 // and wrapped by the rate limiter.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return argErr("WithHTTPClient", "client", "nil")
-		}
-		c.http.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
 // WithTransport sets the base HTTP transport (ignored with WithHTTPClient).
 func WithTransport(rt http.RoundTripper) Option {
-	return func(c *config) error {
-		if rt == nil {
-			return argErr("WithTransport", "transport", "nil")
-		}
-		c.http.Transport = rt
-		return nil
-	}
+	return func(c *config) error { return clientopt.Transport(&c.http, rt).Err("WithTransport", argErr) }
 }
 
 // WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return argErr("WithTimeout", "timeout", "must be positive")
-		}
-		c.http.Timeout = d
-		return nil
-	}
+	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
 // :1500 usually run self-signed certificates; prefer WithRootCAs or
 // WithPinnedCertificate.
 func WithInsecureSkipVerify() Option {
-	return func(c *config) error { c.http.InsecureSkipVerify = true; return nil }
+	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
 }
 
 // WithRootCAs verifies the panel certificate against pool instead of the
 // system roots.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return argErr("WithRootCAs", "pool", "nil")
-		}
-		c.http.RootCAs = pool
-		return nil
-	}
+	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
 }
 
 // WithPinnedCertificate accepts only a leaf certificate whose SHA-256
@@ -141,60 +108,31 @@ func WithRootCAs(pool *x509.CertPool) Option {
 // chain verification. It may be given several times.
 func WithPinnedCertificate(sha256hex string) Option {
 	return func(c *config) error {
-		h := strings.ReplaceAll(strings.TrimSpace(sha256hex), ":", "")
-		if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
-			return argErr("WithPinnedCertificate", "sha256hex", "not a SHA-256 hex fingerprint")
-		}
-		c.http.PinnedSHA256 = append(c.http.PinnedSHA256, h)
-		return nil
+		return clientopt.PinnedCertificate(&c.http, sha256hex).Err("WithPinnedCertificate", argErr)
 	}
 }
 
 // WithRetry sets the number of retries after the first attempt (0 = none;
-// the default is 4) and the bounds of the full-jitter exponential backoff.
-// Only safe reads and idempotent writes are retried; see the package doc.
+// the default is 4; at most 100) and the bounds of the full-jitter
+// exponential backoff. Only safe reads and idempotent writes are retried;
+// see the package doc.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if maxRetries < 0 {
-			return argErr("WithRetry", "maxRetries", "negative")
-		}
-		if minWait <= 0 || maxWait < minWait {
-			return argErr("WithRetry", "wait", "need 0 < minWait <= maxWait")
-		}
-		if maxRetries == 0 {
-			c.http.MaxRetries = -1
-		} else {
-			c.http.MaxRetries = maxRetries
-		}
-		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
-		return nil
+		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
 	}
 }
 
 // WithMaxRetryAfter caps the Retry-After a panel (or a proxy) may ask for
 // (default 30 s); a longer demand surfaces as *RateLimitError.
 func WithMaxRetryAfter(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return argErr("WithMaxRetryAfter", "d", "must be positive")
-		}
-		c.http.MaxRetryAfter = d
-		return nil
-	}
+	return func(c *config) error { return clientopt.MaxRetryAfter(&c.http, d).Err("WithMaxRetryAfter", argErr) }
 }
 
 // WithRateLimit allows at most perSecond HTTP attempts per second, retries
 // and waiter polls included, with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
-		if perSecond <= 0 {
-			return argErr("WithRateLimit", "perSecond", "must be positive")
-		}
-		if burst < 1 {
-			return argErr("WithRateLimit", "burst", "must be at least 1")
-		}
-		c.http.RateLimit, c.http.Burst = perSecond, burst
-		return nil
+		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
 	}
 }
 
@@ -202,27 +140,13 @@ func WithRateLimit(perSecond float64, burst int) Option {
 // outcome) and one per retry to l. Passwords, authinfo, session ids and
 // keys are redacted. Without it the client is silent.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return argErr("WithLogger", "logger", "nil")
-		}
-		c.http.Logger = l
-		return nil
-	}
+	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
 }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
 	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
-			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
-		}
-		app := name
-		if version != "" {
-			app += "/" + version
-		}
-		c.http.Application = app
-		return nil
+		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
 	}
 }
 
@@ -231,8 +155,8 @@ func WithApplication(name, version string) Option {
 // per call.
 func WithPollInterval(min, max time.Duration) Option {
 	return func(c *config) error {
-		if min <= 0 || max < min {
-			return argErr("WithPollInterval", "interval", "need 0 < min <= max")
+		if p := clientopt.PollInterval(min, max); p != nil {
+			return p.Err("WithPollInterval", argErr)
 		}
 		c.pollMin, c.pollMax = min, max
 		return nil
@@ -276,15 +200,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, argErr("NewClient", "baseURL", "not an http(s) URL")
-	}
-	if u.User != nil {
-		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	u, p := clientopt.BaseURL(baseURL)
+	if p != nil {
+		return nil, p.Err("NewClient", argErr)
 	}
 	if cfg.user == "" {
 		return nil, argErr("NewClient", "credentials", "WithCredentials is required")

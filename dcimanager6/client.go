@@ -3,17 +3,16 @@ package dcimanager6
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 )
 
@@ -35,7 +34,6 @@ type config struct {
 	email, password string
 	token           string
 	http            httpx.Config
-	retries         *int
 	pollMin         time.Duration
 	pollMax         time.Duration
 }
@@ -49,14 +47,8 @@ type Option func(*config) error
 // the token request and never appears in logs or errors.
 func WithCredentials(email, password string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(email) == "" {
-			return argErr("WithCredentials", "email", "empty")
-		}
-		if password == "" {
-			return argErr("WithCredentials", "password", "empty")
-		}
-		if strings.ContainsAny(email, "\r\n") {
-			return argErr("WithCredentials", "email", "contains a line break")
+		if p := clientopt.Credentials("email", email, password); p != nil {
+			return p.Err("WithCredentials", argErr)
 		}
 		c.email, c.password = email, password
 		return nil
@@ -96,62 +88,31 @@ func WithAPIPrefix(prefix string) Option {
 // WithHTTPClient uses a copy of hc for every attempt. Its transport is
 // kept (and wrapped by the rate limiter).
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return argErr("WithHTTPClient", "client", "nil")
-		}
-		c.http.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
 // WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return argErr("WithTimeout", "timeout", "must be positive")
-		}
-		c.http.Timeout = d
-		return nil
-	}
+	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Prefer
 // WithRootCAs or WithPinnedCertificate for self-signed panels.
 func WithInsecureSkipVerify() Option {
-	return func(c *config) error {
-		c.http.InsecureSkipVerify = true
-		return nil
-	}
+	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
 }
 
 // WithRootCAs verifies the panel certificate against pool.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return argErr("WithRootCAs", "pool", "nil")
-		}
-		c.http.RootCAs = pool
-		return nil
-	}
+	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
 }
 
 // WithPinnedCertificate accepts only leaf certificates whose SHA-256
 // fingerprint (hex, colons allowed) is one of fingerprints.
 func WithPinnedCertificate(fingerprints ...string) Option {
 	return func(c *config) error {
-		if len(fingerprints) == 0 {
-			return argErr("WithPinnedCertificate", "fingerprints", "none given")
-		}
-		for _, f := range fingerprints {
-			b, err := hex.DecodeString(strings.ReplaceAll(f, ":", ""))
-			if err != nil || len(b) != 32 {
-				return argErr("WithPinnedCertificate", "fingerprint", "not a SHA-256 hex digest")
-			}
-		}
-		c.http.PinnedSHA256 = append(c.http.PinnedSHA256, fingerprints...)
-		return nil
+		return clientopt.PinnedCertificate(&c.http, fingerprints...).Err("WithPinnedCertificate", argErr)
 	}
 }
 
@@ -159,15 +120,7 @@ func WithPinnedCertificate(fingerprints ...string) Option {
 // and the bounds of the jittered exponential backoff between them.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if maxRetries < 0 || maxRetries > 100 {
-			return argErr("WithRetry", "maxRetries", "must be in 0..100")
-		}
-		if minWait <= 0 || maxWait < minWait {
-			return argErr("WithRetry", "wait", "need 0 < min <= max")
-		}
-		c.retries = &maxRetries
-		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
-		return nil
+		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
 	}
 }
 
@@ -175,34 +128,20 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 // and waiter polls included) with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
-		if perSecond <= 0 || burst < 1 {
-			return argErr("WithRateLimit", "rate", "need perSecond > 0 and burst >= 1")
-		}
-		c.http.RateLimit, c.http.Burst = perSecond, burst
-		return nil
+		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
 	}
 }
 
 // WithLogger logs one record per call (and one per retry at debug level)
 // to l. Secrets are redacted. Without it the client is silent.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		c.http.Logger = l
-		return nil
-	}
+	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
 }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
 	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
-			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
-		}
-		c.http.Application = name
-		if version != "" {
-			c.http.Application += "/" + version
-		}
-		return nil
+		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
 	}
 }
 
@@ -210,8 +149,8 @@ func WithApplication(name, version string) Option {
 // the waiters use between polls (default 1 s to 10 s).
 func WithPollInterval(min, max time.Duration) Option {
 	return func(c *config) error {
-		if min <= 0 || max < min {
-			return argErr("WithPollInterval", "interval", "need 0 < min <= max")
+		if p := clientopt.PollInterval(min, max); p != nil {
+			return p.Err("WithPollInterval", argErr)
 		}
 		c.pollMin, c.pollMax = min, max
 		return nil
@@ -251,19 +190,14 @@ type service struct{ c *Client }
 // NewClient builds a client for the panel at baseURL (for example
 // "https://dci.example.com"). WithCredentials (or WithToken) is required.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, argErr("NewClient", "baseURL", "not an http(s) URL with a host")
-	}
-	if u.User != nil {
-		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	u, p := clientopt.BaseURL(baseURL)
+	if p != nil {
+		return nil, p.Err("NewClient", argErr)
 	}
 	cfg := config{prefix: DefaultAPIPrefix, pollMin: DefaultPollMin, pollMax: DefaultPollMax}
 	cfg.http.Timeout = DefaultTimeout
 	cfg.http.RetryWaitMin, cfg.http.RetryWaitMax = DefaultRetryWaitMin, DefaultRetryWaitMax
+	cfg.http.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -275,14 +209,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if cfg.password == "" && cfg.token == "" {
 		return nil, argErr("NewClient", "credentials", "use WithCredentials or WithToken")
 	}
-	retries := DefaultMaxRetries
-	if cfg.retries != nil {
-		retries = *cfg.retries
-	}
-	cfg.http.MaxRetries = retries
-	if retries == 0 {
-		cfg.http.MaxRetries = -1
-	}
+	retries := clientopt.Retries(&cfg.http)
 	cfg.http.Panel = "dcimanager6"
 	h, err := httpx.New(cfg.http)
 	if err != nil {

@@ -4,10 +4,9 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
 )
@@ -43,14 +42,8 @@ type Option func(*config) error
 // password travels only in POST bodies and is never logged.
 func WithCredentials(username, password string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(username) == "" {
-			return argErr("WithCredentials", "username", "empty")
-		}
-		if strings.ContainsAny(username, ":\r\n") {
-			return argErr("WithCredentials", "username", "contains ':' or a line break")
-		}
-		if password == "" {
-			return argErr("WithCredentials", "password", "empty")
+		if p := clientopt.Credentials("username", username, password); p != nil {
+			return p.Err("WithCredentials", argErr)
 		}
 		c.creds = mgr5.Credentials{Username: username, Password: password}
 		return nil
@@ -61,66 +54,40 @@ func WithCredentials(username, password string) Option {
 // (auth=) instead of authinfo on every call; an expired session is renewed
 // once automatically. Use it when the panel restricts authinfo.
 func WithSessionAuth() Option {
-	return func(c *config) error {
-		c.session = true
-		return nil
-	}
+	return func(c *config) error { c.session = true; return nil }
 }
 
 // WithLang sets the language of the panel's error messages ("en", "ru").
 func WithLang(lang string) Option {
 	return func(c *config) error {
-		if lang == "" || strings.ContainsAny(lang, " &=\r\n") {
-			return argErr("WithLang", "lang", "empty or not a language code")
-		}
-		c.lang = lang
-		return nil
+		var p *clientopt.Problem
+		c.lang, p = clientopt.Lang(lang)
+		return p.Err("WithLang", argErr)
 	}
 }
 
 // WithHTTPClient uses a copy of hc for every attempt; its transport is kept
 // (and wrapped by the rate limiter).
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return argErr("WithHTTPClient", "client", "nil")
-		}
-		c.http.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
 // WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return argErr("WithTimeout", "timeout", "must be positive")
-		}
-		c.http.Timeout = d
-		return nil
-	}
+	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
 // :1500 often run self-signed certificates; prefer WithRootCAs.
 func WithInsecureSkipVerify() Option {
-	return func(c *config) error {
-		c.http.InsecureSkipVerify = true
-		return nil
-	}
+	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
 }
 
 // WithRootCAs verifies the panel certificate against pool instead of the
 // system roots.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return argErr("WithRootCAs", "pool", "nil")
-		}
-		c.http.RootCAs = pool
-		return nil
-	}
+	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
 }
 
 // WithRetry sets the number of retries after the first attempt (0 = none)
@@ -129,18 +96,7 @@ func WithRootCAs(pool *x509.CertPool) Option {
 // 200 ms and 10 s.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if maxRetries < 0 || maxRetries > 100 {
-			return argErr("WithRetry", "maxRetries", "must be in 0..100")
-		}
-		if minWait <= 0 || maxWait < minWait {
-			return argErr("WithRetry", "wait", "need 0 < min <= max")
-		}
-		c.http.MaxRetries = maxRetries
-		if maxRetries == 0 {
-			c.http.MaxRetries = -1
-		}
-		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
-		return nil
+		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
 	}
 }
 
@@ -148,11 +104,7 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 // included) with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
-		if perSecond <= 0 || burst < 1 {
-			return argErr("WithRateLimit", "rate", "need perSecond > 0 and burst >= 1")
-		}
-		c.http.RateLimit, c.http.Burst = perSecond, burst
-		return nil
+		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
 	}
 }
 
@@ -160,27 +112,13 @@ func WithRateLimit(perSecond float64, burst int) Option {
 // are logged at debug level with secrets redacted. Without it the client is
 // silent.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return argErr("WithLogger", "logger", "nil")
-		}
-		c.http.Logger = l
-		return nil
-	}
+	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
 }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
 	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
-			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
-		}
-		app := name
-		if version != "" {
-			app += "/" + version
-		}
-		c.http.Application = app
-		return nil
+		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
 	}
 }
 
@@ -193,15 +131,9 @@ type Client struct {
 // including the panel path, e.g. https://host:1500/ipmgr or
 // https://host/manager/ipmgr. WithCredentials is required.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, argErr("NewClient", "baseURL", "not an absolute http(s) URL")
-	}
-	if u.User != nil {
-		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	u, p := clientopt.BaseURL(baseURL)
+	if p != nil {
+		return nil, p.Err("NewClient", argErr)
 	}
 	cfg := &config{}
 	cfg.http.Timeout = DefaultTimeout

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
 )
@@ -32,7 +32,6 @@ type config struct {
 	session bool
 	lang    string
 	http    httpx.Config
-	retries *int
 }
 
 // Option configures a Client. Options validate their input; NewClient
@@ -45,14 +44,8 @@ type Option func(*config) error
 // never appears in logs or errors.
 func WithCredentials(username, password string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(username) == "" {
-			return argErr("WithCredentials", "username", "empty")
-		}
-		if strings.ContainsAny(username, ":\r\n") {
-			return argErr("WithCredentials", "username", "contains ':' or a line break")
-		}
-		if password == "" {
-			return argErr("WithCredentials", "password", "empty")
+		if p := clientopt.Credentials("username", username, password); p != nil {
+			return p.Err("WithCredentials", argErr)
 		}
 		c.creds = mgr5.Credentials{Username: username, Password: password}
 		return nil
@@ -64,65 +57,39 @@ func WithCredentials(username, password string) Option {
 // session is renewed once and the call replayed. Use it where the panel
 // restricts authinfo to a whitelist (spec mgr5 §1.5).
 func WithSessionAuth() Option {
-	return func(c *config) error {
-		c.session = true
-		return nil
-	}
+	return func(c *config) error { c.session = true; return nil }
 }
 
 // WithLang sets the language of the panel's error messages ("en", "ru").
 func WithLang(lang string) Option {
 	return func(c *config) error {
-		if lang == "" || !isAlnum(lang) {
-			return argErr("WithLang", "lang", "must be letters and digits")
-		}
-		c.lang = lang
-		return nil
+		var p *clientopt.Problem
+		c.lang, p = clientopt.Lang(lang)
+		return p.Err("WithLang", argErr)
 	}
 }
 
 // WithHTTPClient uses a copy of hc for every attempt; its transport is
 // kept and wrapped by the rate limiter.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return argErr("WithHTTPClient", "client", "nil")
-		}
-		c.http.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
 // WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return argErr("WithTimeout", "timeout", "must be positive")
-		}
-		c.http.Timeout = d
-		return nil
-	}
+	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
 // :1500 usually run self-signed certificates; prefer WithRootCAs.
 func WithInsecureSkipVerify() Option {
-	return func(c *config) error {
-		c.http.InsecureSkipVerify = true
-		return nil
-	}
+	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
 }
 
 // WithRootCAs verifies the panel certificate against pool.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return argErr("WithRootCAs", "pool", "nil")
-		}
-		c.http.RootCAs = pool
-		return nil
-	}
+	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
 }
 
 // WithRetry sets the number of retries after the first attempt (0 = none)
@@ -131,15 +98,7 @@ func WithRootCAs(pool *x509.CertPool) Option {
 // are sent once (see the package documentation).
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
-		if maxRetries < 0 || maxRetries > 100 {
-			return argErr("WithRetry", "maxRetries", "must be in 0..100")
-		}
-		if minWait <= 0 || maxWait < minWait {
-			return argErr("WithRetry", "wait", "need 0 < min <= max")
-		}
-		c.retries = &maxRetries
-		c.http.RetryWaitMin, c.http.RetryWaitMax = minWait, maxWait
-		return nil
+		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
 	}
 }
 
@@ -147,11 +106,7 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 // included) with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
-		if perSecond <= 0 || burst < 1 {
-			return argErr("WithRateLimit", "rate", "need perSecond > 0 and burst >= 1")
-		}
-		c.http.RateLimit, c.http.Burst = perSecond, burst
-		return nil
+		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
 	}
 }
 
@@ -159,36 +114,14 @@ func WithRateLimit(perSecond float64, burst int) Option {
 // at debug level) to l. Passwords, authinfo, session ids and login keys
 // are redacted. Without it the client is silent.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return argErr("WithLogger", "logger", "nil")
-		}
-		c.http.Logger = l
-		return nil
-	}
+	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
 }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
 	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name+version, " /\r\n\t") {
-			return argErr("WithApplication", "name", "empty or contains spaces, slashes or line breaks")
-		}
-		c.http.Application = name
-		if version != "" {
-			c.http.Application += "/" + version
-		}
-		return nil
+		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
 	}
-}
-
-func isAlnum(s string) bool {
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // Client talks to one ISPmanager 5 panel as an administrator. It is safe
@@ -209,15 +142,9 @@ type service struct{ c *Client }
 // "https://host:1500/ispmgr" or "https://host/manager/ispmgr". A URL with
 // no path gets [DefaultPath]. WithCredentials is required.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, argErr("NewClient", "baseURL", "not an http(s) URL with a host")
-	}
-	if u.User != nil {
-		return nil, argErr("NewClient", "baseURL", "must not carry credentials; use WithCredentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, argErr("NewClient", "baseURL", "must not have a query or fragment")
+	u, p := clientopt.BaseURL(baseURL)
+	if p != nil {
+		return nil, p.Err("NewClient", argErr)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -226,6 +153,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	cfg := config{}
 	cfg.http.Timeout = DefaultTimeout
+	cfg.http.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -236,14 +164,6 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if cfg.creds.Username == "" {
 		return nil, argErr("NewClient", "credentials", "use WithCredentials")
-	}
-	retries := DefaultMaxRetries
-	if cfg.retries != nil {
-		retries = *cfg.retries
-	}
-	cfg.http.MaxRetries = retries
-	if retries == 0 {
-		cfg.http.MaxRetries = -1
 	}
 	mode := mgr5.AuthInfo
 	if cfg.session {
