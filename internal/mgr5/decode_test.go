@@ -424,3 +424,13 @@ func TestSelectList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, d.SelectList("owner"), "no slist at all")
 }
+
+func TestNullErrorIsNoError(t *testing.T) {
+	t.Parallel()
+	d, err := mgr5.Decode("p", "f", []byte(`{"doc":{"error":null,"ok":{}}}`))
+	require.NoError(t, err)
+	require.True(t, d.OK())
+	rows, err := mgr5.DecodeList("p", "f", []byte(`{"doc":{"error":null,"elem":{"id":{"$":"1"}}}}`))
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+}

@@ -131,7 +131,7 @@ func Decode(panel, fn string, body []byte) (*Doc, error) {
 		return nil, &ProtocolError{Panel: panel, Func: fn, Reason: `response has no "doc" element`, Size: len(body)}
 	}
 	d := &Doc{fields: env.Doc}
-	if raw, ok := env.Doc["error"]; ok {
+	if raw, ok := env.Doc["error"]; ok && !isNull(raw) {
 		return d, decodeError(panel, fn, raw)
 	}
 	return d, nil
@@ -156,7 +156,7 @@ func DecodeList(panel, fn string, body []byte) ([]Row, error) {
 		// proxy) would read as an empty list.
 		return nil, &ProtocolError{Panel: panel, Func: fn, Reason: `response has no "doc" element`, Size: len(body)}
 	}
-	if len(env.Doc.Error) > 0 {
+	if len(env.Doc.Error) > 0 && !isNull(env.Doc.Error) {
 		return nil, decodeError(panel, fn, env.Doc.Error)
 	}
 	return env.Doc.Elem, nil
@@ -291,3 +291,6 @@ func (d *Doc) Fields() []string {
 	sort.Strings(out)
 	return out
 }
+
+// isNull reports whether raw is the JSON literal null.
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

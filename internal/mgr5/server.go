@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -54,7 +55,21 @@ func ParseRequest(r *http.Request) (*ServerRequest, error) {
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		switch ct {
-		case "application/x-www-form-urlencoded", "":
+		case "":
+			// No Content-Type: read the body as a form anyway (net/http's
+			// ParseForm would ignore it as octet-stream).
+			b, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+			if err != nil {
+				return nil, fmt.Errorf("mgr5: read body: %w", err)
+			}
+			form, err := url.ParseQuery(string(b))
+			if err != nil {
+				return nil, fmt.Errorf("mgr5: bad form body: %w", err)
+			}
+			for k, vs := range form {
+				params[k] = vs
+			}
+		case "application/x-www-form-urlencoded":
 			if err := r.ParseForm(); err != nil {
 				return nil, fmt.Errorf("mgr5: bad form body: %w", err)
 			}

@@ -411,3 +411,14 @@ func TestRandomKey(t *testing.T) {
 	// 7,549 characters drawn: every one of the 36 symbols shows up.
 	assert.Len(t, counts, 36)
 }
+
+func TestParseRequestBodyWithoutContentType(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodPost, "/dcimgr?out=json", strings.NewReader("func=server&elid=7"))
+	r.Header.Del("Content-Type")
+	req, err := mgr5.ParseRequest(r)
+	require.NoError(t, err)
+	require.Equal(t, "server", req.Func)
+	require.Equal(t, "7", req.Elid)
+	require.Equal(t, "json", req.Out)
+}

@@ -16,6 +16,8 @@ package mgr5fake
 
 import (
 	"context"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -167,13 +169,21 @@ func New(path string) *Server {
 
 // Start starts the HTTP server.
 func (s *Server) Start() {
-	s.srv = httptest.NewServer(s)
+	s.srv = httptest.NewUnstartedServer(s)
+	s.srv.Config.ErrorLog = quietLog
+	s.srv.Start()
 }
 
 // StartTLS starts the HTTP server with a self-signed certificate.
 func (s *Server) StartTLS() {
-	s.srv = httptest.NewTLSServer(s)
+	s.srv = httptest.NewUnstartedServer(s)
+	s.srv.Config.ErrorLog = quietLog
+	s.srv.StartTLS()
 }
+
+// quietLog drops the HTTP server's own messages (TLS handshake errors from
+// clients that refuse the self-signed certificate, which tests provoke).
+var quietLog = log.New(io.Discard, "", 0)
 
 // HTTPServer returns the underlying httptest server (for its TLS client).
 func (s *Server) HTTPServer() *httptest.Server { return s.srv }
