@@ -191,6 +191,7 @@ func Asc(field string) *Order { return &Order{Field: field} }
 // Desc sorts by field descending.
 func Desc(field string) *Order { return &Order{Field: field, Desc: true} }
 
+// String renders the order as the panel's orderby value ("name asc").
 func (o *Order) String() string {
 	if o.Desc {
 		return o.Field + " desc"

@@ -652,4 +652,5 @@ func (s *Server) UpdateMachine(id int64, fn func(*Machine)) bool {
 	return ok
 }
 
+// String names the fake and its URL.
 func (s *Server) String() string { return fmt.Sprintf("dcimanager6test.Server(%s)", s.ts.URL) }

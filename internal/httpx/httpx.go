@@ -554,6 +554,7 @@ type TransportError struct {
 	Err             error
 }
 
+// Error describes the failure without any secret.
 func (e *TransportError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: transport error after %d attempt(s)", e.Panel, e.Op, e.Attempts)
@@ -577,6 +578,7 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Error says how long the panel asked to wait.
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("%s: %s: panel asked to retry after %s (HTTP %d), more than allowed", e.Panel, e.Op, e.RetryAfter, e.StatusCode)
 }

@@ -49,6 +49,7 @@ type Error struct {
 	Params map[string]string
 }
 
+// Error renders "panel: func: type/object (value): message".
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: %s", e.Panel, e.Func, e.Type)
@@ -117,6 +118,7 @@ type ProtocolError struct {
 	Size int
 }
 
+// Error says what could not be read; it never includes the body.
 func (e *ProtocolError) Error() string {
 	s := fmt.Sprintf("%s: %s: unexpected response", e.Panel, e.Func)
 	if e.StatusCode != 0 {
