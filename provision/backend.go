@@ -74,6 +74,12 @@ type ServerIP struct {
 // ErrNoServer is returned (wrapped) by Open when no available server is left.
 var ErrNoServer = errors.New("provision: no server available")
 
+// ErrTooManyFailures is returned (wrapped) by Open when Config.MaxServerFailures
+// servers failed for the order: it stops before a fault that is not the
+// servers' own (a wrong OS template, a panel or configuration error) takes
+// every available server out of sale. It is distinct from ErrNoServer.
+var ErrTooManyFailures = errors.New("provision: too many servers failed for the order")
+
 // ServerInventory lists and reads servers.
 type ServerInventory interface {
 	ListServers(ctx context.Context) ([]Server, error)

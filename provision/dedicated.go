@@ -366,7 +366,7 @@ func (r *run) abandonServer(ctx context.Context, tg target) (string, error) {
 }
 
 func clearServerData(d map[string]string) {
-	for _, k := range []string{dServer, dDomain, dBaseIPs, dExtraIPs, dPublicIP, dParkingIP, dParkDone, dInstalling, dFailReason, "park_new", "install_percent"} {
+	for _, k := range []string{dServer, dDomain, dBaseIPs, dExtraIPs, dPublicIP, dParkingIP, dPubAdded, dParkRemoved, dParkDone, dInstalling, dFailReason, "park_new", "install_percent"} {
 		delete(d, k)
 	}
 }
@@ -449,9 +449,13 @@ func mainIP(ips []ServerIP) (ServerIP, bool) {
 }
 
 // openIPSwap replaces the parking address by a public one from IPmanager.
-// Sub-steps are checkpointed in Data: the allocation (found again by its
-// note after a crash), then the swap on the server, then the parking
-// address's release.
+// The parking address is the server's main address, and a panel keeps a
+// server's only address, so the public address is added first and the
+// parking one removed after it (the panel then makes the public address
+// the main one). Each sub-step is checkpointed in Data: the allocation
+// (found again by its note after a crash), the public address on the
+// server, the parking address off the server, the parking address's
+// release to IPmanager.
 func openIPSwap(ctx context.Context, r *run) (string, error) {
 	tg, _, _, err := r.openTarget(ctx)
 	if err != nil {
@@ -484,19 +488,33 @@ func openIPSwap(ctx context.Context, r *run) (string, error) {
 		return "extra_ips", nil
 	}
 	pub, park := r.op.Data[dPublicIP], r.op.Data[dParkingIP]
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := findIP(ips, pub); !ok {
-		if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.IPGroup(), pub, domain); err != nil {
+	switch {
+	case r.op.Data[dPubAdded] == "":
+		ips, err := tg.b.ListIPs(ctx, srv)
+		if err != nil {
 			return "", err
 		}
-	}
-	if p, ok := findIP(ips, park); ok && park != "" {
-		if err := tg.b.RemoveIP(ctx, srv, p.ID); err != nil {
-			return "", err
+		if _, ok := findIP(ips, pub); !ok {
+			if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.IPGroup(), pub, domain); err != nil {
+				return "", fmt.Errorf("add public address %s: %w", pub, err)
+			}
 		}
+		r.op.Data[dPubAdded] = "1"
+		return "ip_swap", nil // checkpoint: the public address is on the server
+	case r.op.Data[dParkRemoved] == "":
+		if park != "" {
+			ips, err := tg.b.ListIPs(ctx, srv)
+			if err != nil {
+				return "", err
+			}
+			if p, ok := findIP(ips, park); ok {
+				if err := tg.b.RemoveIP(ctx, srv, p.ID); err != nil {
+					return "", fmt.Errorf("remove parking address %s: %w", park, err)
+				}
+			}
+		}
+		r.op.Data[dParkRemoved] = "1"
+		return "ip_swap", nil // checkpoint: the parking address is off the server
 	}
 	if park != "" {
 		if err := tg.pool.Release(ctx, park); err != nil {
@@ -765,6 +783,11 @@ func openActivate(ctx context.Context, r *run) (string, error) {
 	if m, ok := mainIP(ips); ok {
 		mainAddr = m.IP
 	}
+	if pub := r.op.Data[dPublicIP]; pub != "" {
+		if _, ok := findIP(ips, pub); ok {
+			mainAddr = pub // the swapped-in public address is the service's address
+		}
+	}
 	for _, x := range ips {
 		if x.IP != mainAddr {
 			extras = append(extras, x.IP)
@@ -859,6 +882,21 @@ func rbParking(ctx context.Context, r *run) (string, error) {
 	}
 	if r.op.Data[dPublicIP] == "" || tg.pool == nil {
 		return "rb_domain", nil
+	}
+	if park := r.op.Data[dParkingIP]; park != "" && r.op.Data[dParkDone] == "" {
+		ips, err := tg.b.ListIPs(ctx, r.op.Data[dServer])
+		if err != nil {
+			return "", err
+		}
+		if _, on := findIP(ips, park); !on {
+			// The parking address left the server but its release is not
+			// recorded: finish it; the server gets a new parking address.
+			if err := tg.pool.Release(ctx, park); err != nil {
+				return "", err
+			}
+			r.op.Data[dParkDone] = "1"
+			return "rb_parking", nil // checkpoint the release
+		}
 	}
 	return parkBack(ctx, r, tg, r.op.Data[dServer], r.op.Data[dPublicIP], r.op.Data[dParkDone] == "", r.op.Data[dParkingIP], "rb_parking", "rb_domain")
 }
@@ -981,9 +1019,18 @@ func rbRelease(ctx context.Context, r *run) (string, error) {
 	reason := r.op.Data[dFailReason]
 	r.op.Data[dTried] = strings.Join(append(splitList(r.op.Data[dTried]), srv), ",")
 	r.op.Data["last_failure"] = srv + ": " + reason
+	failures, _ := strconv.Atoi(r.op.Data[dFailures])
+	failures++
+	r.op.Data[dFailures] = strconv.Itoa(failures)
 	clearServerData(r.op.Data)
 	if r.op.Data[dAbort] != "" {
 		r.op.Data[dError] = reason
+		return stepFail, nil
+	}
+	if limit := r.e.cfg.MaxServerFailures; limit > 0 && failures >= limit {
+		r.cause = fmt.Errorf("%w: %d servers failed (Config.MaxServerFailures %d); the last, server %s: %s",
+			ErrTooManyFailures, failures, limit, srv, reason)
+		r.op.Data[dError] = r.cause.Error()
 		return stepFail, nil
 	}
 	return "pick", nil
@@ -1114,6 +1161,8 @@ func closeRelease(ctx context.Context, r *run) (string, error) {
 
 func closeFinish(ctx context.Context, r *run) (string, error) {
 	_, err := r.updateService(ctx, func(s *Service) error {
+		// The extra addresses went back to the panel / IPmanager.
+		delete(s.Properties, PropIPs)
 		return r.transition(s, billing.StatusDeleted)
 	})
 	if err != nil {

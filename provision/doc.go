@@ -57,8 +57,12 @@
 //	domain       tariff domain template, else the order's domain, else
 //	             "<service id>.domain"
 //	ip_swap      (IPmanager link, parking group, NeverChangeIPs off) allocate
-//	             a public address with note "<op>/<server>/main", add it,
-//	             remove the parking address, release it to IPmanager
+//	             a public address with note "<op>/<server>/main", add it to
+//	             the server, then remove the parking address (the server's
+//	             main address: the panel keeps a server's only address, so
+//	             the public one must be there first and becomes the main
+//	             one), then release the parking address to IPmanager; each
+//	             of the four is a checkpoint
 //	extra_ips    the ordered IP / IPv6 counts, one checkpoint per address
 //	ports_on, power_on, wait_power (PowerTimeout)
 //	install      OS template and recipe from the tariff and order options
@@ -79,9 +83,20 @@
 // not change") until an operator clears it; its Store reservation is
 // released, because the panel state now keeps it out of sale.
 //
+// Failures are bounded per order: after Config.MaxServerFailures servers
+// (default 3) failed for one Open, it stops trying further servers (the
+// current one is rolled back as usual), the operation fails with
+// [ErrTooManyFailures] (distinct from [ErrNoServer]) and a message that
+// gives the count and the last reason, and the service returns to Ordered
+// (Pending). A fault that is not the servers' own (a wrong OS template, a
+// panel or configuration error) thus disables a few servers, not the
+// whole stock.
+//
 // Close: disable, delete the additional addresses (and release them in
-// IPmanager), park the server again when its address was swapped, domain
-// free.ds, owner reset (no_owner), reservation released, service Deleted.
+// IPmanager), park the server again when its address was swapped (a new
+// parking address is added before the public one is removed), domain
+// free.ds, owner reset (no_owner), reservation released, service Deleted
+// (without PropIPs: those addresses are released).
 // The server stays disabled; the next Open enables it. Suspend and
 // Unsuspend switch the ports off and on (the server keeps running).
 // Hosting Open creates the ISPmanager account named by the tariff's
@@ -103,10 +118,12 @@
 //     release reservations; an Active service keeps its reservation
 //     (PropReservation names the holder).
 //   - Crashes: a running operation holds a lease that its engine renews
-//     every LeaseDuration/3. When the engine dies or its context ends, the
-//     operation stays unfinished and is claimed by Run or Resume (here or
-//     elsewhere) once the lease expires, and continues at its recorded
-//     step. After MaxAttempts claims an Open rolls its server back and
+//     every LeaseDuration/3. When the engine dies, the operation stays
+//     unfinished and is claimed by Run or Resume (here or elsewhere) once
+//     the lease expires, and continues at its recorded step. When the
+//     engine's context ends (a clean stop), the operation stays unfinished
+//     too, but the engine releases its lease (Store.ReleaseLease), so a
+//     restarted process's Resume continues it at once. After MaxAttempts claims an Open rolls its server back and
 //     fails. Roll-back steps and the final record are never given up: they
 //     are retried until they succeed.
 //   - A lost lease (another worker took the operation over) cancels the

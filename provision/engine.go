@@ -18,15 +18,16 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultWorkers        = 4
-	DefaultLeaseDuration  = 30 * time.Second
-	DefaultInstallTimeout = 720 * time.Second
-	DefaultPowerTimeout   = 600 * time.Second
-	DefaultReachTimeout   = 300 * time.Second
-	DefaultPollInterval   = 5 * time.Second
-	DefaultClaimInterval  = time.Second
-	DefaultStepRetries    = 2
-	DefaultMaxAttempts    = 5
+	DefaultWorkers           = 4
+	DefaultLeaseDuration     = 30 * time.Second
+	DefaultInstallTimeout    = 720 * time.Second
+	DefaultPowerTimeout      = 600 * time.Second
+	DefaultReachTimeout      = 300 * time.Second
+	DefaultPollInterval      = 5 * time.Second
+	DefaultClaimInterval     = time.Second
+	DefaultStepRetries       = 2
+	DefaultMaxAttempts       = 5
+	DefaultMaxServerFailures = 3
 )
 
 // Config configures an Engine. Store and Catalog are required, and at least
@@ -83,6 +84,13 @@ type Config struct {
 	// MaxAttempts is how many times an operation may be claimed (crashes,
 	// lost leases) before it is rolled back and failed; default 5.
 	MaxAttempts int
+	// MaxServerFailures bounds how many servers one Open may fail on (each
+	// is rolled back, disabled and kept out of sale): after that many the
+	// order stops trying further servers and fails with ErrTooManyFailures,
+	// the service staying Pending. It keeps one bad configuration (a wrong
+	// OS template, a panel error) from taking the whole stock out of sale.
+	// Default 3; negative means no bound.
+	MaxServerFailures int
 	// Reachability checks an installed server; default a TCP dial to port
 	// 22 of its main IP.
 	Reachability Reachability
@@ -174,6 +182,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxServerFailures == 0 {
+		cfg.MaxServerFailures = DefaultMaxServerFailures
 	}
 	if cfg.WorkerID == "" {
 		host, _ := os.Hostname()
@@ -614,8 +625,8 @@ func (e *Engine) wake() {
 
 // Run claims and runs operations with Workers goroutines until ctx ends,
 // renewing each lease while the operation runs. Operations interrupted by
-// the end of ctx stay unfinished (their lease expires) and are finished by
-// the next Run or Resume, here or in another process. Run returns nil after
+// the end of ctx stay unfinished, with their lease released, and are
+// finished by the next Run or Resume, here or in another process, at once. Run returns nil after
 // ctx ends and every worker has stopped, or the first Store error that is
 // not ErrNoWork.
 func (e *Engine) Run(ctx context.Context) error {

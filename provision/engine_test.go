@@ -108,6 +108,7 @@ func TestOpenDedicatedLifecycle(t *testing.T) {
 	assert.Len(t, st.IPs, 1)
 	assert.True(t, strings.HasPrefix(st.IPs[0].IP, "10.1."), "parked again, got %s", st.IPs[0].IP)
 	assert.Equal(t, billing.StatusDeleted, v.service("117").Status)
+	assert.Empty(t, v.service("117").Properties[provision.PropIPs], "the released extra addresses are not the service's any more")
 	v.checkInvariants()
 
 	// The closed server is sold again.

@@ -82,7 +82,7 @@ func (e *OperationError) Unwrap() []error {
 // causeFromMessage maps a stored failure message back to a well-known
 // sentinel (used when the operation ran in another process).
 func causeFromMessage(msg string) error {
-	for _, s := range []error{ErrNoServer, ErrServiceState, ErrUnsupported, ErrNoBackend, ErrInvalidRequest} {
+	for _, s := range []error{ErrNoServer, ErrTooManyFailures, ErrServiceState, ErrUnsupported, ErrNoBackend, ErrInvalidRequest} {
 		if strings.Contains(msg, s.Error()) {
 			return s
 		}

@@ -23,29 +23,32 @@ const (
 
 // Data keys of Operation.Data.
 const (
-	dModule     = "module"
-	dModIdx     = "module_index"
-	dUserName   = "user_name"
-	dUserID     = "user_id"
-	dAdminID    = "admin_id"
-	dServer     = "server"
-	dTried      = "tried"
-	dDomain     = "domain"
-	dBaseIPs    = "base_ips"
-	dExtraIPs   = "extra_ips"
-	dPublicIP   = "public_ip"
-	dParkingIP  = "parking_ip"
-	dParkDone   = "parking_released"
-	dInstalling = "install_started"
-	dFailReason = "fail_reason"
-	dAbort      = "abort"
-	dError      = "error"
-	dManual     = "manual_task"
-	dName       = "name"
-	dNameTry    = "name_try"
-	dCreateSent = "create_sent"
-	dIP         = "ip"
-	dIPID       = "ip_id"
+	dModule      = "module"
+	dModIdx      = "module_index"
+	dUserName    = "user_name"
+	dUserID      = "user_id"
+	dAdminID     = "admin_id"
+	dServer      = "server"
+	dTried       = "tried"
+	dDomain      = "domain"
+	dBaseIPs     = "base_ips"
+	dExtraIPs    = "extra_ips"
+	dPublicIP    = "public_ip"
+	dParkingIP   = "parking_ip"
+	dParkDone    = "parking_released"
+	dPubAdded    = "public_added"
+	dParkRemoved = "parking_removed"
+	dInstalling  = "install_started"
+	dFailReason  = "fail_reason"
+	dAbort       = "abort"
+	dFailures    = "server_failures"
+	dError       = "error"
+	dManual      = "manual_task"
+	dName        = "name"
+	dNameTry     = "name_try"
+	dCreateSent  = "create_sent"
+	dIP          = "ip"
+	dIPID        = "ip_id"
 )
 
 // stepFunc runs one step and returns the next step's name.
@@ -98,8 +101,12 @@ type run struct {
 	tariff *billing.Tariff
 }
 
-func (e *Engine) execute(ctx context.Context, op *Operation) (*Operation, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
+// leaseReleaseTimeout bounds the release of a lease after the run's own
+// context ended (a fresh context: the run's is cancelled).
+const leaseReleaseTimeout = 5 * time.Second
+
+func (e *Engine) execute(parent context.Context, op *Operation) (*Operation, error) {
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	r := &run{
 		e: e, op: op, worker: e.cfg.WorkerID,
@@ -115,6 +122,16 @@ func (e *Engine) execute(ctx context.Context, op *Operation) (*Operation, error)
 	stop()
 	if err != nil {
 		r.log.LogAttrs(context.Background(), slog.LevelWarn, "operation interrupted", slog.String("step", r.op.Step), slog.Any("error", err))
+		if parent.Err() != nil && !errors.Is(err, ErrLeaseLost) && !errors.Is(context.Cause(ctx), ErrLeaseLost) {
+			// Stopped by its own context (shutdown), not taken over: give
+			// the lease back so that Run or Resume, here or elsewhere,
+			// continues at once instead of after LeaseDuration.
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(parent), leaseReleaseTimeout)
+			if rerr := e.store.ReleaseLease(rctx, op.ID, r.worker); rerr != nil {
+				r.log.LogAttrs(rctx, slog.LevelWarn, "lease release failed", slog.Any("error", rerr))
+			}
+			rcancel()
+		}
 		return r.op, fmt.Errorf("%w: %s at step %s: %w", ErrInterrupted, op.Kind, r.op.Step, err)
 	}
 	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker)

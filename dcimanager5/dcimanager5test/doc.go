@@ -79,8 +79,16 @@
 //     "value", object "ip"; an explicit ip already in use type "exists",
 //     object "ip". Explicit addresses need not belong to a pool. The
 //     answer carries ok, id and ip (the address). The first address of a
-//     server becomes its main address; iplist.delete refuses to delete the
-//     main address (type "value", object "elid").
+//     server becomes its main address.
+//   - Deleting the main address [G] (iplist.delete; no public source says
+//     what DCImanager 5 does): it is refused while the main address is the
+//     server's only one (type "value", object "elid", value its id). When
+//     the server has other addresses the deletion succeeds and the
+//     remaining address with the lowest id becomes the main one, so the
+//     hostname (and the list's ip) follow the new main address's domain.
+//     This is what a parking → public swap needs: add the public address,
+//     then delete the parking one. Deleting at once every address of a
+//     server is refused as a whole.
 //   - iplist rows: a header row per IP group (type=group, ip = group name,
 //     id "group_<name>") precedes that group's addresses, whose rows carry
 //     id, ip, domain, iptype and family.

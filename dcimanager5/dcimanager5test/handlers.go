@@ -539,23 +539,40 @@ func (s *Server) ipDelete(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		return nil, err
 	}
 	var recs []*ipRec
+	gone := map[int64]bool{}
 	for _, e := range c.Req.Elids() {
 		id, _ := strconv.ParseInt(e, 10, 64)
 		rec := s.ips[id]
 		if rec == nil || rec.server != sv.id {
 			return nil, missed("elid", e)
 		}
-		if sv.mainIP == rec.id {
-			return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "elid", Value: e, Message: "The main IP address of a server cannot be deleted"}
+		if !gone[rec.id] {
+			recs = append(recs, rec)
+			gone[rec.id] = true
 		}
-		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {
 		return nil, missed("elid", "")
 	}
+	// The main address may go only when another address is left: the
+	// lowest id of the rest becomes the main one (and the hostname follows
+	// its domain).
+	var next int64
+	for id, rec := range s.ips {
+		if rec.server == sv.id && !gone[id] && (next == 0 || id < next) {
+			next = id
+		}
+	}
+	if gone[sv.mainIP] && next == 0 {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "elid", Value: strconv.FormatInt(sv.mainIP, 10),
+			Message: "The main IP address of a server cannot be deleted while it is the server's only address"}
+	}
 	for _, rec := range recs {
 		delete(s.ips, rec.id)
 		delete(s.used, rec.addr)
+	}
+	if gone[sv.mainIP] {
+		sv.mainIP = next
 	}
 	return mgr5.NewDoc().OK(), nil
 }

@@ -59,6 +59,7 @@ type demo struct {
 	lastServer map[string]string // operation → server it works on
 	svcServer  map[string]string // service → its server (from the welcome)
 	failures   []string          // servers that failed during an open: "name: reason"
+	parkedOn   map[string]string // operation/server → the address it was reserved on
 }
 
 func (d *demo) close() {
@@ -79,6 +80,7 @@ func (d *demo) printf(format string, args ...any) {
 func (d *demo) run(ctx context.Context) error {
 	o := d.o
 	d.notes, d.seen, d.lastServer, d.svcServer = map[string][]string{}, map[string]bool{}, map[string]string{}, map[string]string{}
+	d.parkedOn = map[string]string{}
 	logger, counts := newCallLog(os.Stderr, o.verbose)
 	d.counts = counts
 
@@ -378,18 +380,10 @@ func (d *demo) placeOrders(ctx context.Context) error {
 	return nil
 }
 
-// interrupted releases this engine's leases (its workers have stopped) so
-// that the next run resumes at once, and explains what happens next.
+// interrupted explains what happens next. The engine released the leases
+// of the operations its stop interrupted, so the next run resumes them at
+// once.
 func (d *demo) interrupted(ctx context.Context) error {
-	bg := context.WithoutCancel(ctx)
-	ops, err := d.store.ListOperations(bg, provision.OperationFilter{States: []provision.OperationState{provision.StateRunning}})
-	if err == nil {
-		for _, op := range ops {
-			if op.Worker == d.eng.WorkerID() {
-				_ = d.store.ReleaseLease(bg, op.ID, op.Worker)
-			}
-		}
-	}
 	if d.durable {
 		return fmt.Errorf("interrupted (%w); the unfinished operations are in the store: run again with the same store to resume them", ctx.Err())
 	}
@@ -598,6 +592,40 @@ func (d *demo) checkFake() []string {
 	return bad
 }
 
+// swaps reports whether Open swaps parking addresses for public ones.
+func (d *demo) swaps() bool {
+	l := d.p.link
+	return l != nil && !l.NeverChangeIPs && l.ParkingGroup != ""
+}
+
+// rememberParking notes the address a server was reserved on (its parking
+// address), read from the fake's state (no panel call), for the swap line.
+func (d *demo) rememberParking(ev provision.Event) {
+	if d.p.fakeDCI == nil || !d.swaps() {
+		return
+	}
+	id, _ := strconv.ParseInt(ev.ServerID, 10, 64)
+	if st, ok := d.p.fakeDCI.Server(id); ok {
+		d.mu.Lock()
+		d.parkedOn[ev.OperationID+"/"+ev.ServerID] = st.MainIP
+		d.mu.Unlock()
+	}
+}
+
+// swapLine describes a finished parking → public swap.
+func (d *demo) swapLine(ev provision.Event) string {
+	if d.p.fakeDCI == nil {
+		return "parking address swapped for a public one from IPmanager, parking address released"
+	}
+	id, _ := strconv.ParseInt(ev.ServerID, 10, 64)
+	st, _ := d.p.fakeDCI.Server(id)
+	d.mu.Lock()
+	park := d.parkedOn[ev.OperationID+"/"+ev.ServerID]
+	d.mu.Unlock()
+	return fmt.Sprintf("address swap: parking %s -> public %s from IPmanager (now the main address); %s back in the parking pool",
+		dash(park), st.MainIP, dash(park))
+}
+
 // onEvent prints the engine's progress events. It runs on the worker
 // goroutines, so it only formats and writes.
 func (d *demo) onEvent(ev provision.Event) {
@@ -643,20 +671,25 @@ func (d *demo) onEvent(ev provision.Event) {
 		switch ev.Step {
 		case "pick":
 			if ev.ServerID != "" && once("pick") {
+				d.rememberParking(ev)
 				line("reserved")
 			}
-		case "ip_swap":
-			if once("ip_swap") {
-				line("public address from IPmanager, parking address released")
-			}
 		case "rb_release":
-			line("rolled back: domain free.ds, reason in its notes, disabled, out of sale")
+			if d.swaps() {
+				line("rolled back: parked again, domain free.ds, reason in its notes, disabled, out of sale")
+			} else {
+				line("rolled back: domain free.ds, reason in its notes, disabled, out of sale")
+			}
 		case "transfer":
 			line("handed over to the customer's panel user")
 		}
 	case provision.EventStepStarted:
 		if ev.Kind == provision.OpOpen && ev.Step == "install" && once("install") {
 			line("OS install started")
+		}
+		// extra_ips follows ip_swap: the swap is complete.
+		if ev.Kind == provision.OpOpen && ev.Step == "extra_ips" && d.swaps() && once("swapped") {
+			line("%s", d.swapLine(ev))
 		}
 	case provision.EventInstallProgress:
 		switch {

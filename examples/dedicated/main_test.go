@@ -80,6 +80,9 @@ func TestDefaultRun(t *testing.T) {
 		"Ordering 7 server(s) at once",
 		"srv-01  FAILED wait_install: OS install failed", // the failing disk
 		"failed over from srv-01",                        // and the order moved on
+		"address swap: parking 10.0.0.",                  // servers start parked…
+		"-> public 203.0.113.",                           // …and get a public address
+		"rolled back: parked again",                      // srv-01 is parked again
 		"suspended: switch port off", "resumed: switch port on", "closed:",
 		"is back in stock: hostname free.ds",
 		"SERVICE  TARIFF", "Panel calls: ",
@@ -93,6 +96,9 @@ func TestDefaultRun(t *testing.T) {
 	// order stays Pending, one Active service is closed by the demo.
 	if len(r) != 7 || count(r, "Active") != 5 || count(r, "Deleted") != 1 || count(r, "Pending") != 1 {
 		t.Errorf("summary statuses = %v, want 5 Active, 1 Deleted, 1 Pending:\n%s", r, s)
+	}
+	if !regexp.MustCompile(`is back in stock: hostname free\.ds, address 10\.0\.0\.\d+`).MatchString(s) {
+		t.Errorf("the closed server should be parked again:\n%s", s)
 	}
 	if r["1001"] == "Pending" || !strings.Contains(s, "no server available") {
 		t.Errorf("the Pending order should be an E5 one without a server:\n%s", s)

@@ -34,15 +34,13 @@ const (
 	// failingServer is the server whose disk controller dies during the OS
 	// install: the order that gets it fails over to the next server.
 	failingServer = 1
-	// fakeParking racks the fake's free servers with a parking address that
-	// the engine swaps for a public one from IPmanager. It is off because
-	// the DCImanager 5 fake refuses to delete a server's main address
-	// (dcimanager5test: "The main IP address of a server cannot be
-	// deleted"), which is the engine's ip_swap step: every server would fail.
-	// Until then the fake's servers keep their public addresses (IPmanager's
-	// "never change IP addresses") and only the extra addresses come from
-	// IPmanager.
-	fakeParking = false
+	// fakeParking racks the fake's free servers on a parking address that
+	// the engine swaps for a public one from IPmanager when it sells them
+	// (the public address is added first, then the parking one removed and
+	// released: the panel promotes the public address to main). Off, the
+	// servers keep public addresses (IPmanager's "never change IP
+	// addresses") and only the extra addresses come from IPmanager.
+	fakeParking = true
 )
 
 type rack struct {
