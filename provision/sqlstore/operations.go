@@ -284,22 +284,7 @@ func (s *Store) ListOperations(ctx context.Context, f provision.OperationFilter)
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query = s.dialect.expand(query + ` ORDER BY created_at, seq`)
-	var ops []*provision.Operation
-	err := s.run(ctx, false, func(q querier) error {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			op, err := scanOp(rows)
-			if err != nil {
-				return err
-			}
-			ops = append(ops, op)
-		}
-		return rows.Err()
-	})
+	ops, err := queryAll(ctx, s, query, args, scanOp)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: ListOperations: %w", err)
 	}

@@ -92,21 +92,10 @@ func (s *Store) Reservations(ctx context.Context, backend string) ([]provision.R
 		args = append(args, backend)
 	}
 	query = s.dialect.expand(query + ` ORDER BY created_at, backend, server_id`)
-	var out []provision.Reservation
-	err := s.run(ctx, false, func(q querier) error {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r provision.Reservation
-			if err := rows.Scan(&r.Backend, &r.ServerID, &r.OperationID, &r.ServiceID, dbTime{&r.CreatedAt}); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+	out, err := queryAll(ctx, s, query, args, func(r scanner) (provision.Reservation, error) {
+		var res provision.Reservation
+		err := r.Scan(&res.Backend, &res.ServerID, &res.OperationID, &res.ServiceID, dbTime{&res.CreatedAt})
+		return res, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: Reservations: %w", err)
@@ -234,22 +223,7 @@ func (s *Store) ListServices(ctx context.Context, f provision.ServiceFilter) ([]
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query = s.dialect.expand(query + ` ORDER BY id`)
-	var out []*provision.Service
-	err := s.run(ctx, false, func(q querier) error {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			sv, err := scanService(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, sv)
-		}
-		return rows.Err()
-	})
+	out, err := queryAll(ctx, s, query, args, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: ListServices: %w", err)
 	}
