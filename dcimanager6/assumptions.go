@@ -65,6 +65,33 @@ const (
 	pathIP    = "/ip/v3/ip/%d"
 	pathPools = "/ip/v3/ippool"
 	pathPool  = "/ip/v3/ippool/%d"
+
+	// [G] Address assignment. Modelled on the VMmanager 6 rule "create is
+	// a POST to the collection" (POST /vm/v3/account) and on the IP
+	// service's own collection /ip/v3/ip [C3]: POST /ip/v3/ip with
+	// {"ippool", "name", "server_id", "domain", "note"} takes a free
+	// address of the pool (or the named address) and binds it to the
+	// server; the answer is the address object. A real instance may
+	// instead expose it under the pool (POST /ip/v3/ippool/{id}/ip), under
+	// the server (POST /dci/v3/server/{id}/ip, as VMmanager 6 does for
+	// VMs) or through a userspace (/ip/v3/userspace/...). Check the
+	// IPmanager and DCI back definitions in /swagger/ for the call that
+	// "allocates"/"assigns" an address and for its body field names.
+	pathIPAssign = pathIPs
+	// [G] Unassignment: DELETE on the address object returns it to its
+	// pool (IPmanager 5 "ip.delete" frees an address the same way). A
+	// repeat answers 404. Check whether a real instance deletes the
+	// address record, frees it, or wants POST .../release instead.
+	pathIPUnassign = pathIP
+
+	// [G] Password change of a user. Chosen: POST /auth/v4/user/{id}/password
+	// {"password": ...}: the password is what auth v4 checks at login, and
+	// auth v4 already has per-user calls on the same IDs
+	// (POST /auth/v4/user/{id}/key [C]). The alternative is an edit of the
+	// DCI user, POST /dci/v3/user/{id} {"password": ...} (VMmanager 6 edits
+	// users by POST to the object URL [C S11]). Check the Auth v4
+	// definition in /swagger/ for a password (or "change_password") call.
+	pathUserPassword = "/auth/v4/user/%d/password"
 )
 
 // Field names and values used in request bodies and filters.
@@ -82,6 +109,21 @@ const (
 	fieldInstallRecipe     = "recipe"
 	fieldInstallRecipeArgs = "recipe_params"
 
+	// [G] Address assignment body fields. "ippool" follows the pool
+	// collection's name (/ip/v3/ippool), "name" is the field that holds
+	// the address in /ip/v3/ip items [C3], "server_id" and "domain" are
+	// the fields the address object carries. "note" is a free-text field
+	// the client writes so that it can find the assignment again after an
+	// uncertain failure (IPmanager 5 addresses had a description field; an
+	// IPmanager 6 equivalent is unconfirmed).
+	fieldAssignPool   = "ippool"
+	fieldAssignName   = "name"
+	fieldAssignServer = "server_id"
+	fieldAssignDomain = "domain"
+	fieldAssignNote   = "note"
+	// [G] Body field of a password change.
+	fieldPassword = "password"
+
 	// [I] Response field carrying the operation started by an action
 	// (VMmanager 6 answers {"id": ..., "task": ...}).
 	fieldTask = "task"
@@ -95,6 +137,10 @@ const (
 	filterMaintenance     = "maintenance_mode"
 	filterOperationStatus = "operation.status"
 	filterServerID        = "server_id"
+	// [G] Filters on /ip/v3/ip used to find an assignment again: the
+	// address (name [C3]) and the note written at assignment.
+	filterIPName = "name"
+	filterIPNote = "note"
 )
 
 // Operation status values. Only "ok" and "canceled" are documented (as the

@@ -1,8 +1,9 @@
 // Package dcimanager6 is a typed client for the DCImanager 6 REST API
 // (bare-metal servers): auth v4 sessions, where/orderby/limit lists,
 // servers, free-server counts, users, owner assignment, power, switch
-// ports, OS templates and installation, operations and their waiter, and
-// the addresses and pools of the IP service.
+// ports, OS templates and installation, operations and their waiter, the
+// addresses and pools of the IP service (with assignment of an address to
+// a server and its release), and user password changes.
 //
 // # Quick start
 //
@@ -44,15 +45,18 @@
 //	call                                         class            retried on
 //	GET (lists, gets, waiter polls)              safe             transport errors, 429, 503, 5xx except 501
 //	login, owner set/clear, domain, switch ports idempotent write the same
-//	delete user                                  idempotent write the same (a repeat answers 404)
-//	create user, power, install, login key       non-idempotent   503 only (the platform executed nothing)
+//	user password                                idempotent write the same
+//	delete user, unassign address                idempotent write the same (a repeat answers 404)
+//	create user, power, install, login key,      non-idempotent   503 only (the platform executed nothing)
+//	assign address
 //
 // The default budget is 10 retries with jittered exponential backoff from
 // 100 ms to 5 s (the vendor's own example retries 10 times); tune it with
 // WithRetry. Retry-After above 30 s stops the retries with an
 // *RateLimitError. A non-idempotent call that fails in transport is
 // not repeated: its *TransportError says MayHaveHappened, and the
-// caller must re-read state (e.g. Users.GetByEmail) before trying again.
+// caller must re-read state (e.g. Users.GetByEmail, or IPs.FindAssignment
+// with the request's Note) before trying again.
 // Every wait selects on the context.
 //
 // # Errors
@@ -95,6 +99,17 @@
 //     "release" here; what a real panel also does (wipe, diagnostics) is
 //     unknown.
 //   - Users: GET and DELETE /dci/v3/user/{id} (list and create are documented).
+//   - Password change: POST /auth/v4/user/{id}/password {"password"}
+//     (auth v4 holds the login; the alternative to check is
+//     POST /dci/v3/user/{id} {"password"}).
+//   - Address assignment: POST /ip/v3/ip {"ippool": pool, "name": address
+//     (optional), "server_id", "domain", "note"} binds the first free
+//     address of the pool (or the named one) and answers the address
+//     object; DELETE /ip/v3/ip/{id} frees it (a repeat answers 404). The
+//     note is a field ispkit writes and filters on (where note EQ …) to
+//     find an assignment again after a lost answer. Check the IPmanager
+//     and DCI back definitions for the real call (under the pool, under
+//     the server as VMmanager 6 does for VMs, or a userspace).
 //   - Locations: GET /dci/v3/location and /dci/v3/location/{id}, items {id, name}.
 //   - OS templates: GET /dci/v3/os_template filtered by location_id; items
 //     {id, name, location_id, type, access, tags, efi}.
@@ -106,7 +121,7 @@
 //   - Switch ports: POST /dci/v3/switch/{switch}/port/{port}/enable and
 //     /disable; the port of a server is switch_connection[].connection_id.
 //   - Server fields owner (user ID), maintenance_mode and power_status
-//     values on/off/unknown; IP fields pool and server_id; pool fields
+//     values on/off/unknown; IP fields pool, server_id and note; pool fields
 //     {id, name, family, location_id}.
 //   - Free servers ([FreeServers]): owner_email IS null, is_new false,
 //     maintenance_mode false, operation.status ok or canceled.

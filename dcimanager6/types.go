@@ -224,6 +224,8 @@ type IP struct {
 	Status    string `json:"status"` // "free", "allocated", "extended", ...
 	Pool      int64  `json:"pool"`   // [G]
 	ServerID  int64  `json:"server_id,omitempty"`
+	// Note is the free text written by IPs.Assign [G].
+	Note string `json:"note,omitempty"`
 }
 
 // Pool is an IPmanager 6 pool [G shape].

@@ -70,6 +70,13 @@
 //     cleared. hostname is recorded (InstallHostname) but does not change
 //     the IP domains. server.opercancel stops a running install without
 //     operation_failed and answers ok when nothing runs.
+//   - Install progress hint (func=server with elid, clickstat=title and
+//     hint_field=install_in_progress, as the vendor's Node client reads
+//     it): during an install doc.value.$ is "Installing <template>: <n>%",
+//     n = elapsed × 100 / install duration, 0–99 [G: the real wording is
+//     not public]; without a running install (or for another hint_field)
+//     the document has no value. An unknown or foreign elid is type
+//     "missed"/"access" as for the other server functions.
 //   - IP allocation (iplist.edit sok=ok with an empty ip): the lowest free
 //     address of the pool for iptype (default "public") and family (default
 //     ipv4); network and broadcast addresses of IPv4 pools are skipped. An

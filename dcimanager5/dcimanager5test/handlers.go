@@ -92,6 +92,9 @@ func (s *Server) whoami(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 func (s *Server) serverList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c.Req.Get("clickstat") == "title" {
+		return s.serverHint(c)
+	}
 	d := mgr5.NewDoc()
 	var uid int64 = -1
 	if !isAdmin(c) {
@@ -137,6 +140,32 @@ func (s *Server) serverList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		e.FlagIf("install_in_progress", st.InstallInProgress)
 		e.FlagIf("operation_failed", st.OperationFailed)
 	}
+	return d, nil
+}
+
+// serverHint answers the progress hint the vendor's Node client reads
+// (func=server&elid=<id>&clickstat=title&hint_field=install_in_progress,
+// text in doc.value.$; spec §3.1). The text's format is not public [G]:
+// the fake answers "Installing <template>: <n>%" during an install, n =
+// elapsed × 100 / install duration (0–99), and an empty document (no
+// value) when no install runs or for another hint_field. The caller holds
+// s.mu.
+func (s *Server) serverHint(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	sv, err := s.lookup(c, c.Req.Elid)
+	if err != nil {
+		return nil, err
+	}
+	d := mgr5.NewDoc()
+	in := sv.install
+	if c.Req.Get("hint_field") != "install_in_progress" || in == nil {
+		return d, nil
+	}
+	pct := 0
+	if total := in.until.Sub(in.start); total > 0 {
+		pct = int(int64(s.now().Sub(in.start)) * 100 / int64(total))
+	}
+	pct = min(max(pct, 0), 99)
+	d.Add("value", fmt.Sprintf("Installing %s: %d%%", in.template, pct))
 	return d, nil
 }
 
@@ -327,7 +356,7 @@ func (s *Server) serverOperations(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	sv.power = powerOn
 	sv.installHostname = r.Get("hostname")
 	sv.install = &installOp{template: r.Get("ostemplate"), recipe: r.Get("recipe"), hostname: r.Get("hostname"),
-		until: s.now().Add(s.opts.install), fail: sv.failNextInstall}
+		start: s.now(), until: s.now().Add(s.opts.install), fail: sv.failNextInstall}
 	sv.failNextInstall = false
 	return mgr5.NewDoc().OK(), nil
 }

@@ -25,7 +25,7 @@ type timedOp struct {
 
 type installOp struct {
 	template, recipe, hostname string
-	until                      time.Time
+	start, until               time.Time
 	fail                       bool
 }
 

@@ -57,6 +57,19 @@
 //     customer owner is 409; clearing the owner releases the server's
 //     addresses back to the pool. Deleting a user who owns servers, or
 //     oneself, is 409.
+//   - Addresses: POST /ip/v3/ip {"ippool","name","server_id","domain","note"}
+//     binds the lowest-ID free address of the pool (or the named address)
+//     to the server and answers the address object; the pool, and the
+//     named address's pool, must be of the server's location (400); a
+//     taken address or an exhausted pool is 409/4001. Requests are handled
+//     under one mutex, so an address is never handed out twice, also
+//     concurrently. DELETE /ip/v3/ip/{id} frees an assigned address (404
+//     when it is not assigned, so a repeat is 404). The server's ip list
+//     shows its main address (the one the install allocated) first, then
+//     the others in assignment order; the install allocates a main
+//     address even when extra addresses were assigned before it.
+//   - Passwords: POST /auth/v4/user/{id}/password {"password"} changes the
+//     password the user logs in with (issued sessions stay valid).
 //   - Switch ports: enable/disable set admin_status (oper_status mirrors
 //     it); the server's switch_connection shows the port's status.
 //   - WithWakeUp(n) / Suspend(n): the next n requests, whatever the path,

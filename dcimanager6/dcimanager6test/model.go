@@ -111,6 +111,14 @@ type IP struct {
 	Status   string // "free", "allocated", "extended"
 	ServerID int64
 	Domain   string
+	// Note is the free text of the assignment (POST /ip/v3/ip "note").
+	Note string
+	// Main marks the address the panel allocated itself (at install or
+	// for a seeded owner); extra addresses come from POST /ip/v3/ip.
+	Main bool
+	// Seq orders a server's addresses by assignment. The server object
+	// lists the main address first, then the others in this order.
+	Seq int64
 }
 
 // Stage is one step of an operation.
@@ -260,19 +268,19 @@ func (st *state) seed(adminEmail, adminPassword string, now time.Time) {
 	}
 }
 
-// allocateIP gives s the first free address of a pool of its location if
-// it has none. [G] the real allocation order is rack pool, location pool,
+// allocateIP gives s the first free address of a pool of its location as
+// its main address if it has none (extra addresses do not count). [G] the real allocation order is rack pool, location pool,
 // then a pool whose name contains "public".
 func (st *state) allocateIP(s *Machine) {
 	for _, ip := range st.ips {
-		if ip.ServerID == s.ID {
+		if ip.ServerID == s.ID && ip.Main {
 			return
 		}
 	}
 	for _, id := range sortedKeys(st.ips) {
 		ip := st.ips[id]
 		if ip.Status == "free" && st.pools[ip.PoolID].LocationID == s.LocationID {
-			ip.Status, ip.ServerID, ip.Domain = "allocated", s.ID, s.Domain
+			ip.Status, ip.ServerID, ip.Domain, ip.Seq, ip.Main = "allocated", s.ID, s.Domain, st.id("assignment"), true
 			return
 		}
 	}
@@ -281,9 +289,32 @@ func (st *state) allocateIP(s *Machine) {
 func (st *state) releaseIPs(serverID int64) {
 	for _, ip := range st.ips {
 		if ip.ServerID == serverID {
-			ip.Status, ip.ServerID, ip.Domain = "free", 0, ""
+			ip.free()
 		}
 	}
+}
+
+// free returns the address to its pool.
+func (ip *IP) free() {
+	ip.Status, ip.ServerID, ip.Domain, ip.Note, ip.Seq, ip.Main = "free", 0, "", "", 0, false
+}
+
+// serverIPs returns the addresses of a server, the main one first, then
+// in assignment order.
+func (st *state) serverIPs(serverID int64) []*IP {
+	var out []*IP
+	for _, id := range sortedKeys(st.ips) {
+		if ip := st.ips[id]; ip.ServerID == serverID {
+			out = append(out, ip)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Main != out[j].Main {
+			return out[i].Main
+		}
+		return out[i].Seq < out[j].Seq
+	})
+	return out
 }
 
 // available is the rule of spec §A6.
@@ -396,11 +427,7 @@ func (st *state) renderServer(s *Machine) map[string]any {
 		op = st.renderOperation(o)
 	}
 	ips := []any{}
-	for _, id := range sortedKeys(st.ips) {
-		ip := st.ips[id]
-		if ip.ServerID != s.ID {
-			continue
-		}
+	for _, ip := range st.serverIPs(s.ID) {
 		p := st.pools[ip.PoolID]
 		ips = append(ips, map[string]any{"id": ip.ID, "name": ip.Name, "domain": ip.Domain, "family": p.Family,
 			"gateway": p.Gateway, "network": p.Network, "status": ip.Status, "status_info": map[string]any{}})
@@ -458,7 +485,7 @@ func (st *state) renderIP(ip *IP) map[string]any {
 	p := st.pools[ip.PoolID]
 	return map[string]any{"id": ip.ID, "name": ip.Name, "ip_addr": ip.Name, "domain": ip.Domain, "family": p.Family,
 		"ipnet": p.ID, "ipnet_name": p.Network, "gateway": p.Gateway, "status": ip.Status, "pool": p.ID,
-		"server_id": null(ip.ServerID)}
+		"server_id": null(ip.ServerID), "note": ip.Note}
 }
 
 func renderPool(p *Pool) map[string]any {

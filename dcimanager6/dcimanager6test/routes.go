@@ -59,6 +59,9 @@ var routes = []route{
 	r("POST", "/dci/v3/switch/{id}/port/{id}/disable", func(c *reqCtx) { c.setPort("down") }),
 	r("GET", "/ip/v3/ip", func(c *reqCtx) { c.list(c.ipList()) }),
 	r("GET", "/ip/v3/ip/{id}", (*reqCtx).ip),
+	r("POST", "/ip/v3/ip", (*reqCtx).assignIP),
+	r("DELETE", "/ip/v3/ip/{id}", (*reqCtx).unassignIP),
+	r("POST", "/auth/v4/user/{id}/password", (*reqCtx).setPassword),
 	r("GET", "/ip/v3/ippool", func(c *reqCtx) { c.list(c.poolList()) }),
 	r("GET", "/ip/v3/ippool/{id}", (*reqCtx).pool),
 }
@@ -224,7 +227,7 @@ func (c *reqCtx) ipList() collection {
 		items = append(items, c.st().renderIP(c.st().ips[id]))
 	}
 	return newCollection(items, map[string]any{"id": 0, "name": 0, "ip_addr": 0, "domain": 0, "family": 0,
-		"ipnet": 0, "ipnet_name": 0, "gateway": 0, "status": 0, "pool": 0, "server_id": 0})
+		"ipnet": 0, "ipnet_name": 0, "gateway": 0, "status": 0, "pool": 0, "server_id": 0, "note": 0})
 }
 
 func (c *reqCtx) poolList() collection {

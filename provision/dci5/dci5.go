@@ -211,7 +211,10 @@ func (b *Backend) Install(ctx context.Context, serverID string, spec provision.I
 	return b.c.Servers.Install(ctx, n, dcimanager5.InstallRequest{Template: spec.Template, Password: spec.Password, Recipe: spec.Recipe, Hostname: spec.Hostname})
 }
 
-// InstallStatus reads the install flags of the server's row.
+// InstallStatus reads the install flags of the server's row; while an
+// install runs, Percent and Message come from the panel's progress hint
+// (Servers.InstallProgress), best effort: a failing or empty hint leaves
+// Percent at -1 and never fails the call.
 func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision.InstallStatus, error) {
 	s, err := b.GetServer(ctx, serverID)
 	if err != nil {
@@ -220,6 +223,16 @@ func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision
 	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
 	if st.Failed {
 		st.Message = "DCImanager reports operation_failed"
+	}
+	if st.Running {
+		// Best effort: the flags above decide the status; a failing or
+		// unreadable hint only leaves Percent at -1.
+		if n, perr := parseID("server", serverID); perr == nil {
+			if p, herr := b.c.Servers.InstallProgress(ctx, n); herr == nil {
+				st.Percent = p.Percent
+				st.Message = p.Text
+			}
+		}
 	}
 	return st, nil
 }

@@ -2,6 +2,8 @@ package dci6
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -564,15 +566,96 @@ func (b *Backend) ListIPs(ctx context.Context, serverID string) ([]provision.Ser
 	return out, nil
 }
 
-// AddIP is not supported: the client has no address assignment call.
+// AddIP binds an address to the server through the IP service
+// (IPs.Assign): ip when given, else the first free address of the pool
+// chosen by group (see pool). The assignment carries a note unique to
+// this call; when the call fails in transport after it may have been
+// executed, the note finds the assignment again (IPs.FindAssignment), so
+// a lost answer neither fails the step nor binds a second address.
 func (b *Backend) AddIP(ctx context.Context, serverID, family, group, ip, domain string) (provision.ServerIP, error) {
-	return provision.ServerIP{}, unsupported("AddIP", "the dcimanager6 client's IP service is read-only (no address assignment call)")
+	s, err := b.get(ctx, serverID)
+	if err != nil {
+		return provision.ServerIP{}, err
+	}
+	req := dcimanager6.IPAssignRequest{ServerID: s.ID, Address: ip, Domain: domain, Note: newNote()}
+	if ip == "" {
+		if req.PoolID, err = b.pool(ctx, s.LocationID, family, group); err != nil {
+			return provision.ServerIP{}, err
+		}
+	}
+	x, err := b.c.IPs.Assign(ctx, req)
+	if err != nil {
+		var te *dcimanager6.TransportError
+		if !errors.As(err, &te) || !te.MayHaveHappened {
+			return provision.ServerIP{}, err
+		}
+		found, ferr := b.c.IPs.FindAssignment(ctx, req)
+		if ferr != nil {
+			return provision.ServerIP{}, err
+		}
+		x = found
+	}
+	addr := x.Name
+	if addr == "" {
+		addr = x.IPAddr
+	}
+	fam := x.Family
+	if fam == "" {
+		fam = family
+	}
+	return provision.ServerIP{ID: itoa(x.ID), IP: addr, Family: fam, Domain: x.Domain}, nil
 }
 
-// RemoveIP succeeds when the address is no longer on the server and is
-// otherwise not supported (no unassignment call).
+// pool picks the pool an address of family is taken from for group: a
+// numeric group is a pool id; otherwise, among the pools of the location
+// (or of no location) with that family, the one named group
+// (case-insensitive), else the first whose name contains it (BILLmanager's
+// "public" rule, spec §A5.9).
+func (b *Backend) pool(ctx context.Context, location int64, family, group string) (int64, error) {
+	group = strings.TrimSpace(group)
+	if id, err := strconv.ParseInt(group, 10, 64); err == nil && id > 0 {
+		return id, nil
+	}
+	if family == "" {
+		family = "ipv4"
+	}
+	var exact, partial int64
+	for p, err := range b.c.IPs.AllPools(ctx, &dcimanager6.ListOptions{OrderBy: dcimanager6.Asc("id")}) {
+		if err != nil {
+			return 0, err
+		}
+		if (p.LocationID != 0 && p.LocationID != location) || (p.Family != "" && !strings.EqualFold(p.Family, family)) {
+			continue
+		}
+		switch name := strings.ToLower(p.Name); {
+		case exact == 0 && name == strings.ToLower(group):
+			exact = p.ID
+		case partial == 0 && strings.Contains(name, strings.ToLower(group)):
+			partial = p.ID
+		}
+	}
+	switch {
+	case exact > 0:
+		return exact, nil
+	case partial > 0:
+		return partial, nil
+	}
+	return 0, fmt.Errorf("dci6: no %s pool for group %q in location %d: %w", family, group, location, provision.ErrNotFound)
+}
+
+// newNote returns the marker written on one assignment.
+func newNote() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "ispkit-" + hex.EncodeToString(b[:])
+}
+
+// RemoveIP frees an address of the server (IPs.Unassign). An address
+// that is not (or no longer) on the server is success; an address of
+// another server is never touched.
 func (b *Backend) RemoveIP(ctx context.Context, serverID, ipID string) error {
-	if _, err := parseID("ip", ipID); err != nil {
+	id, err := parseID("ip", ipID)
+	if err != nil {
 		return err
 	}
 	ips, err := b.ListIPs(ctx, serverID)
@@ -580,9 +663,13 @@ func (b *Backend) RemoveIP(ctx context.Context, serverID, ipID string) error {
 		return err
 	}
 	for _, x := range ips {
-		if x.ID == ipID {
-			return unsupported("RemoveIP", "the dcimanager6 client's IP service is read-only (no address unassignment call)")
+		if x.ID != ipID {
+			continue
 		}
+		if err := b.c.IPs.Unassign(ctx, id); err != nil && !dcimanager6.IsNotFound(err) {
+			return err
+		}
+		return nil
 	}
 	return nil
 }
@@ -641,10 +728,22 @@ func (b *Backend) CreateUser(ctx context.Context, name, password string) (string
 	return itoa(id), nil
 }
 
-// SetUserPassword is not supported: the client has no password-change
-// call.
+// SetUserPassword changes the user's password (Users.SetPassword). An
+// administrator's password is never changed: such a user is refused with
+// ErrAdminAccount.
 func (b *Backend) SetUserPassword(ctx context.Context, userID, password string) error {
-	return unsupported("SetUserPassword", "the dcimanager6 client has no user password-change call")
+	id, err := parseID("user", userID)
+	if err != nil {
+		return err
+	}
+	u, err := b.c.Users.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if isAdmin(u) || (b.cfg.adminEmail != "" && strings.EqualFold(u.Email, b.cfg.adminEmail)) {
+		return fmt.Errorf("dci6: set password of user %d (%s): %w", id, u.Email, ErrAdminAccount)
+	}
+	return b.c.Users.SetPassword(ctx, id, password)
 }
 
 // LoginURL returns a one-time browser login link (Auth.Key) for the user.

@@ -473,15 +473,82 @@ func TestIPs(t *testing.T) {
 	assert.Equal(t, s.IP, ips2[0].IP)
 	assert.True(t, ips2[0].Main)
 
-	_, err = e.b.AddIP(ctx, "4", "ipv4", "public", "", "x.example.net")
-	require.ErrorIs(t, err, provision.ErrUnsupported)
-	var ue *dci6.UnsupportedError
-	require.ErrorAs(t, err, &ue)
-	assert.Equal(t, "AddIP", ue.Op)
-
-	require.ErrorIs(t, e.b.RemoveIP(ctx, "4", ips2[0].ID), provision.ErrUnsupported, "still on the server")
-	require.NoError(t, e.b.RemoveIP(ctx, "4", "999"), "already gone")
+	require.NoError(t, e.b.RemoveIP(ctx, "4", "999"), "not on the server: nothing to do")
 	require.Error(t, e.b.RemoveIP(ctx, "4", "x"))
+}
+
+// TestAddRemoveIP: extra addresses come from the location's pool chosen
+// by group, a specific address is bound as asked, and RemoveIP frees them
+// (the fake's state agrees); the main address stays first.
+func TestAddRemoveIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Second, 10*time.Millisecond)
+	ctx := ctxFor(t)
+
+	x, err := e.b.AddIP(ctx, "4", "ipv4", "public", "", "x.example.net")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(x.IP, "192.0.2."), "a pool of location 1: %s", x.IP)
+	assert.Equal(t, "ipv4", x.Family)
+	assert.Equal(t, "x.example.net", x.Domain)
+	y, err := e.b.AddIP(ctx, "4", "ipv4", "2", "198.51.100.15", "") // numeric group = pool id
+	if err == nil {
+		t.Fatalf("a pool of another location must be refused, got %+v", y)
+	}
+	y, err = e.b.AddIP(ctx, "4", "ipv4", "public", "192.0.2.19", "y.example.net")
+	require.NoError(t, err)
+	assert.Equal(t, "192.0.2.19", y.IP)
+	_, err = e.b.AddIP(ctx, "4", "ipv6", "public", "", "")
+	require.ErrorIs(t, err, provision.ErrNotFound, "no IPv6 pool in the seed")
+	_, err = e.b.AddIP(ctx, "1", "ipv4", "public", "192.0.2.19", "")
+	require.True(t, dcimanager6.IsConflict(err), "an address is never handed out twice: %v", err)
+
+	ips, err := e.b.ListIPs(ctx, "4")
+	require.NoError(t, err)
+	require.Len(t, ips, 3)
+	assert.True(t, ips[0].Main)
+	assert.False(t, ips[1].Main)
+	for _, ip := range e.fake.IPs() {
+		if ip.Name == x.IP || ip.Name == y.IP {
+			assert.Equal(t, int64(4), ip.ServerID)
+			assert.Equal(t, "allocated", ip.Status)
+		}
+	}
+	s, err := e.b.GetServer(ctx, "4")
+	require.NoError(t, err)
+	assert.Equal(t, ips[0].IP, s.IP, "the main address stays first")
+
+	require.NoError(t, e.b.RemoveIP(ctx, "4", x.ID))
+	require.NoError(t, e.b.RemoveIP(ctx, "4", x.ID), "a repeat is success")
+	require.NoError(t, e.b.RemoveIP(ctx, "1", y.ID), "an address of another server is not touched")
+	for _, ip := range e.fake.IPs() {
+		switch ip.Name {
+		case x.IP:
+			assert.Equal(t, "free", ip.Status)
+			assert.Zero(t, ip.ServerID)
+		case y.IP:
+			assert.Equal(t, int64(4), ip.ServerID)
+		}
+	}
+}
+
+// TestAddIPLostAnswer: the panel binds the address but the answer is
+// lost; AddIP finds the assignment by its note instead of failing or
+// binding a second address.
+func TestAddIPLostAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Second, 10*time.Millisecond)
+	ctx := ctxFor(t)
+	e.fake.Inject(dcimanager6test.Fault{Method: "POST", Path: "/ip/v3/ip", DropAfter: true})
+	x, err := e.b.AddIP(ctx, "4", "ipv4", "public", "", "")
+	require.NoError(t, err)
+	n := 0
+	for _, ip := range e.fake.IPs() {
+		if ip.ServerID == 4 {
+			n++
+		}
+	}
+	assert.Equal(t, 2, n, "main + exactly one extra")
+	assert.NotEmpty(t, x.ID)
 }
 
 func TestUsers(t *testing.T) {
@@ -512,8 +579,12 @@ func TestUsers(t *testing.T) {
 	_, err = e.b.CreateUser(ctx, "newbie", "Newbie-pw-2")
 	require.True(t, dcimanager6.IsConflict(err), "%v", err)
 
-	err = e.b.SetUserPassword(ctx, id, "New-pw-3")
-	require.ErrorIs(t, err, provision.ErrUnsupported)
+	require.NoError(t, e.b.SetUserPassword(ctx, id, "New-pw-3"))
+	u = e.fake.Users()[i]
+	assert.Equal(t, "New-pw-3", u.Password)
+	require.ErrorIs(t, e.b.SetUserPassword(ctx, "1", "x"), dci6.ErrAdminAccount, "the admin's password is never changed")
+	assert.Equal(t, dcimanager6test.AdminPassword, e.fake.Users()[0].Password)
+	require.Error(t, e.b.SetUserPassword(ctx, "999", "x"))
 
 	u2, err := e.b.LoginURL(ctx, "newbie")
 	require.NoError(t, err)

@@ -87,6 +87,24 @@
 //   - ListIPs: the IP service (IPs where server_id EQ id); when that
 //     service answers not found or forbidden, the server object's ip list.
 //     Main is the server's first address.
+//   - AddIP: IPs.Assign. A given address is bound as it is; otherwise the
+//     first free address of a pool: a numeric group is a pool id, else the
+//     pool of the server's location (or of none) with the family whose
+//     name equals the group, else the first whose name contains it (the
+//     default group "public" finds "public-ams"); no such pool is
+//     provision.ErrNotFound. Each call writes a random note on the
+//     assignment; when the call fails in transport after it may have been
+//     executed, the assignment is looked up by that note
+//     (IPs.FindAssignment) and returned, so a lost answer never binds a
+//     second address. The engine's own retries find an address added
+//     before a crash through its snapshot of the server's addresses.
+//   - RemoveIP: IPs.Unassign of an address of the server; an address not
+//     (or no longer) on the server, or already free, is success, and an
+//     address of another server is never touched. The engine refuses to
+//     remove the main address before it gets here.
+//   - SetUserPassword: Users.SetPassword (an assumed auth v4 call, see the
+//     client's assumptions.go). A user with the @admin role, or with the
+//     AdminEmail, is refused with [ErrAdminAccount].
 //   - Users: DCImanager 6 users are e-mail addresses. A provision user
 //     name maps to an e-mail by [UserEmail] (any function), by default
 //     strings.ToLower(name) + "@" + the [UserDomain]; one of the two is
@@ -103,10 +121,6 @@
 // These return an [*UnsupportedError], which matches
 // provision.ErrUnsupported with errors.Is; none of them pretends to
 // succeed:
-//   - AddIP: the client's IP service is read-only (no assignment call).
-//   - RemoveIP of an address that is still on the server (one that is
-//     gone already is success).
-//   - SetUserPassword: the client has no password-change call.
 //   - SetNotes: DCImanager 6 servers have no notes field the client can
 //     write. Give [NotesSink] to send the notes somewhere else (a log, a
 //     ticket system); the engine's roll-back of a failed server writes

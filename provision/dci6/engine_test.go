@@ -167,3 +167,83 @@ func TestFailoverWithoutNotesSink(t *testing.T) {
 	require.Equal(t, billing.StatusActive, svc.Status, svc.Error)
 	assert.Equal(t, "2", svc.Properties[provision.PropServerID], "the first server failed and was rolled back")
 }
+
+// TestOpenExtraIPAndChangePassword: an order with one additional IPv4
+// address (order option IP=1) is opened through the engine, then the
+// customer's password is changed; both succeed over HTTP and the fake's
+// state agrees (two addresses of location 1's pool on the server, the
+// user's new password).
+func TestOpenExtraIPAndChangePassword(t *testing.T) {
+	t.Parallel()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"))
+	require.NoError(t, err)
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
+		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
+		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w",
+		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
+		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+		Reachability: func(context.Context, provision.Server) error { return nil },
+	})
+	require.NoError(t, err)
+	ctx := ctxFor(t)
+
+	op, err := e.Open(ctx, provision.Request{ServiceID: "201", TariffID: 1, Owner: "client.four", Password: "Secret-pw-1",
+		Options: map[string]string{"IP": "1"}})
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, op.State, op.Error)
+	svc, err := e.Store().GetService(ctx, "201")
+	require.NoError(t, err)
+	require.Equal(t, billing.StatusActive, svc.Status, svc.Error)
+	srv, err := strconv.ParseInt(svc.Properties[provision.PropServerID], 10, 64)
+	require.NoError(t, err)
+
+	var onServer []dcimanager6test.IP
+	for _, ip := range fake.IPs() {
+		if ip.ServerID == srv {
+			onServer = append(onServer, ip)
+		}
+	}
+	require.Len(t, onServer, 2, "the main address and one additional address")
+	for _, ip := range onServer {
+		assert.Equal(t, "allocated", ip.Status)
+		assert.True(t, strings.HasPrefix(ip.Name, "192.0.2."), "location 1's pool: %s", ip.Name)
+		if ip.Main {
+			assert.Equal(t, svc.Properties[provision.PropIP], ip.Name, "the install's address is the main one")
+		} else {
+			assert.Equal(t, svc.Properties[provision.PropIPs], ip.Name, "the additional address")
+			assert.NotEmpty(t, ip.Note, "assigned through POST /ip/v3/ip with a note")
+		}
+	}
+	assert.NotEqual(t, onServer[0].Main, onServer[1].Main, "one main, one additional address")
+	m := machine(t, fake, srv)
+	require.NotZero(t, m.Owner)
+	assert.Equal(t, svc.Properties[provision.PropUserID], strconv.FormatInt(m.Owner, 10))
+
+	op, err = e.ChangePassword(ctx, provision.Request{ServiceID: "201", Password: "N3w-secret-pw"})
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, op.State, op.Error)
+	var user dcimanager6test.User
+	for _, u := range fake.Users() {
+		if u.ID == m.Owner {
+			user = u
+		}
+	}
+	assert.Equal(t, "clientfour@clients.example.com", user.Email)
+	assert.Equal(t, "N3w-secret-pw", user.Password)
+	assert.Equal(t, dcimanager6test.AdminPassword, fake.Users()[0].Password, "the admin keeps its password")
+
+	// The customer logs in with the new password.
+	cc, err := dcimanager6.NewClient(fake.URL(), dcimanager6.WithCredentials(user.Email, "N3w-secret-pw"))
+	require.NoError(t, err)
+	require.NoError(t, cc.Login(ctx))
+}
