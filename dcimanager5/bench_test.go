@@ -104,6 +104,57 @@ func BenchmarkDecodeServers10kGenericRows(b *testing.B) {
 	})
 }
 
+// elemOf returns the raw doc.elem of body.
+func elemOf(b *testing.B, body []byte) (*mgr5.Doc, json.RawMessage) {
+	d, err := mgr5.Decode("dcimanager5", "server", body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw json.RawMessage
+	if err := d.Into("elem", &raw); err != nil {
+		b.Fatal(err)
+	}
+	return d, raw
+}
+
+// BenchmarkDecodeServers10kElemVisitor is the elem step of
+// BenchmarkDecodeServers10k alone: the shared scanner visiting fields
+// straight into wireServer (what fastServers does).
+func BenchmarkDecodeServers10kElemVisitor(b *testing.B) {
+	_, raw := elemOf(b, serverListBody(benchRows))
+	b.SetBytes(int64(len(raw)))
+	perRow(b, benchRows, func() {
+		list, ok := fastServers(raw)
+		if !ok || len(list) != benchRows {
+			b.Fatal(ok, len(list))
+		}
+	})
+}
+
+// BenchmarkDecodeServers10kElemRowsConvert is the alternative to the
+// visitor: generic []mgr5.Row from the same scanner (Doc.Rows), then a
+// conversion of each row to Server.
+func BenchmarkDecodeServers10kElemRowsConvert(b *testing.B) {
+	d, raw := elemOf(b, serverListBody(benchRows))
+	b.SetBytes(int64(len(raw)))
+	perRow(b, benchRows, func() {
+		rows, err := d.Rows()
+		if err != nil || len(rows) != benchRows {
+			b.Fatal(err, len(rows))
+		}
+		list := make([]Server, 0, len(rows))
+		for _, row := range rows {
+			var r serverRows
+			r.Row(false)
+			for k, v := range row {
+				r.Field(k, v)
+			}
+			r.flush()
+			list = append(list, r.out[0])
+		}
+	})
+}
+
 func TestDecodeBenchBody(t *testing.T) {
 	t.Parallel()
 	d, err := mgr5.Decode("dcimanager5", "server", serverListBody(30))

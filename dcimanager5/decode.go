@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ispkit/ispkit/internal/mgr5"
 )
@@ -34,7 +35,8 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	case '{':
 		if n := len(b); n >= len(fastPrefix)+2 && bytes.HasPrefix(b, fastPrefix) && b[n-1] == '}' && b[n-2] == '"' {
 			inner := b[len(fastPrefix) : n-2]
-			if bytes.IndexByte(inner, '"') < 0 && bytes.IndexByte(inner, '\\') < 0 {
+			// Invalid UTF-8 goes to encoding/json, which replaces it.
+			if bytes.IndexByte(inner, '"') < 0 && bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 				t.T = string(inner)
 				return nil
 			}
@@ -68,16 +70,15 @@ func (t *text) UnmarshalJSON(b []byte) error {
 type flag bool
 
 // UnmarshalJSON implements json.Unmarshaler: present and not null is true.
-// A value "off" (seen in forms, never in list flags) is false.
+// A value "off" (seen in forms, never in list flags) is false. It reads the
+// value as a mgr5.Value so that it agrees with flagOf on the fast path.
 func (f *flag) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0 || b[0] == 'n':
-		*f = false
-	case bytes.Equal(b, []byte(`{"$":"off"}`)) || bytes.Equal(b, []byte(`"off"`)):
-		*f = false
-	default:
-		*f = true
+	var v mgr5.Value
+	if err := v.UnmarshalJSON(b); err != nil {
+		*f = true // present, in a shape no panel sends
+		return nil
 	}
+	*f = flagOf(v)
 	return nil
 }
 

@@ -145,8 +145,23 @@ type listEnvelope struct {
 }
 
 // DecodeList parses a list response straight into rows without keeping the
-// rest of the document. It is the fast path for large lists.
+// rest of the document. It is the fast path for large lists: the scanner in
+// fastlist.go reads the common shapes, and anything else goes through
+// encoding/json (decodeListJSON), with the same result.
 func DecodeList(panel, fn string, body []byte) ([]Row, error) {
+	rows, errRaw, ok := scanList(body)
+	if !ok {
+		return decodeListJSON(panel, fn, body)
+	}
+	if errRaw != nil && !isNull(errRaw) {
+		return nil, decodeError(panel, fn, errRaw)
+	}
+	return rows, nil
+}
+
+// decodeListJSON is DecodeList through encoding/json: the reference
+// semantics, and the path for every shape the scanner leaves alone.
+func decodeListJSON(panel, fn string, body []byte) ([]Row, error) {
 	var env listEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, &ProtocolError{Panel: panel, Func: fn, Reason: "response is not a JSON list document: " + err.Error(), Size: len(body)}
@@ -193,6 +208,14 @@ func (d *Doc) Rows() ([]Row, error) {
 	if !ok {
 		return nil, nil
 	}
+	if rows, ok := scanRows(raw); ok {
+		return rows, nil
+	}
+	return rowsJSON(raw)
+}
+
+// rowsJSON is Doc.Rows through encoding/json (the reference semantics).
+func rowsJSON(raw json.RawMessage) ([]Row, error) {
 	var rs Rows
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		return nil, fmt.Errorf("mgr5: decode elem: %w", err)
