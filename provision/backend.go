@@ -186,6 +186,20 @@ type HostingBackend interface {
 	IsNameTaken(err error) bool
 }
 
+// FaultClassifier is implemented by backends that can read their panel's
+// errors. The engine uses it to decide whether a failure is the panel's own
+// (another module may serve the order) and whether a failed non-idempotent
+// call may still have taken effect. Without it only ErrPanelUnavailable
+// counts as a panel fault and every failed create is treated as uncertain.
+type FaultClassifier interface {
+	// IsPanelFault reports whether err is the panel's failure (unreachable,
+	// overloaded, refusing access or licence) rather than the request's.
+	IsPanelFault(err error) bool
+	// MayHaveHappened reports whether the call that returned err may still
+	// have been carried out by the panel.
+	MayHaveHappened(err error) bool
+}
+
 // Reachability checks that an installed server answers (the seed
 // documents' "ping"). The default dials TCP port 22 of the main IP.
 type Reachability func(ctx context.Context, s Server) error

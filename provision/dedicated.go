@@ -108,14 +108,10 @@ func (t target) swaps() bool {
 	return t.pool != nil && l != nil && !l.NeverChangeIPs && l.ParkingGroup != ""
 }
 
+// dedicatedModules are the tariff's modules with a dedicated backend, in
+// Catalog.SelectModules order.
 func (e *Engine) dedicatedModules(t *billing.Tariff) []*billing.Module {
-	var out []*billing.Module
-	for _, m := range e.cfg.Catalog.SelectModules(t) {
-		if e.cfg.Dedicated[m.Name] != nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	return e.modulesWith(t, KindDedicated)
 }
 
 func (e *Engine) target(m *billing.Module) target {
@@ -140,6 +136,17 @@ func (r *run) openTarget(ctx context.Context) (target, *billing.Tariff, *Service
 	return r.e.target(mods[idx]), t, svc, nil
 }
 
+// openOrder is openTarget with the order resolved against the tariff (OS,
+// recipe, extra addresses).
+func (r *run) openOrder(ctx context.Context) (target, billing.ResolvedOrder, error) {
+	tg, t, _, err := r.openTarget(ctx)
+	if err != nil {
+		return target{}, billing.ResolvedOrder{}, err
+	}
+	ro, err := r.resolved(t)
+	return tg, ro, err
+}
+
 // serviceTarget is the module of an opened service.
 func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
 	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
@@ -158,6 +165,101 @@ func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
 		return target{}, nil, permanent(fmt.Errorf("service %s has no server: %w", svc.ID, ErrServiceState))
 	}
 	return tg, svc, nil
+}
+
+// server reads server id from the target's panel (the id is kept as asked).
+func (tg target) server(ctx context.Context, id string) (Server, error) {
+	s, err := tg.b.GetServer(ctx, id)
+	if err != nil {
+		return Server{}, err
+	}
+	s.ID = id
+	return s, nil
+}
+
+// openServer loads the Open target and reads the server the operation
+// works on (Data[server]).
+func (r *run) openServer(ctx context.Context) (target, Server, error) {
+	tg, _, _, err := r.openTarget(ctx)
+	if err != nil {
+		return target{}, Server{}, err
+	}
+	s, err := tg.server(ctx, r.op.Data[dServer])
+	return tg, s, err
+}
+
+// serviceServer loads the target of an opened service and reads its server.
+func (r *run) serviceServer(ctx context.Context) (target, Server, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return target{}, Server{}, err
+	}
+	s, err := tg.server(ctx, svc.Properties[PropServerID])
+	return tg, s, err
+}
+
+// The ensure* helpers act only when the server's state (as just read)
+// differs from the wanted one, which keeps the steps idempotent.
+
+// ensureOwner makes user (empty: nobody) the server's owner.
+func ensureOwner(ctx context.Context, b DedicatedBackend, s Server, user string) error {
+	if s.OwnerID == user {
+		return nil
+	}
+	return b.SetOwner(ctx, s.ID, user)
+}
+
+// ensureDomain sets the server's domain (hostname).
+func ensureDomain(ctx context.Context, b DedicatedBackend, s Server, domain string) error {
+	if s.Hostname == domain {
+		return nil
+	}
+	return b.SetDomain(ctx, s.ID, domain)
+}
+
+// ensureEnabled enables (on) or disables the server.
+func ensureEnabled(ctx context.Context, b DedicatedBackend, s Server, on bool) error {
+	switch {
+	case on && s.Disabled:
+		return b.Enable(ctx, s.ID)
+	case !on && !s.Disabled:
+		return b.Disable(ctx, s.ID)
+	}
+	return nil
+}
+
+// ensurePowered switches the server on.
+func ensurePowered(ctx context.Context, b DedicatedBackend, s Server) error {
+	if s.PoweredOn {
+		return nil
+	}
+	return b.PowerOn(ctx, s.ID)
+}
+
+// allocate returns the address of pool carrying note, or allocates one
+// with that note (a retry after a crash finds its earlier allocation).
+func allocate(ctx context.Context, pool IPPool, family, group, domain, note, what string) (string, error) {
+	found, err := pool.FindByNote(ctx, note)
+	if err != nil {
+		return "", err
+	}
+	if len(found) > 0 {
+		return found[0], nil
+	}
+	ip, err := pool.Allocate(ctx, family, group, domain, note)
+	if err != nil {
+		return "", fmt.Errorf("allocate %s address: %w", what, err)
+	}
+	return ip, nil
+}
+
+// snapshotIPs lists the addresses of ips.
+func snapshotIPs(ips []ServerIP) string {
+	var base []string
+	for _, x := range ips {
+		base = append(base, x.IP)
+	}
+	return strings.Join(base, ",")
 }
 
 func (r *run) resolved(t *billing.Tariff) (billing.ResolvedOrder, error) {
@@ -207,28 +309,7 @@ func (r *run) inputInt(key string) int64 {
 
 // ---- Open ----
 
-func openStart(ctx context.Context, r *run) (string, error) {
-	_, svc, err := r.loadTariff(ctx)
-	if err != nil {
-		return "", err
-	}
-	if svc.Status == billing.StatusActive {
-		return stepDone, nil
-	}
-	if _, err := r.updateService(ctx, func(s *Service) error {
-		if s.Status != billing.StatusOrdered && s.Status != billing.StatusProcessing {
-			return permanent(fmt.Errorf("open service in status %s: %w", s.Status, ErrServiceState))
-		}
-		s.Error = ""
-		return r.transition(s, billing.StatusProcessing)
-	}); err != nil {
-		return "", err
-	}
-	if r.op.Data[dModIdx] == "" {
-		r.op.Data[dModIdx] = "0"
-	}
-	return "user", nil
-}
+func openStart(ctx context.Context, r *run) (string, error) { return r.startOpen(ctx, "user") }
 
 func openUser(ctx context.Context, r *run) (string, error) {
 	tg, _, svc, err := r.openTarget(ctx)
@@ -372,33 +453,18 @@ func clearServerData(d map[string]string) {
 }
 
 func openClaim(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv := r.op.Data[dServer]
-	s, err := tg.b.GetServer(ctx, srv)
+	tg, s, err := r.openServer(ctx)
 	if err != nil {
 		return "", err
 	}
 	admin := r.op.Data[dAdminID]
-	if s.OwnerID != "" && s.OwnerID != admin {
-		return r.abandonServer(ctx, tg)
+	if s.OwnerID != admin && (s.OwnerID != "" || s.Hostname != FreeHostname) {
+		return r.abandonServer(ctx, tg) // taken outside the engine
 	}
-	if s.OwnerID != admin {
-		if s.Hostname != FreeHostname {
-			return r.abandonServer(ctx, tg)
-		}
-		if err := tg.b.SetOwner(ctx, srv, admin); err != nil {
-			return "", err
-		}
+	if err := ensureOwner(ctx, tg.b, s, admin); err != nil {
+		return "", err
 	}
-	if s.Disabled {
-		if err := tg.b.Enable(ctx, srv); err != nil {
-			return "", err
-		}
-	}
-	return "domain", nil
+	return "domain", ensureEnabled(ctx, tg.b, s, true)
 }
 
 func openDomain(ctx context.Context, r *run) (string, error) {
@@ -414,15 +480,12 @@ func openDomain(ctx context.Context, r *run) (string, error) {
 		}
 		r.op.Data[dDomain] = domain
 	}
-	srv := r.op.Data[dServer]
-	s, err := tg.b.GetServer(ctx, srv)
+	s, err := tg.server(ctx, r.op.Data[dServer])
 	if err != nil {
 		return "", err
 	}
-	if s.Hostname != domain {
-		if err := tg.b.SetDomain(ctx, srv, domain); err != nil {
-			return "", err
-		}
+	if err := ensureDomain(ctx, tg.b, s, domain); err != nil {
+		return "", err
 	}
 	if tg.swaps() {
 		return "ip_swap", nil
@@ -467,16 +530,9 @@ func openIPSwap(ctx context.Context, r *run) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		note := r.op.ID + "/" + srv + "/main"
-		found, err := tg.pool.FindByNote(ctx, note)
+		pub, err := allocate(ctx, tg.pool, "ipv4", tg.mod.IPManager.IPGroup(), domain, r.op.ID+"/"+srv+"/main", "public")
 		if err != nil {
 			return "", err
-		}
-		pub := ""
-		if len(found) > 0 {
-			pub = found[0]
-		} else if pub, err = tg.pool.Allocate(ctx, "ipv4", tg.mod.IPManager.IPGroup(), domain, note); err != nil {
-			return "", fmt.Errorf("allocate public address: %w", err)
 		}
 		r.op.Data[dPublicIP] = pub
 		if m, ok := mainIP(ips); ok && m.IP != pub {
@@ -508,6 +564,14 @@ func openIPSwap(ctx context.Context, r *run) (string, error) {
 				return "", err
 			}
 			if p, ok := findIP(ips, park); ok {
+				// The panel, not the checkpoint, says whether the public
+				// address is there: if it went missing since it was
+				// recorded, put it back before the parking one goes.
+				if _, ok := findIP(ips, pub); !ok {
+					if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.IPGroup(), pub, domain); err != nil {
+						return "", fmt.Errorf("add public address %s: %w", pub, err)
+					}
+				}
 				if err := tg.b.RemoveIP(ctx, srv, p.ID); err != nil {
 					return "", fmt.Errorf("remove parking address %s: %w", park, err)
 				}
@@ -529,11 +593,7 @@ func openIPSwap(ctx context.Context, r *run) (string, error) {
 // checkpoint per address. Without IPmanager the panel allocates them, and
 // addresses not in the snapshot taken first are counted as already added.
 func openExtraIPs(ctx context.Context, r *run) (string, error) {
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	ro, err := r.resolved(t)
+	tg, ro, err := r.openOrder(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -546,11 +606,7 @@ func openExtraIPs(ctx context.Context, r *run) (string, error) {
 		return "", err
 	}
 	if _, ok := r.op.Data[dBaseIPs]; !ok {
-		var base []string
-		for _, x := range ips {
-			base = append(base, x.IP)
-		}
-		r.op.Data[dBaseIPs] = strings.Join(base, ",")
+		r.op.Data[dBaseIPs] = snapshotIPs(ips)
 		return "extra_ips", nil // checkpoint the snapshot
 	}
 	base := splitList(r.op.Data[dBaseIPs])
@@ -573,14 +629,8 @@ func openExtraIPs(ctx context.Context, r *run) (string, error) {
 		ip := ""
 		if tg.pool != nil {
 			note := fmt.Sprintf("%s/%s/%s/%d", r.op.ID, srv, want.family, count[want.family])
-			found, err := tg.pool.FindByNote(ctx, note)
-			if err != nil {
+			if ip, err = allocate(ctx, tg.pool, want.family, tg.mod.IPManager.IPGroup(), domain, note, want.family); err != nil {
 				return "", err
-			}
-			if len(found) > 0 {
-				ip = found[0]
-			} else if ip, err = tg.pool.Allocate(ctx, want.family, tg.mod.IPManager.IPGroup(), domain, note); err != nil {
-				return "", fmt.Errorf("allocate %s address: %w", want.family, err)
 			}
 		}
 		got, err := tg.b.AddIP(ctx, srv, want.family, ro.IPGroup, ip, domain)
@@ -605,20 +655,11 @@ func openPortsOn(ctx context.Context, r *run) (string, error) {
 }
 
 func openPowerOn(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
+	tg, s, err := r.openServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	s, err := tg.b.GetServer(ctx, r.op.Data[dServer])
-	if err != nil {
-		return "", err
-	}
-	if !s.PoweredOn {
-		if err := tg.b.PowerOn(ctx, s.ID); err != nil {
-			return "", err
-		}
-	}
-	return "wait_power", nil
+	return "wait_power", ensurePowered(ctx, tg.b, s)
 }
 
 func openWaitPower(ctx context.Context, r *run) (string, error) {
@@ -637,11 +678,7 @@ func openWaitPower(ctx context.Context, r *run) (string, error) {
 }
 
 func openInstall(ctx context.Context, r *run) (string, error) {
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	ro, err := r.resolved(t)
+	tg, ro, err := r.openOrder(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -739,29 +776,15 @@ func openReachable(ctx context.Context, r *run) (string, error) {
 }
 
 func openTransfer(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
+	tg, s, err := r.openServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	srv, user := r.op.Data[dServer], r.op.Data[dUserID]
-	s, err := tg.b.GetServer(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if s.OwnerID != user {
-		if err := tg.b.SetOwner(ctx, srv, user); err != nil {
-			return "", err
-		}
-	}
-	return "activate", nil
+	return "activate", ensureOwner(ctx, tg.b, s, r.op.Data[dUserID])
 }
 
 func openActivate(ctx context.Context, r *run) (string, error) {
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	ro, err := r.resolved(t)
+	tg, ro, err := r.openOrder(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -913,15 +936,9 @@ func parkBack(ctx context.Context, r *run, tg target, srv, public string, keepOl
 	if !(keepOld && oldThere && oldParking != "") {
 		park := r.op.Data["park_new"]
 		if park == "" {
-			note := r.op.ID + "/" + srv + "/parking"
-			found, err := tg.pool.FindByNote(ctx, note)
+			park, err = allocate(ctx, tg.pool, "ipv4", tg.mod.IPManager.ParkingGroup, FreeHostname, r.op.ID+"/"+srv+"/parking", "parking")
 			if err != nil {
 				return "", err
-			}
-			if len(found) > 0 {
-				park = found[0]
-			} else if park, err = tg.pool.Allocate(ctx, "ipv4", tg.mod.IPManager.ParkingGroup, FreeHostname, note); err != nil {
-				return "", fmt.Errorf("allocate parking address: %w", err)
 			}
 			r.op.Data["park_new"] = park
 			return self, nil // checkpoint the allocation
@@ -944,21 +961,11 @@ func parkBack(ctx context.Context, r *run, tg target, srv, public string, keepOl
 }
 
 func rbDomain(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
+	tg, s, err := r.openServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	srv := r.op.Data[dServer]
-	s, err := tg.b.GetServer(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if s.Hostname != FreeHostname {
-		if err := tg.b.SetDomain(ctx, srv, FreeHostname); err != nil {
-			return "", err
-		}
-	}
-	return "rb_notes", nil
+	return "rb_notes", ensureDomain(ctx, tg.b, s, FreeHostname)
 }
 
 func rbNotes(ctx context.Context, r *run) (string, error) {
@@ -983,26 +990,17 @@ func rbNotes(ctx context.Context, r *run) (string, error) {
 // ("the owner will not change"), so it is not offered for sale until an
 // operator clears it.
 func rbDisable(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
+	tg, s, err := r.openServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	srv := r.op.Data[dServer]
-	s, err := tg.b.GetServer(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if admin := r.op.Data[dAdminID]; s.OwnerID != admin && (s.OwnerID == r.op.Data[dUserID] || s.OwnerID == "") {
-		if err := tg.b.SetOwner(ctx, srv, admin); err != nil {
+	if s.OwnerID == r.op.Data[dUserID] || s.OwnerID == "" {
+		// Ours to take back (an owner set outside the engine stays).
+		if err := ensureOwner(ctx, tg.b, s, r.op.Data[dAdminID]); err != nil {
 			return "", err
 		}
 	}
-	if !s.Disabled {
-		if err := tg.b.Disable(ctx, srv); err != nil {
-			return "", err
-		}
-	}
-	return "rb_release", nil
+	return "rb_release", ensureEnabled(ctx, tg.b, s, false)
 }
 
 // rbRelease drops the reservation (the panel state now keeps the server
@@ -1053,20 +1051,11 @@ func closeStart(ctx context.Context, r *run) (string, error) {
 }
 
 func closeDisable(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
+	tg, s, err := r.serviceServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	s, err := tg.b.GetServer(ctx, svc.Properties[PropServerID])
-	if err != nil {
-		return "", err
-	}
-	if !s.Disabled {
-		if err := tg.b.Disable(ctx, s.ID); err != nil {
-			return "", err
-		}
-	}
-	return "close_ips", nil
+	return "close_ips", ensureEnabled(ctx, tg.b, s, false)
 }
 
 func closeIPs(ctx context.Context, r *run) (string, error) {
@@ -1115,37 +1104,19 @@ func closeParking(ctx context.Context, r *run) (string, error) {
 }
 
 func closeDomain(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
+	tg, s, err := r.serviceServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	s, err := tg.b.GetServer(ctx, svc.Properties[PropServerID])
-	if err != nil {
-		return "", err
-	}
-	if s.Hostname != FreeHostname {
-		if err := tg.b.SetDomain(ctx, s.ID, FreeHostname); err != nil {
-			return "", err
-		}
-	}
-	return "close_owner", nil
+	return "close_owner", ensureDomain(ctx, tg.b, s, FreeHostname)
 }
 
 func closeOwner(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
+	tg, s, err := r.serviceServer(ctx)
 	if err != nil {
 		return "", err
 	}
-	s, err := tg.b.GetServer(ctx, svc.Properties[PropServerID])
-	if err != nil {
-		return "", err
-	}
-	if s.OwnerID != "" {
-		if err := tg.b.SetOwner(ctx, s.ID, ""); err != nil {
-			return "", err
-		}
-	}
-	return "close_release", nil
+	return "close_release", ensureOwner(ctx, tg.b, s, "")
 }
 
 func closeRelease(ctx context.Context, r *run) (string, error) {
@@ -1217,16 +1188,9 @@ func addIP(ctx context.Context, r *run) (string, error) {
 		r.op.Data[dIP] = r.op.Input[inIP]
 	}
 	if r.op.Data[dIP] == "" && tg.pool != nil {
-		note := r.op.ID + "/" + srv + "/add"
-		found, err := tg.pool.FindByNote(ctx, note)
+		ip, err := allocate(ctx, tg.pool, family, tg.mod.IPManager.IPGroup(), svc.Properties[PropDomain], r.op.ID+"/"+srv+"/add", family)
 		if err != nil {
 			return "", err
-		}
-		ip := ""
-		if len(found) > 0 {
-			ip = found[0]
-		} else if ip, err = tg.pool.Allocate(ctx, family, tg.mod.IPManager.IPGroup(), svc.Properties[PropDomain], note); err != nil {
-			return "", fmt.Errorf("allocate %s address: %w", family, err)
 		}
 		r.op.Data[dIP] = ip
 		return firstStep, nil // checkpoint the allocation
@@ -1237,11 +1201,7 @@ func addIP(ctx context.Context, r *run) (string, error) {
 	}
 	if r.op.Data[dIP] == "" {
 		if _, ok := r.op.Data[dBaseIPs]; !ok {
-			var base []string
-			for _, x := range ips {
-				base = append(base, x.IP)
-			}
-			r.op.Data[dBaseIPs] = strings.Join(base, ",")
+			r.op.Data[dBaseIPs] = snapshotIPs(ips)
 			return firstStep, nil // checkpoint the snapshot
 		}
 		for _, x := range ips {

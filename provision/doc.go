@@ -103,10 +103,29 @@
 // username template (default @USERNAME@, reduced to lower-case letters and
 // digits, ≤ 16 characters; collisions get a numeric suffix, also when the
 // panel says "exists" on create) from the account template with
-// billing.MergeLimits(template, tariff). Colocation operations, and an
-// unavailable configuration on a NewServerType module, become a
-// billing.ManualTask for the module's department (EventManualTask and
-// Config.OnManualTask) and leave the service in Processing.
+// billing.MergeLimits(template, tariff). It uses the tariff's modules in
+// Catalog.SelectModules order and moves to the next module when the
+// current one fails for a reason that is not the customer's (after the
+// step's retries: a transport error, rate limit or unreadable answer of the
+// ISPmanager client, a refusal of type access, auth, license or limit, or
+// [ErrPanelUnavailable] from a backend) — never on a name collision (the
+// suffix handles it, on the same module), and never while the account may
+// exist: after a failed create the engine asks UserExists first, takes an
+// existing account as its own, and interrupts the run (to resume later)
+// when the panel cannot tell. The module in use is recorded in
+// Operation.Data ("module"; the ones given up in "modules_tried" and
+// "module_faults"), so a resumed operation never changes module half-way.
+//
+// Colocation operations, and an unavailable configuration on a
+// NewServerType module, become a billing.ManualTask for the module's
+// department (EventManualTask and Config.OnManualTask) and leave the
+// service in Processing (the operation ends Done: the work was handed
+// over). When staff have done it, [Engine.CompleteManualTask] saves the
+// properties they give, clears the task and moves the service on (Active
+// with EventWelcome for an Open); [Engine.FailManualTask] records the
+// reason, returns an Open's service to Ordered (Pending) and marks the
+// operation failed. Both are version-checked and refuse a service without
+// a pending task ([ErrNoManualTask], an [ErrServiceState]).
 //
 // # Durability
 //

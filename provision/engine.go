@@ -98,7 +98,8 @@ type Config struct {
 	// default discards.
 	Logger *slog.Logger
 	// OnManualTask is called (besides the EventManualTask event) when work
-	// is handed to a department.
+	// is handed to a department; staff report back with
+	// Engine.CompleteManualTask or Engine.FailManualTask.
 	OnManualTask func(billing.ManualTask)
 }
 
@@ -277,55 +278,53 @@ func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 	return e.execute(ctx, op)
 }
 
+// doKind is Do with req.Kind set to kind (the helpers below).
+func (e *Engine) doKind(ctx context.Context, kind OperationKind, req Request) (*Operation, error) {
+	req.Kind = kind
+	return e.Do(ctx, req)
+}
+
 // Open opens a service (Do with Kind OpOpen).
 func (e *Engine) Open(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpOpen
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpOpen, req)
 }
 
 // Suspend suspends a service (Do with Kind OpSuspend).
 func (e *Engine) Suspend(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpSuspend
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpSuspend, req)
 }
 
 // Unsuspend resumes a suspended service (Do with Kind OpUnsuspend).
 func (e *Engine) Unsuspend(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpUnsuspend
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpUnsuspend, req)
 }
 
 // Close closes a service and releases its server or account (Do with Kind
 // OpClose).
 func (e *Engine) Close(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpClose
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpClose, req)
 }
 
 // ChangePassword changes the panel user's password (Do with Kind
 // OpChangePassword).
 func (e *Engine) ChangePassword(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpChangePassword
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpChangePassword, req)
 }
 
 // AddIP adds an address to a dedicated server (Do with Kind OpAddIP).
 func (e *Engine) AddIP(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpAddIP
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpAddIP, req)
 }
 
 // RemoveIP removes an additional address from a dedicated server (Do with
 // Kind OpRemoveIP).
 func (e *Engine) RemoveIP(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpRemoveIP
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpRemoveIP, req)
 }
 
 // Reinstall reinstalls a dedicated server's OS (Do with Kind OpReinstall).
 func (e *Engine) Reinstall(ctx context.Context, req Request) (*Operation, error) {
-	req.Kind = OpReinstall
-	return e.Do(ctx, req)
+	return e.doKind(ctx, OpReinstall, req)
 }
 
 // LoginURL returns a one-time panel login link for the service's user. It
@@ -493,6 +492,18 @@ func (e *Engine) validateOpen(req Request, svc *Service) (*Service, error) {
 		Status:     billing.StatusOrdered,
 		Properties: map[string]string{},
 	}, nil
+}
+
+// modulesWith are the tariff's modules (Catalog.SelectModules order) that
+// have a backend for kind.
+func (e *Engine) modulesWith(t *billing.Tariff, kind ServiceKind) []*billing.Module {
+	var out []*billing.Module
+	for _, m := range e.cfg.Catalog.SelectModules(t) {
+		if e.backendFor(kind, m.Name) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (e *Engine) backendFor(kind ServiceKind, module string) bool {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,51 +60,104 @@ func hostingBaseName(t *billing.Tariff, serviceID, owner, domain string, account
 	return name, nil
 }
 
+// hostingModules are the tariff's modules with a hosting backend, in
+// Catalog.SelectModules order (lowest sort value first).
 func (e *Engine) hostingModules(t *billing.Tariff) []*billing.Module {
-	var out []*billing.Module
-	for _, m := range e.cfg.Catalog.SelectModules(t) {
-		if e.cfg.Hosting[m.Name] != nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	return e.modulesWith(t, KindHosting)
 }
 
+// hostingTarget is the module an hosting Open works with: the one recorded
+// in Data[module] (so a resumed operation never changes module half-way),
+// else the first module of the tariff not tried yet (Data[modules_tried]).
 func (r *run) hostingTarget(ctx context.Context) (*billing.Module, HostingBackend, *billing.Tariff, *Service, error) {
 	t, svc, err := r.loadTariff(ctx)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
 	mods := r.e.hostingModules(t)
-	idx, _ := strconv.Atoi(r.op.Data[dModIdx])
-	if idx >= len(mods) {
-		return nil, nil, nil, nil, permanent(fmt.Errorf("tariff %d: %w", t.ID, ErrNoBackend))
+	tried := splitList(r.op.Data[dModsTried])
+	for i, m := range mods {
+		if cur := r.op.Data[dModule]; cur != "" && m.Name != cur || cur == "" && slices.Contains(tried, m.Name) {
+			continue
+		}
+		r.op.Data[dModule] = m.Name
+		r.op.Data[dModIdx] = strconv.Itoa(i)
+		return m, r.e.cfg.Hosting[m.Name], t, svc, nil
 	}
-	return mods[idx], r.e.cfg.Hosting[mods[idx].Name], t, svc, nil
+	if cur := r.op.Data[dModule]; cur != "" {
+		return nil, nil, nil, nil, permanent(fmt.Errorf("module %q of this operation: %w", cur, ErrNoBackend))
+	}
+	return nil, nil, nil, nil, permanent(fmt.Errorf("tariff %d: %w", t.ID, ErrNoBackend))
 }
 
-func hostingStart(ctx context.Context, r *run) (string, error) {
-	_, svc, err := r.loadTariff(ctx)
-	if err != nil {
-		return "", err
+// nextHostingModule gives up the current module of a hosting Open after a
+// module fault (nothing was created there) and moves to the next module of
+// the tariff; ok is false when none is left.
+func (r *run) nextHostingModule(fault error) (string, bool) {
+	cur := r.op.Data[dModule]
+	if r.tariff == nil || cur == "" {
+		return "", false
 	}
-	if svc.Status == billing.StatusActive {
-		return stepDone, nil
-	}
-	if _, err := r.updateService(ctx, func(s *Service) error {
-		if s.Status != billing.StatusOrdered && s.Status != billing.StatusProcessing {
-			return permanent(fmt.Errorf("open service in status %s: %w", s.Status, ErrServiceState))
+	tried := append(splitList(r.op.Data[dModsTried]), cur)
+	for _, m := range r.e.hostingModules(r.tariff) {
+		if slices.Contains(tried, m.Name) {
+			continue
 		}
-		s.Error = ""
-		return r.transition(s, billing.StatusProcessing)
-	}); err != nil {
-		return "", err
+		r.op.Data[dModsTried] = strings.Join(tried, ",")
+		r.op.Data[dModFaults] = strings.TrimPrefix(r.op.Data[dModFaults]+"; "+cur+": "+fault.Error(), "; ")
+		for _, k := range []string{dModule, dName, dNameTry, dCreateSent} {
+			delete(r.op.Data, k)
+		}
+		r.log.LogAttrs(context.Background(), slog.LevelWarn, "hosting module failed, trying the next one",
+			slog.String("module", cur), slog.String("next", m.Name), slog.Any("error", fault))
+		return "h_name", true
 	}
-	if r.op.Data[dModIdx] == "" {
-		r.op.Data[dModIdx] = "0"
-	}
-	return "h_name", nil
+	return "", false
 }
+
+// moduleFault is a failure of the hosting module itself, not of the
+// customer's request: after the step's retries, Open tries the next module.
+type moduleFault struct{ err error }
+
+func (m *moduleFault) Error() string { return m.err.Error() }
+func (m *moduleFault) Unwrap() error { return m.err }
+
+// createInDoubt: the account may have been created and the panel cannot
+// tell now. The run is interrupted (nothing else may happen before the
+// panel answers) and the operation resumed later.
+type createInDoubt struct{ err error }
+
+func (c *createInDoubt) Error() string { return c.err.Error() }
+func (c *createInDoubt) Unwrap() error { return c.err }
+
+// isPanelFault reports whether err is the hosting panel's own failure, for
+// which another module may serve the order: ErrPanelUnavailable, or what
+// the backend's FaultClassifier says. A value error, a name collision or
+// anything else is the request's and is not.
+func isPanelFault(b HostingBackend, err error) bool {
+	if errors.Is(err, ErrPanelUnavailable) {
+		return true
+	}
+	if fc, ok := b.(FaultClassifier); ok {
+		return fc.IsPanelFault(err)
+	}
+	return false
+}
+
+// mayHaveCreated reports whether a failed create may still have created
+// the account. ErrPanelUnavailable says it did not; a backend without a
+// FaultClassifier is assumed unsure.
+func mayHaveCreated(b HostingBackend, err error) bool {
+	if errors.Is(err, ErrPanelUnavailable) {
+		return false
+	}
+	if fc, ok := b.(FaultClassifier); ok {
+		return fc.MayHaveHappened(err)
+	}
+	return true
+}
+
+func hostingStart(ctx context.Context, r *run) (string, error) { return r.startOpen(ctx, "h_name") }
 
 // hostingName picks the first free candidate name (base, base1, base2, …
 // within 16 characters), starting after the ones that collided before.
@@ -126,6 +181,9 @@ func hostingName(ctx context.Context, r *run) (string, error) {
 		}
 		taken, err := b.UserExists(ctx, c)
 		if err != nil {
+			if isPanelFault(b, err) {
+				return "", &moduleFault{fmt.Errorf("module %s: %w", m.Name, err)}
+			}
 			return "", err
 		}
 		if !taken {
@@ -142,7 +200,7 @@ func hostingName(ctx context.Context, r *run) (string, error) {
 // crash between the two, an existing account with the recorded name is
 // taken as this operation's own.
 func hostingCreate(ctx context.Context, r *run) (string, error) {
-	_, b, t, _, err := r.hostingTarget(ctx)
+	m, b, t, _, err := r.hostingTarget(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -153,9 +211,10 @@ func hostingCreate(ctx context.Context, r *run) (string, error) {
 		return "h_create", nil // checkpoint the intent
 	}
 	if !r.createSent {
+		// An earlier attempt may have created it: look first.
 		exists, err := b.UserExists(ctx, name)
 		if err != nil {
-			return "", err
+			return "", &createInDoubt{fmt.Errorf("module %s: is account %q there: %w", m.Name, name, err)}
 		}
 		if exists {
 			return "h_activate", nil
@@ -166,7 +225,11 @@ func hostingCreate(ctx context.Context, r *run) (string, error) {
 	if t.AccountTemplate != "" {
 		pl, err := b.PresetLimits(ctx, t.AccountTemplate)
 		if err != nil {
-			return "", fmt.Errorf("read template %q: %w", t.AccountTemplate, err)
+			err = fmt.Errorf("module %s: read template %q: %w", m.Name, t.AccountTemplate, err)
+			if isPanelFault(b, err) {
+				return "", &moduleFault{err}
+			}
+			return "", err
 		}
 		tl, err := billing.LimitsFrom(pl)
 		if err != nil {
@@ -186,7 +249,20 @@ func hostingCreate(ctx context.Context, r *run) (string, error) {
 			delete(r.op.Data, dCreateSent)
 			return "h_name", nil
 		}
-		return "", permanent(fmt.Errorf("create account %q: %w", name, err))
+		// Created after all (an answer lost on the way)?
+		exists, xerr := b.UserExists(ctx, name)
+		switch {
+		case xerr == nil && exists:
+			return "h_activate", nil
+		case xerr != nil && mayHaveCreated(b, err):
+			r.createSent = false // the next try looks first
+			return "", &createInDoubt{fmt.Errorf("module %s: create account %q: %w; checking it: %w", m.Name, name, err, xerr)}
+		}
+		err = fmt.Errorf("module %s: create account %q: %w", m.Name, name, err)
+		if isPanelFault(b, err) {
+			return "", &moduleFault{err} // not created: another module may serve
+		}
+		return "", permanent(err)
 	}
 	return "h_activate", nil
 }

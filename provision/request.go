@@ -26,6 +26,12 @@ var (
 	ErrUnsupported = errors.New("provision: operation not supported for this service kind")
 	// ErrNoBackend: no backend is configured for any module of the tariff.
 	ErrNoBackend = errors.New("provision: no backend configured for the tariff's modules")
+	// ErrPanelUnavailable: a backend wraps it to say the panel cannot serve
+	// now for a reason that is not the request's (down, maintenance,
+	// license, its own limits). A hosting Open then tries the next module
+	// (as it does for the ISPmanager client's transport, rate-limit,
+	// protocol and access/auth/license/limit errors).
+	ErrPanelUnavailable = errors.New("provision: panel unavailable")
 	// ErrInterrupted: the engine stopped running the operation before it
 	// finished (context cancelled, lease lost, store unreachable, or a
 	// rollback step that keeps failing). The operation stays unfinished in

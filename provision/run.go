@@ -49,6 +49,8 @@ const (
 	dCreateSent  = "create_sent"
 	dIP          = "ip"
 	dIPID        = "ip_id"
+	dModsTried   = "modules_tried" // hosting Open: modules given up after a module fault
+	dModFaults   = "module_faults" // and why
 )
 
 // stepFunc runs one step and returns the next step's name.
@@ -315,6 +317,13 @@ func (r *run) onStepError(step string, err error) (string, error) {
 	case step == stepFail || step == "activate" || step == "h_activate":
 		// The panel work is done; only the record is missing: retry later.
 		return "", err
+	case errors.As(err, new(*createInDoubt)):
+		// The account may exist: nothing else before the panel answers.
+		return "", err
+	case r.op.Kind == OpOpen && errors.As(err, new(*moduleFault)):
+		if next, ok := r.nextHostingModule(err); ok {
+			return next, nil
+		}
 	case r.op.Kind == OpOpen && r.op.Data[dServer] != "" && ServiceKind(r.op.Data["service_kind"]) == KindDedicated && serverPhase[step]:
 		reason := err.Error()
 		if errors.As(err, &sf) {
@@ -426,6 +435,32 @@ func (r *run) manualTask(m *billing.Module, reason string) {
 	if r.e.cfg.OnManualTask != nil {
 		r.e.cfg.OnManualTask(t)
 	}
+}
+
+// startOpen is the first step of every Open: the service goes from Ordered
+// to Processing (an Active one means the Open is already done) and the
+// first module is chosen; next is the kind's second step.
+func (r *run) startOpen(ctx context.Context, next string) (string, error) {
+	_, svc, err := r.loadTariff(ctx)
+	if err != nil {
+		return "", err
+	}
+	if svc.Status == billing.StatusActive {
+		return stepDone, nil
+	}
+	if _, err := r.updateService(ctx, func(s *Service) error {
+		if s.Status != billing.StatusOrdered && s.Status != billing.StatusProcessing {
+			return permanent(fmt.Errorf("open service in status %s: %w", s.Status, ErrServiceState))
+		}
+		s.Error = ""
+		return r.transition(s, billing.StatusProcessing)
+	}); err != nil {
+		return "", err
+	}
+	if r.op.Data[dModIdx] == "" {
+		r.op.Data[dModIdx] = "0"
+	}
+	return next, nil
 }
 
 // loadTariff returns the service's tariff.

@@ -695,12 +695,20 @@ func (d *demo) onEvent(ev provision.Event) {
 		switch {
 		case ev.Percent < 0:
 			if once("progress") {
-				line("OS install running (DCImanager 5 reports no percentage)")
+				line("OS install running (the panel reports no percentage)")
 			}
 		case ev.Percent >= 100:
 			line("OS install finished")
 		default:
-			line("OS install %d%%", ev.Percent)
+			if once("progress") {
+				line("OS install running: %d%%", ev.Percent)
+			}
+			// One line per quarter, not one per poll.
+			for _, q := range []int{25, 50, 75} {
+				if ev.Percent >= q && once(fmt.Sprintf("progress%d", q)) {
+					line("OS install %d%%", ev.Percent)
+				}
+			}
 		}
 	case provision.EventServerFailed:
 		d.mu.Lock()

@@ -10,6 +10,7 @@ package ispmgr
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ispkit/ispkit/ispmanager"
 	"github.com/ispkit/ispkit/provision"
@@ -100,3 +101,39 @@ func (b *Backend) PresetLimits(ctx context.Context, preset string) (map[string]s
 
 // IsNameTaken reports whether err is ISPmanager's "user exists" error.
 func (b *Backend) IsNameTaken(err error) bool { return ispmanager.IsUserExists(err) }
+
+// IsPanelFault implements provision.FaultClassifier: a transport error
+// (after the client's retries), a rate limit, an unreadable answer (a proxy
+// error page) or a panel refusal of type access, auth, license or limit is
+// ISPmanager's own failure, for which another module may serve the order.
+func (b *Backend) IsPanelFault(err error) bool {
+	var te *ispmanager.TransportError
+	var rl *ispmanager.RateLimitError
+	var pe *ispmanager.ProtocolError
+	if errors.As(err, &te) || errors.As(err, &rl) || errors.As(err, &pe) {
+		return true
+	}
+	var e *ispmanager.Error
+	if errors.As(err, &e) {
+		switch e.Type {
+		case "access", "auth", "license", "limit":
+			return true
+		}
+	}
+	return false
+}
+
+// MayHaveHappened implements provision.FaultClassifier: a transport error
+// says so itself; a panel answer or a rate limit means the call was not
+// carried out; anything else may have been.
+func (b *Backend) MayHaveHappened(err error) bool {
+	var te *ispmanager.TransportError
+	if errors.As(err, &te) {
+		return te.MayHaveHappened
+	}
+	var e *ispmanager.Error
+	var rl *ispmanager.RateLimitError
+	return !errors.As(err, &e) && !errors.As(err, &rl)
+}
+
+var _ provision.FaultClassifier = (*Backend)(nil)
