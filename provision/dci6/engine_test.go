@@ -26,45 +26,24 @@ import (
 // next server is sold.
 func TestOpenThroughEngine(t *testing.T) {
 	t.Parallel()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
 	var mu sync.Mutex
 	notes := map[string]string{}
-	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"),
-		dci6.NotesSink(func(_ context.Context, id, n string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			notes[id] = n
-			return nil
-		}))
-	require.NoError(t, err)
-
-	cat := billing.NewCatalog()
-	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
-		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
-	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
-		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
 	reach := func(_ context.Context, s provision.Server) error {
 		if !s.PoweredOn || s.IP == "" {
 			return assert.AnError
 		}
 		return nil
 	}
-	e, err := provision.New(provision.Config{
-		Store: memstore.New(), Catalog: cat, WorkerID: "w",
-		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
-		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
-		Reachability: reach,
-	})
-	require.NoError(t, err)
+	fake, e := newEngine(t, reach, dci6.NotesSink(func(_ context.Context, id, n string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		notes[id] = n
+		return nil
+	}))
 	ctx := ctxFor(t)
 
 	fake.FailNextOperation("os_install", "disk not found")
-	_, err = e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
+	_, err := e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
 	require.NoError(t, err)
 	svc, err := e.Store().GetService(ctx, "117")
 	require.NoError(t, err)
@@ -136,26 +115,7 @@ func TestOpenThroughEngine(t *testing.T) {
 // the next server is sold.
 func TestFailoverWithoutNotesSink(t *testing.T) {
 	t.Parallel()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
-	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"))
-	require.NoError(t, err)
-	cat := billing.NewCatalog()
-	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
-		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
-	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
-		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
-	e, err := provision.New(provision.Config{
-		Store: memstore.New(), Catalog: cat, WorkerID: "w",
-		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
-		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
-		Reachability: func(context.Context, provision.Server) error { return nil },
-	})
-	require.NoError(t, err)
+	fake, e := newEngine(t, nil)
 	ctx := ctxFor(t)
 
 	fake.FailNextOperation("os_install", "disk not found")
@@ -175,26 +135,7 @@ func TestFailoverWithoutNotesSink(t *testing.T) {
 // user's new password).
 func TestOpenExtraIPAndChangePassword(t *testing.T) {
 	t.Parallel()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
-	b, err := dci6.New(c, dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"))
-	require.NoError(t, err)
-	cat := billing.NewCatalog()
-	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
-		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
-	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
-		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
-	e, err := provision.New(provision.Config{
-		Store: memstore.New(), Catalog: cat, WorkerID: "w",
-		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
-		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
-		Reachability: func(context.Context, provision.Server) error { return nil },
-	})
-	require.NoError(t, err)
+	fake, e := newEngine(t, nil)
 	ctx := ctxFor(t)
 
 	op, err := e.Open(ctx, provision.Request{ServiceID: "201", TariffID: 1, Owner: "client.four", Password: "Secret-pw-1",
@@ -246,4 +187,36 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 	cc, err := dcimanager6.NewClient(fake.URL(), dcimanager6.WithCredentials(user.Email, "N3w-secret-pw"))
 	require.NoError(t, err)
 	require.NoError(t, cc.Login(ctx))
+}
+
+// newEngine starts a fake and an engine selling confE2146 servers of
+// location 1 through one DCImanager 6 module; reach nil means every server
+// answers.
+func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) (*dcimanager6test.Server, *provision.Engine) {
+	t.Helper()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	opts = append([]dci6.Option{dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com")}, opts...)
+	b, err := dci6.New(c, opts...)
+	require.NoError(t, err)
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
+		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
+		ServerConfig: confE2146, OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
+	if reach == nil {
+		reach = func(context.Context, provision.Server) error { return nil }
+	}
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w",
+		Dedicated:    map[string]provision.DedicatedBackend{"dci6": b},
+		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+		Reachability: reach,
+	})
+	require.NoError(t, err)
+	return fake, e
 }
