@@ -209,6 +209,25 @@ func (c *Client) Call(ctx context.Context, r Request) (*Doc, error) {
 	return Decode(c.panel, r.Func, body)
 }
 
+// CallRaw sends r like Call — the same encoding, authentication and
+// session renewal — and returns the response body undecoded, for callers
+// that read it with their own decoder: a large list is then scanned once
+// (ScanListBody) instead of going through Decode first. A doc.error is
+// still detected and comes back as *Error, exactly as from Call (see
+// BodyError). Any other body is returned as is, and may still not be a
+// panel document: the caller's decoder must report that (Decode gives the
+// *ProtocolError Call would have given).
+func (c *Client) CallRaw(ctx context.Context, r Request) ([]byte, error) {
+	body, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := BodyError(c.panel, r.Func, body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
 // List sends r and decodes its elem rows (object or array).
 func (c *Client) List(ctx context.Context, r Request) ([]Row, error) {
 	body, err := c.send(ctx, r)
@@ -255,13 +274,8 @@ func (c *Client) send(ctx context.Context, r Request) ([]byte, error) {
 }
 
 func isAuthBody(body []byte) bool {
-	// Cheap check before a full decode: only error bodies mention $type auth.
-	if !strings.Contains(string(body), `"error"`) {
-		return false
-	}
-	_, err := Decode("", "", body)
 	var e *Error
-	return errors.As(err, &e) && e.Type == TypeAuth
+	return errors.As(BodyError("", "", body), &e) && e.Type == TypeAuth
 }
 
 func (c *Client) authenticate(ctx context.Context, v url.Values) (string, error) {

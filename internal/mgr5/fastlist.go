@@ -1,6 +1,7 @@
 package mgr5
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -614,5 +615,146 @@ func (s *scanner) listDoc() (rows []Row, errRaw []byte, ok bool) {
 			continue
 		}
 		return rows, errRaw, s.expect('}')
+	}
+}
+
+// BodyError returns the error Decode reports for the doc.error of body — a
+// *Error, or a *ProtocolError for a malformed doc.error — and nil when body
+// carries none. It does not judge the rest of the body: nil does not mean
+// body is a valid document (Decode still says so).
+//
+// It is cheap on the bodies that matter: a document key spelled "error"
+// appears in the raw bytes either literally or through a \u escape, so a
+// body with neither has no doc.error and is not scanned at all; any other
+// body is walked once with the list scanner (skipping values without
+// decoding them), and only a shape the scanner leaves alone goes through
+// Decode.
+func BodyError(panel, fn string, body []byte) error {
+	if !bytes.Contains(body, []byte(`"error"`)) && !bytes.Contains(body, []byte(`\u`)) {
+		return nil
+	}
+	_, errRaw, ok := scanListDoc(body, func(s *scanner) bool { return s.skip() })
+	if !ok {
+		// Decode returns a Doc together with the error only for a
+		// doc.error; without a Doc the error is about the body itself.
+		if d, err := Decode(panel, fn, body); d != nil && err != nil {
+			return err
+		}
+		return nil
+	}
+	if errRaw != nil && !isNull(errRaw) {
+		// Decode hands decodeError the raw value of the doc key "error":
+		// the same bytes as errRaw.
+		return decodeError(panel, fn, errRaw)
+	}
+	return nil
+}
+
+// ScanListBody reads a whole list body ({"doc":{"elem":…,…}}) in one pass
+// with the shared scanner, reporting each row of doc.elem to rv as
+// ScanElem does, and returns the raw doc.elem (nil when the document has
+// none) and the raw doc.error (nil when there is none; it may be null).
+// The envelope is read with Decode's rules. It returns false for anything
+// it does not handle — a body that is not valid JSON or has no doc object,
+// a doc key in another case, a repeated doc, elem or error, a doc child key
+// with escapes or non-ASCII bytes, an elem ScanElem refuses — and then the
+// caller must discard what rv saw and decode with Decode instead.
+func ScanListBody(body []byte, rv RowVisitor) (elem, errRaw []byte, ok bool) {
+	return scanListDoc(body, func(s *scanner) bool {
+		_, _, ok := s.elem(rv)
+		return ok
+	})
+}
+
+// scanListDoc walks {"doc":{…}} like Decode reads it (the envelope's doc
+// field matches case-insensitively, doc's children are a map with exact
+// keys). readElem consumes the value of doc.elem; doc.error is returned
+// raw; every other value is validated and skipped. It lives here rather
+// than in fastlist.go only because it serves CallRaw.
+func scanListDoc(body []byte, readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
+	s := &scanner{b: body}
+	if !s.expect('{') {
+		return nil, nil, false
+	}
+	seenDoc := false
+	if !s.expect('}') {
+		for {
+			k, ok := s.plainKey()
+			if !ok {
+				return nil, nil, false
+			}
+			switch {
+			case k == "doc":
+				// A second doc merges into the first, doc:null is a
+				// protocol error: Decode decides both.
+				if seenDoc || s.peek() != '{' {
+					return nil, nil, false
+				}
+				seenDoc = true
+				s.i++
+				if elem, errRaw, ok = s.docChildren(readElem); !ok {
+					return nil, nil, false
+				}
+			case strings.EqualFold(k, "doc"):
+				return nil, nil, false
+			default:
+				if !s.skip() {
+					return nil, nil, false
+				}
+			}
+			if s.expect(',') {
+				continue
+			}
+			if !s.expect('}') {
+				return nil, nil, false
+			}
+			break
+		}
+	}
+	if s.ws(); s.i != len(s.b) || !seenDoc {
+		return nil, nil, false
+	}
+	return elem, errRaw, true
+}
+
+// docChildren reads the children of doc (its brace consumed) for
+// scanListDoc. The keys are exact, as in Decode's map; a repeated elem or
+// error (the last one wins there) is left to Decode.
+func (s *scanner) docChildren(readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
+	if s.expect('}') {
+		return nil, nil, true
+	}
+	for {
+		k, ok := s.plainKey()
+		if !ok {
+			return nil, nil, false
+		}
+		switch k {
+		case "elem":
+			if elem != nil {
+				return nil, nil, false
+			}
+			s.ws()
+			start := s.i
+			if !readElem(s) {
+				return nil, nil, false
+			}
+			elem = s.b[start:s.i]
+		case "error":
+			if errRaw != nil {
+				return nil, nil, false
+			}
+			if errRaw, ok = s.skipSpan(); !ok {
+				return nil, nil, false
+			}
+		default:
+			if !s.skip() {
+				return nil, nil, false
+			}
+		}
+		if s.expect(',') {
+			continue
+		}
+		return elem, errRaw, s.expect('}')
 	}
 }
