@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // ServerRequest is a parsed mgr5 request, as a panel (or a fake) sees it.
@@ -177,9 +178,64 @@ func RenderJSON(doc *Node, strict bool) []byte {
 	return buf.Bytes()
 }
 
+// writeJSONString writes s as a JSON string, escaping as encoding/json does
+// (quotes, backslashes, control characters, <, >, &, U+2028/2029; invalid
+// UTF-8 becomes U+FFFD) without its per-call allocations.
 func writeJSONString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
-	buf.Write(b)
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			case '\b':
+				buf.WriteString(`\b`)
+			case '\f':
+				buf.WriteString(`\f`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hex[c>>4])
+				buf.WriteByte(hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 func writeJSONNode(buf *bytes.Buffer, n *Node, strict bool) {
@@ -202,30 +258,40 @@ func writeJSONNode(buf *bytes.Buffer, n *Node, strict bool) {
 		buf.WriteString(`"$":`)
 		writeJSONString(buf, n.Text)
 	}
-	// Group children by name in order of first appearance.
-	var order []string
-	groups := map[string][]*Node{}
-	for _, c := range n.Children {
-		if _, ok := groups[c.Name]; !ok {
-			order = append(order, c.Name)
+	// Children with the same name form one member, in order of first
+	// appearance. Rows have few distinct names, so a linear look-back is
+	// cheaper than a map.
+	done := make([]bool, len(n.Children))
+	for i, c := range n.Children {
+		if done[i] {
+			continue
 		}
-		groups[c.Name] = append(groups[c.Name], c)
-	}
-	for _, name := range order {
-		g := groups[name]
+		count := 0
+		for j := i; j < len(n.Children); j++ {
+			if n.Children[j].Name == c.Name {
+				count++
+			}
+		}
 		sep()
-		writeJSONString(buf, name)
+		writeJSONString(buf, c.Name)
 		buf.WriteByte(':')
-		if len(g) == 1 && !(strict && repeatable[name]) {
-			writeJSONNode(buf, g[0], strict)
+		if count == 1 && !(strict && repeatable[c.Name]) {
+			done[i] = true
+			writeJSONNode(buf, c, strict)
 			continue
 		}
 		buf.WriteByte('[')
-		for i, c := range g {
-			if i > 0 {
+		k := 0
+		for j := i; j < len(n.Children); j++ {
+			if n.Children[j].Name != c.Name {
+				continue
+			}
+			done[j] = true
+			if k > 0 {
 				buf.WriteByte(',')
 			}
-			writeJSONNode(buf, c, strict)
+			k++
+			writeJSONNode(buf, n.Children[j], strict)
 		}
 		buf.WriteByte(']')
 	}
