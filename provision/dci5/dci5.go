@@ -37,6 +37,8 @@ type Backend struct {
 
 	mu      sync.Mutex
 	adminID string
+
+	servers lister[[]dcimanager5.Server]
 }
 
 var (
@@ -74,7 +76,7 @@ func convert(s dcimanager5.Server) provision.Server {
 
 // ListServers lists every server.
 func (b *Backend) ListServers(ctx context.Context) ([]provision.Server, error) {
-	all, err := b.c.Servers.List(ctx)
+	all, err := b.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +93,22 @@ func (b *Backend) GetServer(ctx context.Context, id string) (provision.Server, e
 	if err != nil {
 		return provision.Server{}, err
 	}
-	s, err := b.c.Servers.Get(ctx, n)
+	all, err := b.list(ctx)
 	if err != nil {
 		return provision.Server{}, err
 	}
-	return convert(*s), nil
+	for _, s := range all {
+		if s.ID == n {
+			return convert(s), nil
+		}
+	}
+	return provision.Server{}, fmt.Errorf("dci5: server %d: %w", n, dcimanager5.ErrNotFound)
+}
+
+// list reads the server list, sharing the request with concurrent readers
+// (see lister); DCImanager 5 can only read a server through the list.
+func (b *Backend) list(ctx context.Context) ([]dcimanager5.Server, error) {
+	return b.servers.get(ctx, b.c.Servers.List)
 }
 
 // DescribeServer is GetServer plus the MAC (edit form), the switch port and
