@@ -106,9 +106,10 @@
 // billing.MergeLimits(template, tariff). It uses the tariff's modules in
 // Catalog.SelectModules order and moves to the next module when the
 // current one fails for a reason that is not the customer's (after the
-// step's retries: a transport error, rate limit or unreadable answer of the
-// ISPmanager client, a refusal of type access, auth, license or limit, or
-// [ErrPanelUnavailable] from a backend) — never on a name collision (the
+// step's retries: [ErrPanelUnavailable] from a backend, or what its
+// [FaultClassifier] calls a panel fault — for provision/ispmgr a transport
+// error, rate limit or unreadable answer, or a refusal of type access,
+// auth, license or limit) — never on a name collision (the
 // suffix handles it, on the same module), and never while the account may
 // exist: after a failed create the engine asks UserExists first, takes an
 // existing account as its own, and interrupts the run (to resume later)
