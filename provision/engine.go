@@ -255,6 +255,12 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
 // failed operation returns it with an *OperationError. When ctx ends first
 // the operation stays unfinished, is finished by Run or Resume later, and
 // the error wraps ErrInterrupted.
+//
+// With the OperationID of an operation that exists and is not finished, Do
+// waits for it instead of running it a second time. Whoever holds its lease
+// finishes it; if that process died, the operation is taken over only by an
+// engine that claims work (Run or Resume), so a process that re-submits
+// after a crash should call Resume first or keep Run going.
 func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 	op, created, err := e.prepare(ctx, req, true)
 	if err != nil {
