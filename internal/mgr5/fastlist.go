@@ -527,95 +527,21 @@ func finishRows(rows []Row, isNull, isArray bool) []Row {
 // scanList is the fast path of DecodeList. errRaw is the raw doc.error
 // when there is one (possibly null); ok false means: use encoding/json.
 func scanList(body []byte) (rows []Row, errRaw []byte, ok bool) {
-	s := &scanner{b: body}
-	if !s.expect('{') {
+	var b rowBuilder
+	var isNull, isArray bool
+	elem, errRaw, ok := scanListDoc(body, true, func(s *scanner) bool {
+		b.rows = make([]Row, 0, (len(s.b)-s.i)/256+1)
+		var ok bool
+		isNull, isArray, ok = s.elem(&b)
+		return ok
+	})
+	if !ok {
 		return nil, nil, false
 	}
-	seenDoc := false
-	if !s.expect('}') {
-		for {
-			k, ok := s.plainKey()
-			if !ok {
-				return nil, nil, false
-			}
-			switch {
-			case k == "doc":
-				if seenDoc || s.peek() != '{' {
-					// A second doc would merge into the first, and
-					// doc:null is a protocol error: encoding/json decides.
-					return nil, nil, false
-				}
-				seenDoc = true
-				s.i++
-				if rows, errRaw, ok = s.listDoc(); !ok {
-					return nil, nil, false
-				}
-			case strings.EqualFold(k, "doc"):
-				return nil, nil, false
-			default:
-				if !s.skip() {
-					return nil, nil, false
-				}
-			}
-			if s.expect(',') {
-				continue
-			}
-			if !s.expect('}') {
-				return nil, nil, false
-			}
-			break
-		}
+	if elem == nil {
+		return nil, errRaw, true
 	}
-	if s.ws(); s.i != len(s.b) || !seenDoc {
-		return nil, nil, false
-	}
-	return rows, errRaw, true
-}
-
-// listDoc reads the children of doc (its brace consumed): elem into rows,
-// error as raw bytes, everything else skipped.
-func (s *scanner) listDoc() (rows []Row, errRaw []byte, ok bool) {
-	seenElem := false
-	if s.expect('}') {
-		return nil, nil, true
-	}
-	for {
-		k, ok := s.plainKey()
-		if !ok {
-			return nil, nil, false
-		}
-		switch {
-		case k == "elem":
-			if seenElem {
-				return nil, nil, false
-			}
-			seenElem = true
-			s.ws()
-			b := rowBuilder{rows: make([]Row, 0, (len(s.b)-s.i)/256+1)}
-			isNull, isArray, ok := s.elem(&b)
-			if !ok {
-				return nil, nil, false
-			}
-			rows = finishRows(b.rows, isNull, isArray)
-		case k == "error":
-			if errRaw != nil {
-				return nil, nil, false
-			}
-			if errRaw, ok = s.skipSpan(); !ok {
-				return nil, nil, false
-			}
-		case strings.EqualFold(k, "elem"), strings.EqualFold(k, "error"):
-			return nil, nil, false
-		default:
-			if !s.skip() {
-				return nil, nil, false
-			}
-		}
-		if s.expect(',') {
-			continue
-		}
-		return rows, errRaw, s.expect('}')
-	}
+	return finishRows(b.rows, isNull, isArray), errRaw, true
 }
 
 // BodyError returns the error Decode reports for the doc.error of body — a
@@ -633,7 +559,7 @@ func BodyError(panel, fn string, body []byte) error {
 	if !bytes.Contains(body, []byte(`"error"`)) && !bytes.Contains(body, []byte(`\u`)) {
 		return nil
 	}
-	_, errRaw, ok := scanListDoc(body, func(s *scanner) bool { return s.skip() })
+	_, errRaw, ok := scanListDoc(body, false, func(s *scanner) bool { return s.skip() })
 	if !ok {
 		// Decode returns a Doc together with the error only for a
 		// doc.error; without a Doc the error is about the body itself.
@@ -660,7 +586,7 @@ func BodyError(panel, fn string, body []byte) error {
 // with escapes or non-ASCII bytes, an elem ScanElem refuses — and then the
 // caller must discard what rv saw and decode with Decode instead.
 func ScanListBody(body []byte, rv RowVisitor) (elem, errRaw []byte, ok bool) {
-	return scanListDoc(body, func(s *scanner) bool {
+	return scanListDoc(body, false, func(s *scanner) bool {
 		_, _, ok := s.elem(rv)
 		return ok
 	})
@@ -668,10 +594,11 @@ func ScanListBody(body []byte, rv RowVisitor) (elem, errRaw []byte, ok bool) {
 
 // scanListDoc walks {"doc":{…}} like Decode reads it (the envelope's doc
 // field matches case-insensitively, doc's children are a map with exact
-// keys). readElem consumes the value of doc.elem; doc.error is returned
-// raw; every other value is validated and skipped. It lives here rather
-// than in fastlist.go only because it serves CallRaw.
-func scanListDoc(body []byte, readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
+// keys) or, with structKeys, like DecodeList's struct does (doc's elem and
+// error match case-insensitively too, so such keys are left to
+// encoding/json). readElem consumes the value of doc.elem; doc.error is returned
+// raw; every other value is validated and skipped.
+func scanListDoc(body []byte, structKeys bool, readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
 	s := &scanner{b: body}
 	if !s.expect('{') {
 		return nil, nil, false
@@ -692,7 +619,7 @@ func scanListDoc(body []byte, readElem func(*scanner) bool) (elem, errRaw []byte
 				}
 				seenDoc = true
 				s.i++
-				if elem, errRaw, ok = s.docChildren(readElem); !ok {
+				if elem, errRaw, ok = s.docChildren(structKeys, readElem); !ok {
 					return nil, nil, false
 				}
 			case strings.EqualFold(k, "doc"):
@@ -719,8 +646,9 @@ func scanListDoc(body []byte, readElem func(*scanner) bool) (elem, errRaw []byte
 
 // docChildren reads the children of doc (its brace consumed) for
 // scanListDoc. The keys are exact, as in Decode's map; a repeated elem or
-// error (the last one wins there) is left to Decode.
-func (s *scanner) docChildren(readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
+// error (the last one wins there) and, with structKeys, a key that matches
+// elem or error only when case is ignored are left to encoding/json.
+func (s *scanner) docChildren(structKeys bool, readElem func(*scanner) bool) (elem, errRaw []byte, ok bool) {
 	if s.expect('}') {
 		return nil, nil, true
 	}
@@ -748,6 +676,9 @@ func (s *scanner) docChildren(readElem func(*scanner) bool) (elem, errRaw []byte
 				return nil, nil, false
 			}
 		default:
+			if structKeys && (strings.EqualFold(k, "elem") || strings.EqualFold(k, "error")) {
+				return nil, nil, false
+			}
 			if !s.skip() {
 				return nil, nil, false
 			}
