@@ -509,11 +509,7 @@ func (s *Server) Machines() []Machine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.advance(s.cfg.now())
-	var out []Machine
-	for _, id := range sortedKeys(s.st.servers) {
-		out = append(out, s.st.servers[id].clone())
-	}
-	return out
+	return copiesByID(s.st.servers, func(v *Machine) Machine { return v.clone() })
 }
 
 // Available reports whether a server is free by the rules of spec §A6.
@@ -529,11 +525,7 @@ func (s *Server) Available(id int64) bool {
 func (s *Server) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []User
-	for _, id := range sortedKeys(s.st.users) {
-		out = append(out, *s.st.users[id])
-	}
-	return out
+	return copiesByID(s.st.users, func(v *User) User { return *v })
 }
 
 // Operation returns a copy of one operation.
@@ -553,11 +545,7 @@ func (s *Server) Operations() []Operation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.advance(s.cfg.now())
-	var out []Operation
-	for _, id := range sortedKeys(s.st.ops) {
-		out = append(out, s.st.ops[id].clone())
-	}
-	return out
+	return copiesByID(s.st.ops, func(v *Operation) Operation { return v.clone() })
 }
 
 // CancelOperation ends a running operation with status canceled.
@@ -577,22 +565,14 @@ func (s *Server) CancelOperation(id int64) bool {
 func (s *Server) Ports() []Port {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Port
-	for _, id := range sortedKeys(s.st.ports) {
-		out = append(out, *s.st.ports[id])
-	}
-	return out
+	return copiesByID(s.st.ports, func(v *Port) Port { return *v })
 }
 
 // IPs returns copies of all addresses, by ID.
 func (s *Server) IPs() []IP {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []IP
-	for _, id := range sortedKeys(s.st.ips) {
-		out = append(out, *s.st.ips[id])
-	}
-	return out
+	return copiesByID(s.st.ips, func(v *IP) IP { return *v })
 }
 
 // AddLocation adds a location and returns its ID.
@@ -654,3 +634,12 @@ func (s *Server) UpdateMachine(id int64, fn func(*Machine)) bool {
 
 // String names the fake and its URL.
 func (s *Server) String() string { return fmt.Sprintf("dcimanager6test.Server(%s)", s.ts.URL) }
+
+// copiesByID returns a copy of every value of m, in id order.
+func copiesByID[V, T any](m map[int64]*V, cp func(*V) T) []T {
+	var out []T
+	for _, id := range sortedKeys(m) {
+		out = append(out, cp(m[id]))
+	}
+	return out
+}
