@@ -123,7 +123,8 @@ type Error struct {
 	// Err is the context's error (Canceled) or the last check error
 	// (Failing); nil for TimedOut.
 	Err error
-	// Last is the last check error seen, if any.
+	// Last is the error of the check that ended the wait (nil when the
+	// wait ended during a pause or after a successful check).
 	Last error
 }
 
@@ -242,7 +243,7 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 			pause = minDur(pause, r.Remaining)
 		}
 		if err := Sleep(ctx, clock, pause); err != nil {
-			return last, &Error{What: o.What, Reason: Canceled, Polls: n, Elapsed: clock.Now().Sub(start), Err: err, Last: lastErr}
+			return last, &Error{What: o.What, Reason: Canceled, Polls: n, Elapsed: clock.Now().Sub(start), Err: err}
 		}
 	}
 }

@@ -209,7 +209,7 @@ func TestBackoff(t *testing.T) {
 			require.LessOrEqual(t, d, ceil, "round %d", n)
 		}
 	}
-	assert.Equal(t, 5*time.Second, wait.Constant(5 * time.Second)(wait.Round{N: 9}))
+	assert.Equal(t, 5*time.Second, wait.Constant(5*time.Second)(wait.Round{N: 9}))
 }
 
 func TestSleep(t *testing.T) {
