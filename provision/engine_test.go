@@ -12,7 +12,7 @@ import (
 
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 )
 
 func TestOpenDedicatedLifecycle(t *testing.T) {
@@ -123,15 +123,15 @@ func TestOpenFailover(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		break_ func(dc *fakepanel.DC)
+		break_ func(dc *fakebackend.DC)
 		reason string
 	}{
-		{"install fails", func(dc *fakepanel.DC) { dc.FailInstall("1") }, "OS install failed"},
-		{"power-on timeout", func(dc *fakepanel.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
-		{"panel error", func(dc *fakepanel.DC) {
+		{"install fails", func(dc *fakebackend.DC) { dc.FailInstall("1") }, "OS install failed"},
+		{"power-on timeout", func(dc *fakebackend.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
+		{"panel error", func(dc *fakebackend.DC) {
 			dc.BeforeCall = func(method, id string) error {
 				if method == "SetPorts" && id == "1" {
-					return fakepanel.ErrFault
+					return fakebackend.ErrFault
 				}
 				return nil
 			}
@@ -146,7 +146,7 @@ func TestOpenFailover(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "2", v.service("1").Properties[provision.PropServerID])
 			bad := v.dc.Server("1")
-			assert.Equal(t, fakepanel.AdminID, bad.OwnerID, "the customer does not get the failed server")
+			assert.Equal(t, fakebackend.AdminID, bad.OwnerID, "the customer does not get the failed server")
 			assert.True(t, bad.Disabled)
 			assert.Equal(t, provision.FreeHostname, bad.Hostname)
 			assert.Contains(t, bad.Notes, tc.reason)

@@ -14,13 +14,13 @@ import (
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/ispmanager"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 	"github.com/ispkit/ispkit/provision/ispmgr"
 )
 
 // faultyHosting is a fake ISPmanager whose CreateUser fails.
 type faultyHosting struct {
-	*fakepanel.Hosting
+	*fakebackend.Hosting
 	createErr error
 	// created: the account is created before createErr is returned (the
 	// answer was lost).
@@ -51,8 +51,8 @@ func (f *faultyHosting) CreateUser(ctx context.Context, a provision.HostingAccou
 const tariffTwoHosting = 40
 
 // twoHosting adds module isp2 (sort 5, after isp) and a tariff using both.
-func twoHosting(t *testing.T, v *env, first *faultyHosting) (*provision.Engine, *fakepanel.Hosting) {
-	second := fakepanel.NewHosting()
+func twoHosting(t *testing.T, v *env, first *faultyHosting) (*provision.Engine, *fakebackend.Hosting) {
+	second := fakebackend.NewHosting()
 	second.AddPreset("basic", map[string]string{"limit_db": "25"})
 	require.NoError(t, v.cat.AddModule(&billing.Module{Kind: billing.KindISPmanager, Name: "isp2", URL: "https://isp2.example/ispmgr", Username: "admin", Password: "pw", SortOrder: 5}))
 	require.NoError(t, v.cat.AddTariff(&billing.Tariff{ID: tariffTwoHosting, Name: "Hosting 2", ProductType: billing.ProductSharedHosting, Modules: []string{"isp2", "isp"}, AccountTemplate: "basic"}))

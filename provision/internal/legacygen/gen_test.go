@@ -11,9 +11,12 @@
 // Store format) and cannot compile against later releases, which is why
 // it sits behind the legacygen build tag. To produce the files again:
 //
-//	git worktree add /tmp/v1 94b5736
-//	cp -r provision/internal/legacygen provision/internal/fakepanel/dump.go /tmp/v1/provision/internal/...
-//	cd /tmp/v1 && go test -tags legacygen -run TestGenerate -count=1 ./provision/internal/legacygen -out "$PWD/../provision/testdata/v1"
+//	git worktree add /tmp/v1 c47d77b   # 94b5736 plus the fake panels' Dump
+//	cd /tmp/v1 && go test -tags legacygen -run TestGenerate -count=1 \
+//		./provision/internal/legacygen -out /path/to/provision/testdata/v1
+//
+// (The fakes were provision/internal/fakepanel then; their dump format is
+// the one provision/fakebackend reads with Restore.)
 //
 // The catalog, the racks and the service ids here are repeated in
 // provision/migration_test.go; change both or neither.

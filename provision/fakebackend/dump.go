@@ -1,4 +1,4 @@
-package fakepanel
+package fakebackend
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/ispkit/ispkit/provision"
 )
 
-// The dumps below write a fake's whole state as JSON and read it back, so
+// The dumps write a fake's whole state as JSON and read it back, so
 // that a test can stop an engine half-way, keep what the panels looked
 // like at that moment next to the engine's Store, and rebuild the panels
 // later (in another process, or under another release of the engine).
@@ -60,6 +60,39 @@ func (d *DC) Dump() DCDump {
 // MarshalJSON writes Dump().
 func (d *DC) MarshalJSON() ([]byte, error) { return json.Marshal(d.Dump()) }
 
+// Restore replaces the fake's state with dump (the hooks, Latency and
+// Clock are kept).
+func (d *DC) Restore(dump DCDump) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.servers, d.order = map[string]*server{}, nil
+	for _, x := range dump.Servers {
+		d.servers[x.Server.ID] = &server{Server: x.Server, notes: x.Notes, ips: slices.Clone(x.IPs), portsOn: x.PortsOn,
+			powerAt: x.PowerAt, installAt: x.InstallAt, installing: x.Installing, installs: x.Installs,
+			failInstall: x.FailInstall, neverPowerOn: x.NeverPowerOn, template: x.Template}
+		d.order = append(d.order, x.Server.ID)
+	}
+	d.users, d.pw = maps.Clone(dump.Users), maps.Clone(dump.Passwords)
+	if d.users == nil {
+		d.users = map[string]string{}
+	}
+	if d.pw == nil {
+		d.pw = map[string]string{}
+	}
+	d.nextIP, d.nextID = dump.NextIP, dump.NextID
+	d.PowerDelay, d.InstallDelay = dump.PowerDelay, dump.InstallDelay
+}
+
+// UnmarshalJSON reads a DCDump into the fake (Restore).
+func (d *DC) UnmarshalJSON(b []byte) error {
+	var dump DCDump
+	if err := json.Unmarshal(b, &dump); err != nil {
+		return err
+	}
+	d.Restore(dump)
+	return nil
+}
+
 // PoolDump is the JSON form of a Pool.
 type PoolDump struct {
 	Free  map[string][]string       `json:"free"`  // group → free addresses, in allocation order
@@ -91,6 +124,32 @@ func (p *Pool) Dump() PoolDump {
 // MarshalJSON writes Dump().
 func (p *Pool) MarshalJSON() ([]byte, error) { return json.Marshal(p.Dump()) }
 
+// Restore replaces the pool's state with dump.
+func (p *Pool) Restore(dump PoolDump) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free, p.used, p.group = map[string][]string{}, map[string]alloc{}, maps.Clone(dump.Group)
+	if p.group == nil {
+		p.group = map[string]string{}
+	}
+	for g, ips := range dump.Free {
+		p.free[g] = slices.Clone(ips)
+	}
+	for ip, a := range dump.Used {
+		p.used[ip] = alloc{group: a.Group, domain: a.Domain, note: a.Note}
+	}
+}
+
+// UnmarshalJSON reads a PoolDump into the pool (Restore).
+func (p *Pool) UnmarshalJSON(b []byte) error {
+	var dump PoolDump
+	if err := json.Unmarshal(b, &dump); err != nil {
+		return err
+	}
+	p.Restore(dump)
+	return nil
+}
+
 // HostingDump is the JSON form of a Hosting.
 type HostingDump struct {
 	Users   map[string]Account           `json:"users"`
@@ -116,3 +175,28 @@ func (h *Hosting) Dump() HostingDump {
 
 // MarshalJSON writes Dump().
 func (h *Hosting) MarshalJSON() ([]byte, error) { return json.Marshal(h.Dump()) }
+
+// Restore replaces the fake's state with dump.
+func (h *Hosting) Restore(dump HostingDump) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.users, h.presets, h.Shadow = map[string]*Account{}, map[string]map[string]string{}, slices.Clone(dump.Shadow)
+	for n, a := range dump.Users {
+		c := a
+		c.Limits = maps.Clone(a.Limits)
+		h.users[n] = &c
+	}
+	for n, p := range dump.Presets {
+		h.presets[n] = maps.Clone(p)
+	}
+}
+
+// UnmarshalJSON reads a HostingDump into the fake (Restore).
+func (h *Hosting) UnmarshalJSON(b []byte) error {
+	var dump HostingDump
+	if err := json.Unmarshal(b, &dump); err != nil {
+		return err
+	}
+	h.Restore(dump)
+	return nil
+}
