@@ -52,7 +52,7 @@ func ExampleEngine() {
 	defer unsubscribe()
 
 	ctx := context.Background()
-	op, err := e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"})
 	if err != nil {
 		log.Fatal(err)
 	}

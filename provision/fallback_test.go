@@ -50,6 +50,15 @@ func (f *faultyHosting) CreateUser(ctx context.Context, a provision.HostingAccou
 
 const tariffTwoHosting = 40
 
+func hostingState(t *testing.T, op *provision.Operation) *provision.HostingState {
+	t.Helper()
+	st, err := provision.DecodeData(op)
+	require.NoError(t, err)
+	h, ok := st.(*provision.HostingState)
+	require.True(t, ok, "state %T", st)
+	return h
+}
+
 // twoHosting adds module isp2 (sort 5, after isp) and a tariff using both.
 func twoHosting(t *testing.T, v *env, first *faultyHosting) (*provision.Engine, *fakebackend.Hosting) {
 	second := fakebackend.NewHosting()
@@ -80,8 +89,10 @@ func TestHostingFallbackOnModuleFault(t *testing.T) {
 			svc := v.service("41")
 			assert.Equal(t, billing.StatusActive, svc.Status)
 			assert.Equal(t, "isp2", svc.Module, "the second module (sort 5) serves")
-			assert.Equal(t, "isp", op.Data["modules_tried"])
-			assert.Contains(t, op.Data["module_faults"], "isp: ")
+			h := hostingState(t, op)
+			assert.Equal(t, []string{"isp"}, h.ModulesTried)
+			require.Len(t, h.ModuleFaults, 1)
+			assert.Contains(t, h.ModuleFaults[0], "isp: ")
 			_, onFirst := v.host.User("johnsmith41")
 			assert.False(t, onFirst)
 			_, onSecond := second.User("johnsmith41")
@@ -131,7 +142,7 @@ func TestHostingCollisionKeepsModule(t *testing.T) {
 	svc := v.service("44")
 	assert.Equal(t, "isp", svc.Module, "a name collision is handled by the suffix on the same module")
 	assert.Equal(t, "johnsmith442", svc.Properties[provision.PropLogin])
-	assert.Empty(t, op.Data["modules_tried"])
+	assert.Empty(t, hostingState(t, op).ModulesTried)
 	_, onSecond := second.User("johnsmith442")
 	assert.False(t, onSecond)
 }
@@ -157,8 +168,9 @@ func TestHostingCreateInDoubtResumesOnSameModule(t *testing.T) {
 	got, err := v.store.GetOperation(ctx, op.ID)
 	require.NoError(t, err)
 	require.False(t, got.State.Finished())
-	assert.Equal(t, "isp", got.Data["module"], "the module in use is recorded")
-	assert.Empty(t, got.Data["modules_tried"])
+	h := hostingState(t, got)
+	assert.Equal(t, "isp", h.Module, "the module in use is recorded")
+	assert.Empty(t, h.ModulesTried)
 	assert.Equal(t, billing.StatusProcessing, v.service("45").Status)
 
 	// The panel is back: the resumed operation finds the account.

@@ -153,8 +153,8 @@ func (v *env) eventsOf(typ provision.EventType) []provision.Event {
 	return out
 }
 
-func openReq(id string, tariff int64) provision.Request {
-	return provision.Request{Kind: provision.OpOpen, ServiceID: id, TariffID: tariff, AccountID: 7, Owner: "John.Smith-" + id, Password: "S3cret!pw"}
+func openReq(id string, tariff int64) provision.OpenRequest {
+	return provision.OpenRequest{ServiceID: id, TariffID: tariff, AccountID: 7, Owner: "John.Smith-" + id, Password: "S3cret!pw"}
 }
 
 func (v *env) service(id string) *provision.Service {
