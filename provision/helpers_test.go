@@ -39,7 +39,7 @@ func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 type env struct {
 	t     testing.TB
 	clock *clock
-	store *memstore.Store
+	store provision.Store
 	cat   *billing.Catalog
 	dc    *fakebackend.DC
 	empty *fakebackend.DC
