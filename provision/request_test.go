@@ -71,7 +71,9 @@ func TestRequestSecretsRedacted(t *testing.T) {
 	v := newEnv(t, 1)
 	v.dc.FailInstall("1")
 	buf.Reset()
-	e := v.engine("w1", func(c *provision.Config) { c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})) })
+	e := v.engine("w1", func(c *provision.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	r := openReq("1", tariffDedic)
 	r.Password = secret
 	_, err := e.Open(context.Background(), r)
