@@ -181,6 +181,9 @@ type Options struct {
 	// Progress, when set, is read after every successful check for
 	// Round.Progress (0..100, or -1 when unknown).
 	Progress func() int
+	// Wake, when set, is asked before every pause for a channel that ends
+	// the pause early when it is closed (something changed: poll now).
+	Wake func() <-chan struct{}
 }
 
 // Until calls check until it reports done (returning its value and nil),
@@ -242,7 +245,11 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 		if r.Remaining >= 0 {
 			pause = minDur(pause, r.Remaining)
 		}
-		if err := Sleep(ctx, clock, pause); err != nil {
+		var wake <-chan struct{}
+		if o.Wake != nil {
+			wake = o.Wake()
+		}
+		if err := sleepWake(ctx, clock, pause, wake); err != nil {
 			return last, &Error{What: o.What, Reason: Canceled, Polls: n, Elapsed: clock.Now().Sub(start), Err: err}
 		}
 	}
@@ -250,26 +257,30 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 
 // Sleep pauses d on clock, or until ctx ends (then it returns ctx.Err()).
 func Sleep(ctx context.Context, clock Clock, d time.Duration) error {
+	return sleepWake(ctx, clock, d, nil)
+}
+
+// sleepWake is Sleep that also ends when wake is closed.
+func sleepWake(ctx context.Context, clock Clock, d time.Duration, wake <-chan struct{}) error {
 	if clock == nil {
 		clock = System
 	}
 	if d <= 0 {
 		return ctx.Err()
 	}
+	var fire <-chan time.Time
 	if clock == System {
 		t := time.NewTimer(d)
 		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
+		fire = t.C
+	} else {
+		fire = clock.After(d)
 	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-clock.After(d):
-		return nil
+	case <-fire:
+	case <-wake:
 	}
+	return nil
 }

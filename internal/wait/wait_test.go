@@ -234,3 +234,28 @@ func TestSleep(t *testing.T) {
 	require.ErrorIs(t, wait.Sleep(ctx, wait.System, time.Hour), context.Canceled)
 	require.NoError(t, wait.Sleep(t.Context(), wait.System, 0))
 }
+
+// Wake ends a pause early: the next poll comes at once.
+func TestUntilWake(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	wake := make(chan chan struct{}, 1)
+	polls := make(chan int, 10)
+	done := make(chan error, 1)
+	n := 0
+	go func() {
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Schedule: wait.Constant(time.Hour),
+			Wake: func() <-chan struct{} {
+				ch := make(chan struct{})
+				wake <- ch
+				return ch
+			}},
+			func(context.Context) (int, bool, error) { n++; polls <- n; return n, n == 2, nil })
+		done <- err
+	}()
+	require.Equal(t, 1, <-polls)
+	close(<-wake)
+	require.Equal(t, 2, <-polls)
+	require.NoError(t, <-done)
+	assert.Equal(t, t0, clk.Now(), "no time passed")
+}
