@@ -11,31 +11,36 @@ import (
 
 // Wait blocks until the operation is finished and returns it; a failed
 // operation comes with an *OperationError. It polls the Store every
-// PollInterval and wakes at once for operations run by this engine.
+// PollInterval (on the wall clock) and wakes at once for operations run by
+// this engine.
 func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
-	for {
-		ch := e.waitChan(opID)
+	var ch chan struct{}
+	defer func() {
+		if ch != nil {
+			e.dropWait(opID, ch)
+		}
+	}()
+	op, err := wait.Until(ctx, wait.Options{
+		What:     "operation " + opID,
+		Schedule: wait.Constant(e.cfg.PollInterval),
+		Wake:     func() <-chan struct{} { return ch },
+	}, func(ctx context.Context) (*Operation, bool, error) {
+		// Listen before reading, so a finish in between is not missed.
+		if ch != nil {
+			e.dropWait(opID, ch)
+		}
+		ch = e.waitChan(opID)
 		op, err := e.store.GetOperation(ctx, opID)
-		if err != nil {
-			e.dropWait(opID, ch)
-			return nil, err
-		}
-		if op.State.Finished() {
-			e.dropWait(opID, ch)
-			return op, e.opError(op)
-		}
-		t := time.NewTimer(e.cfg.PollInterval)
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			e.dropWait(opID, ch)
-			return op, fmt.Errorf("provision: waiting for operation %s: %w", opID, ctx.Err())
-		}
-		t.Stop()
-		e.dropWait(opID, ch)
+		return op, err == nil && op.State.Finished(), err
+	})
+	var we *wait.Error
+	switch {
+	case errors.As(err, &we):
+		return op, fmt.Errorf("provision: waiting for operation %s: %w", opID, we.Err)
+	case err != nil:
+		return nil, err
 	}
+	return op, e.opError(op)
 }
 
 func (e *Engine) waitChan(id string) chan struct{} {
@@ -90,6 +95,12 @@ func (e *Engine) opError(op *Operation) error {
 	return &OperationError{OperationID: op.ID, ServiceID: op.ServiceID, Kind: op.Kind, Message: op.Error, Cause: cause}
 }
 
+// waitSchedule is the pause between the polls of a step's wait (what,
+// bounded by timeout): PollInterval.
+func (e *Engine) waitSchedule(what string, timeout time.Duration) wait.Schedule {
+	return wait.Constant(e.cfg.PollInterval)
+}
+
 // pollTransient is how many failed polls in a row a wait tolerates.
 const pollTransient = 5
 
@@ -111,7 +122,7 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		Clock:        r.e.clock,
 		Start:        *since,
 		Timeout:      timeout,
-		Schedule:     wait.Constant(r.e.cfg.PollInterval),
+		Schedule:     r.e.waitSchedule(what, timeout),
 		MaxTransient: pollTransient,
 		Transient:    func(err error) bool { return classify(err).retried() },
 	}, func(ctx context.Context) (struct{}, bool, error) {
