@@ -15,15 +15,8 @@ import (
 // is in doubt after a crash, and that call is resolved by re-reading the
 // panel.
 
-func openStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
-	done, err := r.startOpen(ctx)
-	switch {
-	case err != nil:
-		return step{}, err
-	case done:
-		return stepDone, nil
-	}
-	return dUser, nil
+func openStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return r.startOpen(ctx, dUser)
 }
 
 func openUser(ctx context.Context, r *run, d *DedicatedState) (step, error) {

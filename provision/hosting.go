@@ -187,15 +187,8 @@ func nextHostingModule(r *run, st ProductState, fault error) (step, bool) {
 	return step{}, false
 }
 
-func hostingStart(ctx context.Context, r *run, h *HostingState) (step, error) {
-	done, err := r.startOpen(ctx)
-	switch {
-	case err != nil:
-		return step{}, err
-	case done:
-		return stepDone, nil
-	}
-	return hName, nil
+func hostingStart(ctx context.Context, r *run, _ *HostingState) (step, error) {
+	return r.startOpen(ctx, hName)
 }
 
 // hostingName picks the first free candidate name (base, base1, base2, …

@@ -102,14 +102,15 @@ func (r *run) recordManualTask(ctx context.Context) error {
 }
 
 // startOpen is the first step of every Open: the service goes from Ordered
-// to Processing; an Active one means the Open is done already.
-func (r *run) startOpen(ctx context.Context) (done bool, err error) {
+// to Processing and the Open goes on to next; an Active one means the
+// Open is done already.
+func (r *run) startOpen(ctx context.Context, next step) (step, error) {
 	_, svc, err := r.loadTariff(ctx)
 	if err != nil {
-		return false, err
+		return step{}, err
 	}
 	if svc.Status == billing.StatusActive {
-		return true, nil
+		return stepDone, nil
 	}
 	_, err = r.updateService(ctx, func(s *Service) error {
 		if s.Status != billing.StatusOrdered && s.Status != billing.StatusProcessing {
@@ -118,7 +119,10 @@ func (r *run) startOpen(ctx context.Context) (done bool, err error) {
 		s.Error = ""
 		return r.transition(s, billing.StatusProcessing)
 	})
-	return false, err
+	if err != nil {
+		return step{}, err
+	}
+	return next, nil
 }
 
 // loadTariff returns the service and its tariff (read once per run).

@@ -259,23 +259,8 @@ func checkRequest(req Request) error {
 
 // deref returns the request value behind a pointer.
 func deref(req Request) Request {
-	switch r := req.(type) {
-	case *OpenRequest:
-		return *r
-	case *SuspendRequest:
-		return *r
-	case *UnsuspendRequest:
-		return *r
-	case *CloseRequest:
-		return *r
-	case *ChangePasswordRequest:
-		return *r
-	case *AddIPRequest:
-		return *r
-	case *RemoveIPRequest:
-		return *r
-	case *ReinstallRequest:
-		return *r
+	if v := reflect.ValueOf(req); v.Kind() == reflect.Pointer {
+		return v.Elem().Interface().(Request)
 	}
 	return req
 }
@@ -353,35 +338,14 @@ func decodeInput(op *Operation) (req Request, legacy bool, err error) {
 	return withIDs(r, op.ID, op.ServiceID), legacy, nil
 }
 
-// withIDs sets the ids of a request value.
+// withIDs sets the ids of a request value (every request type has the
+// fields OperationID and ServiceID).
 func withIDs(req Request, opID, svcID string) Request {
-	switch r := req.(type) {
-	case OpenRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case SuspendRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case UnsuspendRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case CloseRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case ChangePasswordRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case AddIPRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case RemoveIPRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	case ReinstallRequest:
-		r.OperationID, r.ServiceID = opID, svcID
-		return r
-	}
-	return req
+	v := reflect.New(reflect.TypeOf(req)).Elem()
+	v.Set(reflect.ValueOf(req))
+	v.FieldByName("OperationID").SetString(opID)
+	v.FieldByName("ServiceID").SetString(svcID)
+	return v.Interface().(Request)
 }
 
 // requestFromV1 fills r from a version 1 input map (keys tariff_id,
@@ -415,53 +379,53 @@ func requestFromV1(r Request, m map[string]string) {
 
 const redacted = "[REDACTED]"
 
-func redact(s string) string {
-	if s == "" {
-		return ""
+// show prints a request's fields as %+v would, with Password redacted.
+func show(req any) string {
+	v := reflect.ValueOf(req)
+	var b strings.Builder
+	b.WriteString(v.Type().Name())
+	b.WriteByte('{')
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		val := v.Field(i).Interface()
+		if f.Name == "Password" && val != "" {
+			val = redacted
+		}
+		fmt.Fprintf(&b, "%s:%v", f.Name, val)
 	}
-	return redacted
+	b.WriteByte('}')
+	return b.String()
 }
 
 // String implements fmt.Stringer without the password.
-func (r OpenRequest) String() string {
-	r.Password = redact(r.Password)
-	type plain OpenRequest
-	return fmt.Sprintf("%+v", plain(r))
-}
+func (r OpenRequest) String() string { return show(r) }
 
 // GoString implements fmt.GoStringer without the password.
-func (r OpenRequest) GoString() string { return "provision.OpenRequest" + r.String() }
+func (r OpenRequest) GoString() string { return "provision." + show(r) }
 
 // LogValue implements slog.LogValuer without the password.
-func (r OpenRequest) LogValue() slog.Value { return slog.StringValue(r.String()) }
+func (r OpenRequest) LogValue() slog.Value { return slog.StringValue(show(r)) }
 
 // String implements fmt.Stringer without the password.
-func (r ChangePasswordRequest) String() string {
-	r.Password = redact(r.Password)
-	type plain ChangePasswordRequest
-	return fmt.Sprintf("%+v", plain(r))
-}
+func (r ChangePasswordRequest) String() string { return show(r) }
 
 // GoString implements fmt.GoStringer without the password.
-func (r ChangePasswordRequest) GoString() string {
-	return "provision.ChangePasswordRequest" + r.String()
-}
+func (r ChangePasswordRequest) GoString() string { return "provision." + show(r) }
 
 // LogValue implements slog.LogValuer without the password.
-func (r ChangePasswordRequest) LogValue() slog.Value { return slog.StringValue(r.String()) }
+func (r ChangePasswordRequest) LogValue() slog.Value { return slog.StringValue(show(r)) }
 
 // String implements fmt.Stringer without the password.
-func (r ReinstallRequest) String() string {
-	r.Password = redact(r.Password)
-	type plain ReinstallRequest
-	return fmt.Sprintf("%+v", plain(r))
-}
+func (r ReinstallRequest) String() string { return show(r) }
 
 // GoString implements fmt.GoStringer without the password.
-func (r ReinstallRequest) GoString() string { return "provision.ReinstallRequest" + r.String() }
+func (r ReinstallRequest) GoString() string { return "provision." + show(r) }
 
 // LogValue implements slog.LogValuer without the password.
-func (r ReinstallRequest) LogValue() slog.Value { return slog.StringValue(r.String()) }
+func (r ReinstallRequest) LogValue() slog.Value { return slog.StringValue(show(r)) }
 
 func familyOf(ip string) string {
 	if p := net.ParseIP(ip); p != nil && p.To4() == nil {
