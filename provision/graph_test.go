@@ -52,3 +52,32 @@ func TestGraphDeclarationChecked(t *testing.T) {
 	t.Parallel()
 	assert.Contains(t, provision.ProductGraphPanic(), `step "start" goes to undeclared "nowhere"`)
 }
+
+// A record this release cannot read fails its operation; one written by
+// a newer release is left to that release.
+func TestUnreadableRecords(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	ctx := context.Background()
+	e := v.engine("w")
+	_, err := e.Open(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	require.NoError(t, v.store.CreateOperation(ctx, &provision.Operation{ID: "bad", ServiceID: "1", Kind: provision.OpSuspend, Step: "start",
+		Input: []byte(`{"v":2,"request":{}}`), Data: []byte(`{"v":2,"product":"dedicated","state":"not an object"}`)}))
+	require.NoError(t, e.Resume(ctx))
+	bad, err := v.store.GetOperation(ctx, "bad")
+	require.NoError(t, err)
+	assert.Equal(t, provision.StateFailed, bad.State)
+	assert.Contains(t, bad.Error, "operation bad: data")
+	assert.Equal(t, billing.StatusActive, v.service("1").Status)
+	assert.True(t, v.dc.Server("1").PortsOn, "nothing was done")
+
+	require.NoError(t, v.store.CreateOperation(ctx, &provision.Operation{ID: "newer", ServiceID: "1", Kind: provision.OpSuspend, Step: "start",
+		Input: []byte(`{"v":3,"request":{}}`), Data: []byte(`{"v":2,"product":"dedicated","state":{}}`)}))
+	require.ErrorIs(t, e.Resume(ctx), provision.ErrInterrupted)
+	newer, err := v.store.GetOperation(ctx, "newer")
+	require.NoError(t, err)
+	assert.False(t, newer.State.Finished(), "left to the newer release")
+	assert.Equal(t, `{"v":3,"request":{}}`, string(newer.Input), "not rewritten")
+	assert.True(t, v.dc.Server("1").PortsOn)
+}

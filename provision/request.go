@@ -321,7 +321,7 @@ func decodeInput(op *Operation) (req Request, legacy bool, err error) {
 			return nil, false, fmt.Errorf("provision: operation %s: input: %w", op.ID, err)
 		}
 		if env.V > inputVersion {
-			return nil, false, fmt.Errorf("provision: operation %s: input version %d is newer than this release (%d)", op.ID, env.V, inputVersion)
+			return nil, false, fmt.Errorf("provision: operation %s: input version %d: %w (%d)", op.ID, env.V, errNewer, inputVersion)
 		}
 		if err := json.Unmarshal(env.Request, r); err != nil {
 			return nil, false, fmt.Errorf("provision: operation %s: input: %w", op.ID, err)

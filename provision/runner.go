@@ -110,15 +110,26 @@ func (r *run) now() time.Time { return r.e.clock.Now() }
 // load decodes the operation's request and state and finds its graph. A
 // version 1 record that did not name its product takes it from the
 // service.
+//
+// A record this release cannot read fails the operation, unless a newer
+// release wrote it: then the run stops and leaves it to that release.
 func (r *run) load(ctx context.Context) error {
-	req, legacy, err := decodeInput(r.op)
-	if err != nil {
-		return err
-	}
+	req, legacy, ierr := decodeInput(r.op)
 	r.req, r.legacyInput = req, legacy
 	p, st, err := decodeData(r.op, "")
-	if err != nil {
-		return err
+	for _, e := range []error{ierr, err} {
+		if errors.Is(e, errNewer) {
+			return e
+		}
+	}
+	if bad := errors.Join(ierr, err); bad != nil {
+		if p == nil {
+			p = products[0]
+		}
+		r.prod, r.st, r.legacyInput = p, p.newState(), false
+		r.st.common().Error = bad.Error()
+		r.op.Step = stepFail.name
+		return nil
 	}
 	if p == nil {
 		svc, err := r.e.store.GetService(ctx, r.op.ServiceID)

@@ -3,6 +3,7 @@ package provision
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -45,6 +46,10 @@ type WaitStarts struct {
 	Reach   time.Time `json:"reach,omitzero"`
 }
 
+// errNewer: a record was written by a newer release; this one leaves the
+// operation to it.
+var errNewer = errors.New("written by a newer release than this one")
+
 // dataVersion is the format of Operation.Data this release writes:
 // {"v":2,"product":"<service kind>","state":{…}}. Version 1 (the first
 // release) was a flat map of strings; decodeData reads both.
@@ -85,7 +90,7 @@ func decodeData(op *Operation, kind ServiceKind) (*product, ProductState, error)
 			return nil, nil, fmt.Errorf("provision: operation %s: data: %w", op.ID, err)
 		}
 		if env.V > dataVersion {
-			return nil, nil, fmt.Errorf("provision: operation %s: data version %d is newer than this release (%d)", op.ID, env.V, dataVersion)
+			return nil, nil, fmt.Errorf("provision: operation %s: data version %d: %w (%d)", op.ID, env.V, errNewer, dataVersion)
 		}
 		p := productOf(env.Product)
 		if p == nil {
