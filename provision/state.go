@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -61,12 +62,25 @@ type dataEnvelope struct {
 	State   json.RawMessage `json:"state"`
 }
 
+// encodeData writes the envelope around the state (as json.Marshal of a
+// dataEnvelope would, in one pass: it runs after every step).
 func encodeData(p *product, st ProductState) (json.RawMessage, error) {
-	b, err := json.Marshal(st)
+	state, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(dataEnvelope{V: dataVersion, Product: p.kind, State: b})
+	kind, err := json.Marshal(p.kind)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(state)+len(kind)+32)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, dataVersion, 10)
+	b = append(b, `,"product":`...)
+	b = append(b, kind...)
+	b = append(b, `,"state":`...)
+	b = append(b, state...)
+	return append(b, '}'), nil
 }
 
 // DecodeData returns the state recorded in op.Data. It is nil for an

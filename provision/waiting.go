@@ -111,10 +111,27 @@ const pollTransient = 5
 // restart or a step retry the deadline continues from it. A timeout is a
 // failure of the server (what names the wait).
 func (r *run) await(ctx context.Context, what string, since *time.Time, timeout time.Duration, check func(context.Context) (bool, error)) error {
+	poll := check
 	if since.IsZero() {
-		*since = r.now()
-		if err := r.checkpoint(ctx); err != nil {
-			return err
+		// A wait that is over at its first poll records nothing; one that
+		// goes on records when it began before it pauses (and the loop
+		// starts from that first answer, not a second request).
+		start := r.now()
+		done, err := check(ctx)
+		if err == nil && done {
+			return nil
+		}
+		*since = start
+		if cerr := r.checkpoint(ctx); cerr != nil {
+			return cerr
+		}
+		first := true
+		poll = func(ctx context.Context) (bool, error) {
+			if first {
+				first = false
+				return done, err
+			}
+			return check(ctx)
 		}
 	}
 	_, err := wait.Until(ctx, wait.Options{
@@ -126,7 +143,7 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		MaxTransient: pollTransient,
 		Transient:    func(err error) bool { return classify(err).retried() },
 	}, func(ctx context.Context) (struct{}, bool, error) {
-		done, err := check(ctx)
+		done, err := poll(ctx)
 		return struct{}{}, done, err
 	})
 	var we *wait.Error
