@@ -131,9 +131,6 @@ func TestEnableDisableAndConnections(t *testing.T) {
 	f, err := c.Servers.Form(ctx, id)
 	require.NoError(t, err)
 	assert.True(t, f.Disabled)
-	conns, err = c.Connections.List(ctx, id)
-	require.NoError(t, err)
-	assert.True(t, conns[0].InProgress, "disable switches the port off asynchronously")
 	require.NoError(t, c.Connections.WaitConnectionsIdle(ctx, id, nil))
 	assert.False(t, srv.Connections(id)[0].On)
 
@@ -158,6 +155,19 @@ func TestEnableDisableAndConnections(t *testing.T) {
 
 	err = c.Connections.On(ctx, id, 999)
 	assert.True(t, dcimanager5.IsNotFound(err), "%v", err)
+}
+
+// Disable switches the port off asynchronously: with a switch that takes
+// an hour, the connection is still in progress when Disable has returned.
+func TestDisableIsAsynchronous(t *testing.T) {
+	t.Parallel()
+	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithConnectionDuration(time.Hour)})
+	ctx := ctxT(t)
+	id := serverByName(t, srv, "srv-02").ID
+	require.NoError(t, c.Servers.Disable(ctx, id))
+	conns, err := c.Connections.List(ctx, id)
+	require.NoError(t, err)
+	assert.True(t, conns[0].InProgress, "disable switches the port off asynchronously")
 }
 
 func TestPowerAndWaiters(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // WaitOptions tune a waiter. The zero value uses the client's poll interval
@@ -67,49 +67,76 @@ func (s *ServersService) WaitFor(ctx context.Context, id int64, what string, con
 		return nil, argErr("Servers.WaitFor", "cond", "nil")
 	}
 	w := s.waitOpts(o)
+	var last *Server
+	pending := "first poll"
+	polls, err := w.poll(ctx, what, func(ctx context.Context) (bool, error) {
+		sv, err := s.Get(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		last = sv
+		if w.OnProgress != nil {
+			w.OnProgress(*sv)
+		}
+		done, p, cerr := cond(*sv)
+		if cerr != nil {
+			return false, &condFailure{cerr}
+		}
+		pending = p
+		return done, nil
+	})
+	return last, waitErr(polls, err, what, id, pending)
+}
+
+// condFailure carries an error of the wait's own condition (not of the
+// poll), which ends the wait and is returned as it is.
+type condFailure struct{ err error }
+
+func (c *condFailure) Error() string { return c.err.Error() }
+
+// poll runs check on the shared polling loop (internal/wait): backoff
+// from Interval to MaxInterval, Timeout, and up to MaxPollErrors
+// consecutive failed polls (transport or protocol errors).
+func (w WaitOptions) poll(ctx context.Context, what string, check func(context.Context) (bool, error)) (polls int, err error) {
 	if w.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
 		defer cancel()
 	}
-	var (
-		last    *Server
-		pending = "first poll"
-		polls   int
-		fails   int
-	)
-	for attempt := 0; ; attempt++ {
+	_, err = wait.Until(ctx, wait.Options{
+		What:         what,
+		Timeout:      w.Timeout,
+		Schedule:     wait.Backoff(w.Interval, w.MaxInterval),
+		MaxTransient: w.MaxPollErrors - 1,
+		Transient: func(err error) bool {
+			_, cond := err.(*condFailure)
+			return !cond && !isFatalPollError(err)
+		},
+	}, func(ctx context.Context) (struct{}, bool, error) {
 		polls++
-		sv, err := s.Get(ctx, id)
-		switch {
-		case err == nil:
-			fails = 0
-			last = sv
-			if w.OnProgress != nil {
-				w.OnProgress(*sv)
-			}
-			done, p, cerr := cond(*sv)
-			if cerr != nil {
-				return sv, cerr
-			}
-			if done {
-				return sv, nil
-			}
-			pending = p
-		case ctx.Err() != nil:
-			return last, &WaitError{What: what, ServerID: id, Pending: pending, Polls: polls, Err: ctx.Err()}
-		case isFatalPollError(err):
-			return last, &WaitError{What: what, ServerID: id, Pending: pending, Polls: polls, Err: err}
-		default:
-			fails++
-			if fails >= w.MaxPollErrors {
-				return last, &WaitError{What: what, ServerID: id, Pending: pending, Polls: polls, Err: err}
-			}
-		}
-		if err := httpx.Sleep(ctx, httpx.Backoff(w.Interval, w.MaxInterval, attempt)); err != nil {
-			return last, &WaitError{What: what, ServerID: id, Pending: pending, Polls: polls, Err: err}
+		done, err := check(ctx)
+		return struct{}{}, done, err
+	})
+	return polls, err
+}
+
+// waitErr maps the outcome of poll to the waiters' errors: a condition's
+// own error as it is, anything else in a *WaitError.
+func waitErr(polls int, err error, what string, id int64, pending string) error {
+	if err == nil {
+		return nil
+	}
+	if cf, ok := err.(*condFailure); ok {
+		return cf.err
+	}
+	we := &WaitError{What: what, ServerID: id, Pending: pending, Polls: polls, Err: err}
+	var e *wait.Error
+	if errors.As(err, &e) {
+		if e.Reason != wait.TimedOut {
+			we.Err = e.Err // the context's error, or the last failed poll
 		}
 	}
+	return we
 }
 
 func isFatalPollError(err error) bool {
@@ -180,41 +207,23 @@ func (s *ConnectionsService) WaitConnectionsIdle(ctx context.Context, serverID i
 		return err
 	}
 	w := (*ServersService)(s).waitOpts(o)
-	if w.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
-		defer cancel()
-	}
 	pending := "first poll"
-	polls, fails := 0, 0
-	for attempt := 0; ; attempt++ {
-		polls++
+	polls, err := w.poll(ctx, "connections idle", func(ctx context.Context) (bool, error) {
 		conns, err := s.List(ctx, serverID)
-		switch {
-		case err == nil:
-			fails = 0
-			var busy []string
-			for _, c := range conns {
-				if c.InProgress {
-					busy = append(busy, fmt.Sprintf("%s %d", c.Type, c.ID))
-				}
-			}
-			if len(busy) == 0 {
-				return nil
-			}
-			pending = "func_in_progress on " + strings.Join(busy, ", ")
-		case ctx.Err() != nil:
-			return &WaitError{What: "connections idle", ServerID: serverID, Pending: pending, Polls: polls, Err: ctx.Err()}
-		case isFatalPollError(err):
-			return &WaitError{What: "connections idle", ServerID: serverID, Pending: pending, Polls: polls, Err: err}
-		default:
-			fails++
-			if fails >= w.MaxPollErrors {
-				return &WaitError{What: "connections idle", ServerID: serverID, Pending: pending, Polls: polls, Err: err}
+		if err != nil {
+			return false, err
+		}
+		var busy []string
+		for _, c := range conns {
+			if c.InProgress {
+				busy = append(busy, fmt.Sprintf("%s %d", c.Type, c.ID))
 			}
 		}
-		if err := httpx.Sleep(ctx, httpx.Backoff(w.Interval, w.MaxInterval, attempt)); err != nil {
-			return &WaitError{What: "connections idle", ServerID: serverID, Pending: pending, Polls: polls, Err: err}
+		if len(busy) == 0 {
+			return true, nil
 		}
-	}
+		pending = "func_in_progress on " + strings.Join(busy, ", ")
+		return false, nil
+	})
+	return waitErr(polls, err, "connections idle", serverID, pending)
 }

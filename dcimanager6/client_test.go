@@ -567,9 +567,11 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	}
 	assert.Equal(t, 3, f.Logins(), "one re-login shared by all callers")
 
-	// Short TTL: sessions keep expiring during a series of calls.
-	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(15 * time.Millisecond)})
-	deadline := time.Now().Add(150 * time.Millisecond)
+	// Short TTL: sessions keep expiring during a series of calls. (A TTL
+	// shorter than one login and call under load expires the fresh token
+	// before it is used: 250 ms leaves room for a loaded, -race machine.)
+	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(250 * time.Millisecond)})
+	deadline := time.Now().Add(1200 * time.Millisecond)
 	calls := 0
 	for time.Now().Before(deadline) {
 		_, _, err := c2.Users.List(ctx, nil)

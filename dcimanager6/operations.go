@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // OperationsService reads operations and waits for them [G endpoints].
@@ -112,32 +113,28 @@ func isTransient(err error) bool {
 	return false
 }
 
-// poll runs check until it reports done, backing off between rounds.
+// poll runs check on the shared polling loop (internal/wait) until it
+// reports done, backing off between rounds.
 func poll[T any](ctx context.Context, cfg waitConfig, what func() string, check func() (T, bool, error)) (T, error) {
 	var zero T
-	errs := 0
-	for attempt := 0; ; attempt++ {
-		v, done, err := check()
-		switch {
-		case err != nil && isTransient(err) && errs < cfg.maxErrors:
-			errs++
-		case err != nil:
-			if cerr := ctx.Err(); cerr != nil {
-				if errors.Is(err, cerr) {
-					return zero, fmt.Errorf("dcimanager6: %s: %w", what(), err)
-				}
-				return zero, fmt.Errorf("dcimanager6: %s: %w (%v)", what(), cerr, err)
-			}
-			return v, err
-		case done:
-			return v, nil
-		default:
-			errs = 0
-		}
-		if err := httpx.Sleep(ctx, httpx.Backoff(cfg.min, cfg.max, attempt)); err != nil {
-			return zero, fmt.Errorf("dcimanager6: %s: %w", what(), err)
-		}
+	v, err := wait.Until(ctx, wait.Options{
+		Schedule:     wait.Backoff(cfg.min, cfg.max),
+		Transient:    isTransient,
+		MaxTransient: cfg.maxErrors,
+	}, func(context.Context) (T, bool, error) { return check() })
+	var we *wait.Error
+	if !errors.As(err, &we) {
+		return v, err // done, or a final error of the check
 	}
+	switch {
+	case we.Reason == wait.Failing:
+		return v, we.Err
+	case we.Last != nil && errors.Is(we.Last, we.Err):
+		return zero, fmt.Errorf("dcimanager6: %s: %w", what(), we.Last)
+	case we.Last != nil:
+		return zero, fmt.Errorf("dcimanager6: %s: %w (%v)", what(), we.Err, we.Last)
+	}
+	return zero, fmt.Errorf("dcimanager6: %s: %w", what(), we.Err)
 }
 
 func changed(prev, cur *Operation) bool {

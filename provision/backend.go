@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 )
 
 // FreeHostname is the hostname (main IP domain) that marks a free server.
@@ -70,15 +69,6 @@ type ServerIP struct {
 	Domain string
 	Main   bool
 }
-
-// ErrNoServer is returned (wrapped) by Open when no available server is left.
-var ErrNoServer = errors.New("provision: no server available")
-
-// ErrTooManyFailures is returned (wrapped) by Open when Config.MaxServerFailures
-// servers failed for the order: it stops before a fault that is not the
-// servers' own (a wrong OS template, a panel or configuration error) takes
-// every available server out of sale. It is distinct from ErrNoServer.
-var ErrTooManyFailures = errors.New("provision: too many servers failed for the order")
 
 // ServerInventory lists and reads servers.
 type ServerInventory interface {
@@ -203,3 +193,11 @@ type FaultClassifier interface {
 // Reachability checks that an installed server answers (the seed
 // documents' "ping"). The default dials TCP port 22 of the main IP.
 type Reachability func(ctx context.Context, s Server) error
+
+// ServerDescriber is optionally implemented by a DedicatedBackend whose
+// GetServer leaves out details that cost extra panel calls (switch port,
+// IPMI address, MAC): the engine calls DescribeServer once, when it saves
+// the server's properties on the service, instead of GetServer.
+type ServerDescriber interface {
+	DescribeServer(ctx context.Context, id string) (Server, error)
+}

@@ -4,274 +4,249 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ispkit/ispkit/billing"
 )
 
-// stepRollback starts the roll-back of a failed server during Open.
-const stepRollback = "rb_ips"
+// The dedicated-server product (DCImanager 5 and 6): its step graphs in
+// one place. The steps are in dedicated_open.go (Open), dedicated_rollback.go
+// (the roll-back of a failed server), dedicated_close.go (Close) and
+// dedicated_service.go (the operations on an Active server).
 
-// serverPhase lists the Open steps that work on the picked server: a
-// failure there rolls the server back and tries the next one.
-var serverPhase = map[string]bool{
-	"claim": true, "domain": true, "ip_swap": true, "extra_ips": true, "ports_on": true,
-	"power_on": true, "wait_power": true, "install": true, "wait_install": true,
-	"reachable": true, "transfer": true,
-}
+// Steps of Open.
+var (
+	dStart       = step{"start"}
+	dUser        = step{"user"}
+	dPick        = step{"pick"}
+	dClaim       = step{"claim"}
+	dDomain      = step{"domain"}
+	dIPSwap      = step{"ip_swap"}
+	dExtraIPs    = step{"extra_ips"}
+	dPortsOn     = step{"ports_on"}
+	dPowerOn     = step{"power_on"}
+	dWaitPower   = step{"wait_power"}
+	dInstall     = step{"install"}
+	dWaitInstall = step{"wait_install"}
+	dReachable   = step{"reachable"}
+	dTransfer    = step{"transfer"}
+	dActivate    = step{"activate"}
+	dManual      = step{"manual"}
 
-var dedicatedSteps = map[OperationKind]map[string]stepFunc{
-	OpOpen: {
-		firstStep:      openStart,
-		"user":         openUser,
-		"pick":         openPick,
-		"claim":        openClaim,
-		"domain":       openDomain,
-		"ip_swap":      openIPSwap,
-		"extra_ips":    openExtraIPs,
-		"ports_on":     openPortsOn,
-		"power_on":     openPowerOn,
-		"wait_power":   openWaitPower,
-		"install":      openInstall,
-		"wait_install": openWaitInstall,
-		"reachable":    openReachable,
-		"transfer":     openTransfer,
-		"activate":     openActivate,
-		"rb_ips":       rbIPs,
-		"rb_parking":   rbParking,
-		"rb_domain":    rbDomain,
-		"rb_notes":     rbNotes,
-		"rb_disable":   rbDisable,
-		"rb_release":   rbRelease,
-		"manual":       openManual,
-	},
-	OpClose: {
-		firstStep:       closeStart,
-		"close_disable": closeDisable,
-		"close_ips":     closeIPs,
-		"close_parking": closeParking,
-		"close_domain":  closeDomain,
-		"close_owner":   closeOwner,
-		"close_release": closeRelease,
-		"close_finish":  closeFinish,
-	},
-	OpSuspend: {
-		firstStep: func(ctx context.Context, r *run) (string, error) { return "ports_off", nil },
-		"ports_off": func(ctx context.Context, r *run) (string, error) {
-			return setPorts(ctx, r, false, billing.StatusSuspended)
+	rbIPs     = step{"rb_ips"}
+	rbParking = step{"rb_parking"}
+	rbDomain  = step{"rb_domain"}
+	rbNotes   = step{"rb_notes"}
+	rbDisable = step{"rb_disable"}
+	rbRelease = step{"rb_release"}
+)
+
+// Steps of the other operations.
+var (
+	cDisable = step{"close_disable"}
+	cIPs     = step{"close_ips"}
+	cParking = step{"close_parking"}
+	cDomain  = step{"close_domain"}
+	cOwner   = step{"close_owner"}
+	cRelease = step{"close_release"}
+	cFinish  = step{"close_finish"}
+
+	sPortsOff = step{"ports_off"}
+	sPortsOn  = step{"ports_on"}
+	sSaveIPs  = step{"save_ips"}
+	sWait     = step{"reinstall_wait"}
+	sFinish   = step{"reinstall_finish"}
+)
+
+func dedicatedProduct() *product {
+	k := KindDedicated
+	// A failure while a server is prepared rolls it back (and the next
+	// server is tried); a roll-back or the final record is never given up.
+	openPolicy := map[Phase]policy{
+		PhasePrepare:  {by: map[faultClass]action{classInDoubt: retryLater}, otherwise: failOp},
+		PhaseServer:   {otherwise: rollBack},
+		PhaseRollback: {otherwise: retryLater},
+		PhaseRecord:   {otherwise: retryLater},
+	}
+	// The other operations fail on a failed step (after its retries); the
+	// service keeps its status and the error.
+	failing := map[Phase]policy{}
+	manual := &policy{otherwise: failOp}
+
+	open := newGraph(k, OpOpen, openPolicy,
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dUser, stepDone),
+			doc: "service Ordered → Processing (an Active one is done)"},
+		stepDef{name: dUser, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
+			doc: "find the customer's panel user, else create it"},
+		stepDef{name: dPick, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
+			doc: "reserve the first available server not tried; none: next module, manual task or fail"},
+		stepDef{name: dClaim, phase: PhaseServer, fn: on(openClaim), next: goesTo(dDomain, dPick),
+			doc: "admin becomes the owner, server enabled (taken outside the engine: next server)"},
+		stepDef{name: dDomain, phase: PhaseServer, fn: on(openDomain), next: goesTo(dIPSwap, dExtraIPs),
+			doc: "the server's domain (hostname)"},
+		stepDef{name: dIPSwap, phase: PhaseServer, fn: on(openIPSwap), next: goesTo(dIPSwap, dExtraIPs),
+			doc: "swap the parking address for a public one (four checkpoints)"},
+		stepDef{name: dExtraIPs, phase: PhaseServer, fn: on(openExtraIPs), next: goesTo(dExtraIPs, dPortsOn),
+			doc: "the ordered additional addresses, one checkpoint each"},
+		stepDef{name: dPortsOn, phase: PhaseServer, fn: on(openPortsOn), next: goesTo(dPowerOn),
+			doc: "switch ports on"},
+		stepDef{name: dPowerOn, phase: PhaseServer, fn: on(openPowerOn), next: goesTo(dWaitPower),
+			doc: "power on"},
+		stepDef{name: dWaitPower, phase: PhaseServer, fn: on(openWaitPower), next: goesTo(dInstall),
+			doc: "wait for power (PowerTimeout, durable)"},
+		stepDef{name: dInstall, phase: PhaseServer, fn: on(openInstall), next: goesTo(dWaitInstall),
+			doc: "start the OS install unless one runs"},
+		stepDef{name: dWaitInstall, phase: PhaseServer, fn: on(openWaitInstall), next: goesTo(dReachable, dTransfer),
+			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
+		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
+			doc: "Config.Reachability (ReachTimeout, durable)"},
+		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dActivate),
+			doc: "the customer's user becomes the owner"},
+		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
+			doc: "properties saved on the service, service Active, welcome"},
+		stepDef{name: dManual, phase: PhaseRecord, fn: on(openManual), next: goesTo(stepDone), onError: manual,
+			doc: "manual task recorded, service left in Processing"},
+		stepDef{name: rbIPs, phase: PhaseRollback, fn: on(rollbackIPs), next: goesTo(rbParking),
+			doc: "remove and release the addresses Open added"},
+		stepDef{name: rbParking, phase: PhaseRollback, fn: on(rollbackParking), next: goesTo(rbParking, rbDomain),
+			doc: "park the server again, release the public address"},
+		stepDef{name: rbDomain, phase: PhaseRollback, fn: on(rollbackDomain), next: goesTo(rbNotes),
+			doc: "domain free.ds"},
+		stepDef{name: rbNotes, phase: PhaseRollback, fn: on(rollbackNotes), next: goesTo(rbDisable),
+			doc: "the reason written into the server's notes"},
+		stepDef{name: rbDisable, phase: PhaseRollback, fn: on(rollbackDisable), next: goesTo(rbRelease),
+			doc: "server disabled, kept by the admin (out of sale)"},
+		stepDef{name: rbRelease, phase: PhaseRollback, fn: on(rollbackRelease), next: goesTo(dPick),
+			doc: "reservation released; next server, or fail (abort, MaxServerFailures)"},
+	)
+	open.rollBack = rollBackServer
+	open.failRoute = abortServer
+
+	close := newGraph(k, OpClose, failing,
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(closeStart), next: goesTo(cDisable, cFinish, stepDone),
+			doc: "nothing to do when Deleted; no server: only the record"},
+		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
+		stepDef{name: cIPs, phase: PhaseServer, fn: on(closeIPs), next: goesTo(cParking),
+			doc: "additional addresses removed and released"},
+		stepDef{name: cParking, phase: PhaseServer, fn: on(closeParking), next: goesTo(cParking, cDomain),
+			doc: "parked again when its address was swapped"},
+		stepDef{name: cDomain, phase: PhaseServer, fn: on(closeDomain), next: goesTo(cOwner), doc: "domain free.ds"},
+		stepDef{name: cOwner, phase: PhaseServer, fn: on(closeOwner), next: goesTo(cRelease), doc: "owner cleared (no_owner)"},
+		stepDef{name: cRelease, phase: PhaseRecord, fn: on(closeRelease), next: goesTo(cFinish), doc: "reservation released"},
+		stepDef{name: cFinish, phase: PhaseRecord, fn: on(closeFinish), next: goesTo(stepDone), doc: "service Deleted"},
+	)
+	suspend := newGraph(k, OpSuspend, failing,
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
+		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(stepDone),
+			doc: "switch ports off (the server keeps running), service Suspended"},
+	)
+	unsuspend := newGraph(k, OpUnsuspend, failing,
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sPortsOn), doc: "—"},
+		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(stepDone),
+			doc: "switch ports on, service Active"},
+	)
+	password := newGraph(k, OpChangePassword, failing,
+		stepDef{name: dStart, phase: PhaseServer, fn: on(changePassword), next: goesTo(stepDone),
+			doc: "the panel user's password"},
+	)
+	addIP := newGraph(k, OpAddIP, failing,
+		stepDef{name: dStart, phase: PhaseServer, fn: on(addIPStart), next: goesTo(dStart, sSaveIPs),
+			doc: "allocate in IPmanager (found again by its note) and add to the server; checkpoints"},
+		stepDef{name: sSaveIPs, phase: PhaseRecord, fn: on(saveIPs), next: goesTo(stepDone),
+			doc: "the server's additional addresses saved on the service"},
+	)
+	removeIP := newGraph(k, OpRemoveIP, failing,
+		stepDef{name: dStart, phase: PhaseServer, fn: on(removeIPStart), next: goesTo(sSaveIPs),
+			doc: "remove from the server, release in IPmanager"},
+		stepDef{name: sSaveIPs, phase: PhaseRecord, fn: on(saveIPs), next: goesTo(stepDone),
+			doc: "the server's additional addresses saved on the service"},
+	)
+	reinstall := newGraph(k, OpReinstall, failing,
+		stepDef{name: dStart, phase: PhaseServer, fn: on(reinstallStart), next: goesTo(sWait),
+			doc: "start the install (the Open's template and recipe unless given)"},
+		stepDef{name: sWait, phase: PhaseServer, fn: on(reinstallWait), next: goesTo(sFinish),
+			doc: "wait for it (InstallTimeout, durable)"},
+		stepDef{name: sFinish, phase: PhaseRecord, fn: on(reinstallFinish), next: goesTo(stepDone),
+			doc: "template and recipe saved on the service"},
+	)
+	return &product{
+		kind:         k,
+		productTypes: []billing.ProductType{billing.ProductDedicatedServer},
+		newState:     func() ProductState { return &DedicatedState{} },
+		fromV1:       dedicatedFromV1,
+		graphs: map[OperationKind]*graph{OpOpen: open, OpClose: close, OpSuspend: suspend, OpUnsuspend: unsuspend,
+			OpChangePassword: password, OpAddIP: addIP, OpRemoveIP: removeIP, OpReinstall: reinstall},
+		usable:    func(e *Engine, m *billing.Module) bool { return e.cfg.Dedicated[m.Name] != nil },
+		checkOpen: dedicatedCheckOpen,
+		check:     dedicatedCheck,
+		loginURL: func(ctx context.Context, e *Engine, svc *Service) (string, error) {
+			b := e.cfg.Dedicated[svc.Module]
+			if b == nil {
+				return "", fmt.Errorf("provision: module %q: %w", svc.Module, ErrNoBackend)
+			}
+			return b.LoginURL(ctx, svc.Properties[PropLogin])
 		},
-	},
-	OpUnsuspend: {
-		firstStep:  func(ctx context.Context, r *run) (string, error) { return "ports_on", nil },
-		"ports_on": func(ctx context.Context, r *run) (string, error) { return setPorts(ctx, r, true, billing.StatusActive) },
-	},
-	OpChangePassword: {
-		firstStep: dedicatedPassword,
-	},
-	OpAddIP: {
-		firstStep:  addIP,
-		"save_ips": saveIPs,
-	},
-	OpRemoveIP: {
-		firstStep:  removeIP,
-		"save_ips": saveIPs,
-	},
-	OpReinstall: {
-		firstStep:          reinstallStart,
-		"reinstall_wait":   reinstallWait,
-		"reinstall_finish": reinstallFinish,
-	},
-}
-
-// ServerDescriber is optionally implemented by a DedicatedBackend whose
-// GetServer leaves out details that cost extra panel calls (switch port,
-// IPMI address, MAC): the engine calls DescribeServer once, when it saves
-// the server's properties on the service, instead of GetServer.
-type ServerDescriber interface {
-	DescribeServer(ctx context.Context, id string) (Server, error)
-}
-
-// target is the module, backend and pool an operation works with.
-type target struct {
-	mod  *billing.Module
-	b    DedicatedBackend
-	pool IPPool // nil without an IPmanager link
-}
-
-// swaps reports whether Open swaps the parking address for a public one.
-func (t target) swaps() bool {
-	l := t.mod.IPManager
-	return t.pool != nil && l != nil && !l.NeverChangeIPs && l.ParkingGroup != ""
-}
-
-// dedicatedModules are the tariff's modules with a dedicated backend, in
-// Catalog.SelectModules order.
-func (e *Engine) dedicatedModules(t *billing.Tariff) []*billing.Module {
-	return e.modulesWith(t, KindDedicated)
-}
-
-func (e *Engine) target(m *billing.Module) target {
-	tg := target{mod: m, b: e.cfg.Dedicated[m.Name]}
-	if m.IPManager != nil {
-		tg.pool = e.cfg.IPPools[m.Name]
 	}
-	return tg
 }
 
-// openTarget is the module Open currently works with (Data[module_index]).
-func (r *run) openTarget(ctx context.Context) (target, *billing.Tariff, *Service, error) {
-	t, svc, err := r.loadTariff(ctx)
-	if err != nil {
-		return target{}, nil, nil, err
+// rollBackServer starts the roll-back of the server Open works on after a
+// step failed there; the next server is tried after it.
+func rollBackServer(r *run, st ProductState, at *stepDef, _ faultClass, err error) (step, bool) {
+	d := st.(*DedicatedState)
+	if d.Server == "" {
+		return step{}, false
 	}
-	mods := r.e.dedicatedModules(t)
-	idx, _ := strconv.Atoi(r.op.Data[dModIdx])
-	if idx >= len(mods) {
-		return target{}, t, svc, permanent(fmt.Errorf("module index %d out of range", idx))
+	reason := err.Error()
+	var sf *serverFailure
+	if errors.As(err, &sf) {
+		reason = sf.reason
 	}
-	return r.e.target(mods[idx]), t, svc, nil
+	d.FailReason = fmt.Sprintf("%s: %s", at.name, reason)
+	ev := r.event(EventServerFailed, at.name.name)
+	ev.Error = d.FailReason
+	r.e.emit(ev)
+	return rbIPs, true
 }
 
-// openOrder is openTarget with the order resolved against the tariff (OS,
-// recipe, extra addresses).
-func (r *run) openOrder(ctx context.Context) (target, billing.ResolvedOrder, error) {
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return target{}, billing.ResolvedOrder{}, err
+// abortServer routes a failure of Open: a server it holds is rolled back
+// first (and the operation fails after it), so a failed Open never keeps
+// a server.
+func abortServer(r *run, st ProductState) step {
+	d := st.(*DedicatedState)
+	if d.Server == "" {
+		return stepFail
 	}
-	ro, err := r.resolved(t)
-	return tg, ro, err
+	d.Abort = true
+	d.FailReason = d.Error
+	return rbIPs
 }
 
-// serviceTarget is the module of an opened service.
-func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
-	if err != nil {
-		return target{}, nil, err
+func dedicatedCheckOpen(e *Engine, req OpenRequest, t *billing.Tariff) error {
+	if billing.SanitizeUsername(req.Owner) == "" {
+		return reqArg(req, "Owner", "required: a name with at least one ASCII letter or digit")
 	}
-	m, err := r.e.cfg.Catalog.Module(svc.Module)
-	if err != nil {
-		return target{}, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, err))
+	if req.Password == "" {
+		return reqArg(req, "Password", "required")
 	}
-	tg := r.e.target(m)
-	if tg.b == nil {
-		return target{}, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, ErrNoBackend))
-	}
-	if svc.Properties[PropServerID] == "" {
-		return target{}, nil, permanent(fmt.Errorf("service %s has no server: %w", svc.ID, ErrServiceState))
-	}
-	return tg, svc, nil
+	_, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
+	return err
 }
 
-// server reads server id from the target's panel (the id is kept as asked).
-func (tg target) server(ctx context.Context, id string) (Server, error) {
-	s, err := tg.b.GetServer(ctx, id)
-	if err != nil {
-		return Server{}, err
+func dedicatedCheck(e *Engine, req Request, svc *Service) error {
+	if err := checkStatus(req, svc); err != nil {
+		return err
 	}
-	s.ID = id
-	return s, nil
-}
-
-// openServer loads the Open target and reads the server the operation
-// works on (Data[server]).
-func (r *run) openServer(ctx context.Context) (target, Server, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return target{}, Server{}, err
-	}
-	s, err := tg.server(ctx, r.op.Data[dServer])
-	return tg, s, err
-}
-
-// serviceServer loads the target of an opened service and reads its server.
-func (r *run) serviceServer(ctx context.Context) (target, Server, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return target{}, Server{}, err
-	}
-	s, err := tg.server(ctx, svc.Properties[PropServerID])
-	return tg, s, err
-}
-
-// The ensure* helpers act only when the server's state (as just read)
-// differs from the wanted one, which keeps the steps idempotent.
-
-// ensureOwner makes user (empty: nobody) the server's owner.
-func ensureOwner(ctx context.Context, b DedicatedBackend, s Server, user string) error {
-	if s.OwnerID == user {
-		return nil
-	}
-	return b.SetOwner(ctx, s.ID, user)
-}
-
-// ensureDomain sets the server's domain (hostname).
-func ensureDomain(ctx context.Context, b DedicatedBackend, s Server, domain string) error {
-	if s.Hostname == domain {
-		return nil
-	}
-	return b.SetDomain(ctx, s.ID, domain)
-}
-
-// ensureEnabled enables (on) or disables the server.
-func ensureEnabled(ctx context.Context, b DedicatedBackend, s Server, on bool) error {
-	switch {
-	case on && s.Disabled:
-		return b.Enable(ctx, s.ID)
-	case !on && !s.Disabled:
-		return b.Disable(ctx, s.ID)
+	switch req := req.(type) {
+	case ReinstallRequest:
+		if req.OSTemplate == "" && svc.Properties[PropOS] == "" {
+			return reqArg(req, "OSTemplate", "required: the service has no OS template recorded")
+		}
+	case RemoveIPRequest:
+		if req.IP == svc.Properties[PropIP] {
+			return reqArg(req, "IP", "is the server's main address")
+		}
 	}
 	return nil
-}
-
-// ensurePowered switches the server on.
-func ensurePowered(ctx context.Context, b DedicatedBackend, s Server) error {
-	if s.PoweredOn {
-		return nil
-	}
-	return b.PowerOn(ctx, s.ID)
-}
-
-// allocate returns the address of pool carrying note, or allocates one
-// with that note (a retry after a crash finds its earlier allocation).
-func allocate(ctx context.Context, pool IPPool, family, group, domain, note, what string) (string, error) {
-	found, err := pool.FindByNote(ctx, note)
-	if err != nil {
-		return "", err
-	}
-	if len(found) > 0 {
-		return found[0], nil
-	}
-	ip, err := pool.Allocate(ctx, family, group, domain, note)
-	if err != nil {
-		return "", fmt.Errorf("allocate %s address: %w", what, err)
-	}
-	return ip, nil
-}
-
-// snapshotIPs lists the addresses of ips.
-func snapshotIPs(ips []ServerIP) string {
-	var base []string
-	for _, x := range ips {
-		base = append(base, x.IP)
-	}
-	return strings.Join(base, ",")
-}
-
-func (r *run) resolved(t *billing.Tariff) (billing.ResolvedOrder, error) {
-	opts, err := billing.ParseOrderOptions(optionsFromInput(r.op.Input))
-	if err != nil {
-		return billing.ResolvedOrder{}, permanent(err)
-	}
-	ro, err := t.Resolve(opts)
-	if err != nil {
-		return billing.ResolvedOrder{}, permanent(err)
-	}
-	return ro, nil
 }
 
 // serverDomain computes the domain of a new dedicated server: the tariff's
@@ -297,200 +272,173 @@ func serverDomain(t *billing.Tariff, serviceID, owner, domain string, accountID 
 		}
 	}
 	if b.Len() == 0 {
-		return "", reqErr("Domain", "required: the service id cannot form a domain")
+		return "", argErr("Open", "OpenRequest.Domain", "required: the service id cannot form a domain")
 	}
 	return b.String() + ".domain", nil
 }
 
-func (r *run) inputInt(key string) int64 {
-	n, _ := strconv.ParseInt(r.op.Input[key], 10, 64)
-	return n
+// ---- targets: the module, backend and pool an operation works with ----
+
+// target is the module, backend and pool an operation works with.
+type target struct {
+	mod  *billing.Module
+	b    dedicatedGate
+	pool *poolGate // nil without an IPmanager link
 }
 
-// ---- Open ----
-
-func openStart(ctx context.Context, r *run) (string, error) { return r.startOpen(ctx, "user") }
-
-func openUser(ctx context.Context, r *run) (string, error) {
-	tg, _, svc, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	name := billing.SanitizeUsername(svc.Owner)
-	id, found, err := tg.b.FindUser(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	if !found {
-		id, err = tg.b.CreateUser(ctx, name, r.op.Input[inPassword])
-		if err != nil {
-			// Created meanwhile by a concurrent order of the same customer?
-			if id2, found2, err2 := tg.b.FindUser(ctx, name); err2 == nil && found2 {
-				id, err = id2, nil
-			} else {
-				return "", fmt.Errorf("create panel user: %w", err)
-			}
-		}
-	}
-	admin, err := tg.b.AdminUserID(ctx)
-	if err != nil {
-		return "", err
-	}
-	r.op.Data[dModule] = tg.mod.Name
-	r.op.Data[dUserName] = name
-	r.op.Data[dUserID] = id
-	r.op.Data[dAdminID] = admin
-	return "pick", nil
+// swaps reports whether Open swaps the parking address for a public one.
+func (t target) swaps() bool {
+	l := t.mod.IPManager
+	return t.pool != nil && l != nil && !l.NeverChangeIPs && l.ParkingGroup != ""
 }
 
-func splitList(s string) []string {
-	if s == "" {
+func (r *run) target(m *billing.Module) target {
+	tg := target{mod: m, b: r.dedicated(r.e.cfg.Dedicated[m.Name])}
+	if m.IPManager != nil {
+		tg.pool = r.pool(r.e.cfg.IPPools[m.Name])
+	}
+	return tg
+}
+
+// openTarget is the module Open currently works with (ModuleIndex).
+func (r *run) openTarget(ctx context.Context, d *DedicatedState) (target, *billing.Tariff, *Service, error) {
+	t, svc, err := r.loadTariff(ctx)
+	if err != nil {
+		return target{}, nil, nil, err
+	}
+	mods := r.e.modulesFor(t, r.prod)
+	if d.ModuleIndex >= len(mods) {
+		return target{}, t, svc, permanent(fmt.Errorf("module index %d out of range", d.ModuleIndex))
+	}
+	return r.target(mods[d.ModuleIndex]), t, svc, nil
+}
+
+// openOrder is openTarget with the order resolved against the tariff (OS,
+// recipe, extra addresses).
+func (r *run) openOrder(ctx context.Context, d *DedicatedState) (target, billing.ResolvedOrder, error) {
+	tg, t, _, err := r.openTarget(ctx, d)
+	if err != nil {
+		return target{}, billing.ResolvedOrder{}, err
+	}
+	ro, err := r.resolved(t)
+	return tg, ro, err
+}
+
+// openServer loads the Open target and reads the server the operation
+// works on.
+func (r *run) openServer(ctx context.Context, d *DedicatedState) (target, Server, error) {
+	tg, _, _, err := r.openTarget(ctx, d)
+	if err != nil {
+		return target{}, Server{}, err
+	}
+	s, err := tg.server(ctx, d.Server)
+	return tg, s, err
+}
+
+// serviceTarget is the module of an opened service.
+func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
+	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	if err != nil {
+		return target{}, nil, err
+	}
+	m, err := r.e.cfg.Catalog.Module(svc.Module)
+	if err != nil {
+		return target{}, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, err))
+	}
+	if r.e.cfg.Dedicated[m.Name] == nil {
+		return target{}, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, ErrNoBackend))
+	}
+	if svc.Properties[PropServerID] == "" {
+		return target{}, nil, permanent(fmt.Errorf("service %s has no server: %w", svc.ID, ErrServiceState))
+	}
+	return r.target(m), svc, nil
+}
+
+// serviceServer loads the target of an opened service and reads its server.
+func (r *run) serviceServer(ctx context.Context) (target, Server, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return target{}, Server{}, err
+	}
+	s, err := tg.server(ctx, svc.Properties[PropServerID])
+	return tg, s, err
+}
+
+// server reads server id from the target's panel (the id is kept as asked).
+func (tg target) server(ctx context.Context, id string) (Server, error) {
+	s, err := tg.b.GetServer(ctx, id)
+	if err != nil {
+		return Server{}, err
+	}
+	s.ID = id
+	return s, nil
+}
+
+func (r *run) resolved(t *billing.Tariff) (billing.ResolvedOrder, error) {
+	opts, err := billing.ParseOrderOptions(r.openRequest().Options)
+	if err != nil {
+		return billing.ResolvedOrder{}, permanent(err)
+	}
+	ro, err := t.Resolve(opts)
+	if err != nil {
+		return billing.ResolvedOrder{}, permanent(err)
+	}
+	return ro, nil
+}
+
+// ---- the ensure* helpers act only when the server's state (as just
+// read) differs from the wanted one, which keeps the steps idempotent ----
+
+// ensureOwner makes user (empty: nobody) the server's owner.
+func ensureOwner(ctx context.Context, b dedicatedGate, s Server, user string) error {
+	if s.OwnerID == user {
 		return nil
 	}
-	return strings.Split(s, ",")
+	return b.SetOwner(ctx, s.ID, user)
 }
 
-func openPick(ctx context.Context, r *run) (string, error) {
-	if r.op.Data[dServer] != "" {
-		return "claim", nil
+// ensureDomain sets the server's domain (hostname).
+func ensureDomain(ctx context.Context, b dedicatedGate, s Server, domain string) error {
+	if s.Hostname == domain {
+		return nil
 	}
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	tried := splitList(r.op.Data[dTried])
-	res, err := r.e.store.Reservations(ctx, tg.mod.Name)
-	if err != nil {
-		return "", err
-	}
-	reserved := map[string]bool{}
-	for _, rv := range res {
-		if rv.OperationID == r.op.ID && !slices.Contains(tried, rv.ServerID) {
-			// Reserved by this operation before a crash, not recorded yet.
-			if r.op.Data[dServer] == "" {
-				r.op.Data[dServer] = rv.ServerID
-				continue
-			}
-			if err := r.e.store.Unreserve(ctx, tg.mod.Name, rv.ServerID, r.op.ID); err != nil {
-				return "", err
-			}
-			continue
-		}
-		reserved[rv.ServerID] = true
-	}
-	if r.op.Data[dServer] != "" {
-		return "claim", nil
-	}
-	servers, err := tg.b.ListServers(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, s := range servers {
-		if !s.Available(t.ServerConfig) || reserved[s.ID] || slices.Contains(tried, s.ID) {
-			continue
-		}
-		err := r.e.store.Reserve(ctx, Reservation{Backend: tg.mod.Name, ServerID: s.ID, OperationID: r.op.ID, ServiceID: r.op.ServiceID, CreatedAt: time.Now()})
-		if errors.Is(err, ErrReserved) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		r.op.Data[dServer] = s.ID
-		return "claim", nil
-	}
-	// No server left in this module: the next module, else give up.
-	mods := r.e.dedicatedModules(t)
-	idx, _ := strconv.Atoi(r.op.Data[dModIdx])
-	if idx+1 < len(mods) {
-		r.op.Data[dModIdx] = strconv.Itoa(idx + 1)
-		for _, k := range []string{dModule, dUserName, dUserID, dAdminID, dTried} {
-			delete(r.op.Data, k)
-		}
-		return "user", nil
-	}
-	for _, m := range mods {
-		if ok, reason := billing.OnConfigUnavailable(t, m); ok {
-			r.op.Data[dModule] = m.Name
-			r.manualTask(m, reason)
-			return "manual", nil
-		}
-	}
-	r.cause = fmt.Errorf("tariff %d (%s): %w", t.ID, t.ServerConfig, ErrNoServer)
-	r.op.Data[dError] = r.cause.Error()
-	return stepFail, nil
+	return b.SetDomain(ctx, s.ID, domain)
 }
 
-// openManual leaves the service in Processing for the department.
-func openManual(ctx context.Context, r *run) (string, error) {
-	_, err := r.updateService(ctx, func(s *Service) error {
-		s.Module = r.op.Data[dModule]
-		s.Properties[PropManualTask] = r.op.Data[dManual]
-		return r.transition(s, billing.StatusProcessing)
-	})
+// ensureEnabled enables (on) or disables the server.
+func ensureEnabled(ctx context.Context, b dedicatedGate, s Server, on bool) error {
+	switch {
+	case on && s.Disabled:
+		return b.Enable(ctx, s.ID)
+	case !on && !s.Disabled:
+		return b.Disable(ctx, s.ID)
+	}
+	return nil
+}
+
+// ensurePowered switches the server on.
+func ensurePowered(ctx context.Context, b dedicatedGate, s Server) error {
+	if s.PoweredOn {
+		return nil
+	}
+	return b.PowerOn(ctx, s.ID)
+}
+
+// allocate returns the address of pool carrying note, or allocates one
+// with that note (a retry after a crash finds its earlier allocation).
+func allocate(ctx context.Context, pool *poolGate, family, group, domain, note, what string) (string, error) {
+	found, err := pool.FindByNote(ctx, note)
 	if err != nil {
 		return "", err
 	}
-	return stepDone, nil
-}
-
-// abandonServer forgets a server that turned out to be taken outside the
-// engine (no roll-back: it is not ours).
-func (r *run) abandonServer(ctx context.Context, tg target) (string, error) {
-	srv := r.op.Data[dServer]
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, srv, r.op.ID); err != nil {
-		return "", err
+	if len(found) > 0 {
+		return found[0], nil
 	}
-	r.op.Data[dTried] = strings.Join(append(splitList(r.op.Data[dTried]), srv), ",")
-	clearServerData(r.op.Data)
-	return "pick", nil
-}
-
-func clearServerData(d map[string]string) {
-	for _, k := range []string{dServer, dDomain, dBaseIPs, dExtraIPs, dPublicIP, dParkingIP, dPubAdded, dParkRemoved, dParkDone, dInstalling, dFailReason, "park_new", "install_percent"} {
-		delete(d, k)
-	}
-}
-
-func openClaim(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.openServer(ctx)
+	ip, err := pool.Allocate(ctx, family, group, domain, note)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("allocate %s address: %w", what, err)
 	}
-	admin := r.op.Data[dAdminID]
-	if s.OwnerID != admin && (s.OwnerID != "" || s.Hostname != FreeHostname) {
-		return r.abandonServer(ctx, tg) // taken outside the engine
-	}
-	if err := ensureOwner(ctx, tg.b, s, admin); err != nil {
-		return "", err
-	}
-	return "domain", ensureEnabled(ctx, tg.b, s, true)
-}
-
-func openDomain(ctx context.Context, r *run) (string, error) {
-	tg, t, svc, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	domain := r.op.Data[dDomain]
-	if domain == "" {
-		domain, err = serverDomain(t, svc.ID, svc.Owner, r.op.Input[inDomain], svc.AccountID)
-		if err != nil {
-			return "", permanent(err)
-		}
-		r.op.Data[dDomain] = domain
-	}
-	s, err := tg.server(ctx, r.op.Data[dServer])
-	if err != nil {
-		return "", err
-	}
-	if err := ensureDomain(ctx, tg.b, s, domain); err != nil {
-		return "", err
-	}
-	if tg.swaps() {
-		return "ip_swap", nil
-	}
-	return "extra_ips", nil
+	return ip, nil
 }
 
 func findIP(ips []ServerIP, ip string) (ServerIP, bool) {
@@ -511,828 +459,11 @@ func mainIP(ips []ServerIP) (ServerIP, bool) {
 	return ServerIP{}, false
 }
 
-// openIPSwap replaces the parking address by a public one from IPmanager.
-// The parking address is the server's main address, and a panel keeps a
-// server's only address, so the public address is added first and the
-// parking one removed after it (the panel then makes the public address
-// the main one). Each sub-step is checkpointed in Data: the allocation
-// (found again by its note after a crash), the public address on the
-// server, the parking address off the server, the parking address's
-// release to IPmanager.
-func openIPSwap(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv, domain := r.op.Data[dServer], r.op.Data[dDomain]
-	if r.op.Data[dPublicIP] == "" {
-		ips, err := tg.b.ListIPs(ctx, srv)
-		if err != nil {
-			return "", err
-		}
-		pub, err := allocate(ctx, tg.pool, "ipv4", tg.mod.IPManager.IPGroup(), domain, r.op.ID+"/"+srv+"/main", "public")
-		if err != nil {
-			return "", err
-		}
-		r.op.Data[dPublicIP] = pub
-		if m, ok := mainIP(ips); ok && m.IP != pub {
-			r.op.Data[dParkingIP] = m.IP
-		}
-		return "ip_swap", nil // checkpoint the allocation
-	}
-	if r.op.Data[dParkDone] != "" {
-		return "extra_ips", nil
-	}
-	pub, park := r.op.Data[dPublicIP], r.op.Data[dParkingIP]
-	switch {
-	case r.op.Data[dPubAdded] == "":
-		ips, err := tg.b.ListIPs(ctx, srv)
-		if err != nil {
-			return "", err
-		}
-		if _, ok := findIP(ips, pub); !ok {
-			if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.IPGroup(), pub, domain); err != nil {
-				return "", fmt.Errorf("add public address %s: %w", pub, err)
-			}
-		}
-		r.op.Data[dPubAdded] = "1"
-		return "ip_swap", nil // checkpoint: the public address is on the server
-	case r.op.Data[dParkRemoved] == "":
-		if park != "" {
-			ips, err := tg.b.ListIPs(ctx, srv)
-			if err != nil {
-				return "", err
-			}
-			if p, ok := findIP(ips, park); ok {
-				// The panel, not the checkpoint, says whether the public
-				// address is there: if it went missing since it was
-				// recorded, put it back before the parking one goes.
-				if _, ok := findIP(ips, pub); !ok {
-					if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.IPGroup(), pub, domain); err != nil {
-						return "", fmt.Errorf("add public address %s: %w", pub, err)
-					}
-				}
-				if err := tg.b.RemoveIP(ctx, srv, p.ID); err != nil {
-					return "", fmt.Errorf("remove parking address %s: %w", park, err)
-				}
-			}
-		}
-		r.op.Data[dParkRemoved] = "1"
-		return "ip_swap", nil // checkpoint: the parking address is off the server
-	}
-	if park != "" {
-		if err := tg.pool.Release(ctx, park); err != nil {
-			return "", err
-		}
-	}
-	r.op.Data[dParkDone] = "1"
-	return "extra_ips", nil
-}
-
-// openExtraIPs adds the ordered additional IPv4 and IPv6 addresses, one
-// checkpoint per address. Without IPmanager the panel allocates them, and
-// addresses not in the snapshot taken first are counted as already added.
-func openExtraIPs(ctx context.Context, r *run) (string, error) {
-	tg, ro, err := r.openOrder(ctx)
-	if err != nil {
-		return "", err
-	}
-	if ro.ExtraIPv4+ro.ExtraIPv6 == 0 {
-		return "ports_on", nil
-	}
-	srv, domain := r.op.Data[dServer], r.op.Data[dDomain]
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := r.op.Data[dBaseIPs]; !ok {
-		r.op.Data[dBaseIPs] = snapshotIPs(ips)
-		return "extra_ips", nil // checkpoint the snapshot
-	}
-	base := splitList(r.op.Data[dBaseIPs])
-	var added []string
-	count := map[string]int{}
+// addresses lists the addresses of ips.
+func addresses(ips []ServerIP) []string {
+	out := make([]string, 0, len(ips))
 	for _, x := range ips {
-		if !slices.Contains(base, x.IP) {
-			added = append(added, x.IP)
-			count[familyOf(x.IP)]++
-		}
+		out = append(out, x.IP)
 	}
-	r.op.Data[dExtraIPs] = strings.Join(added, ",")
-	for _, want := range []struct {
-		family string
-		n      int
-	}{{"ipv4", ro.ExtraIPv4}, {"ipv6", ro.ExtraIPv6}} {
-		if count[want.family] >= want.n {
-			continue
-		}
-		ip := ""
-		if tg.pool != nil {
-			note := fmt.Sprintf("%s/%s/%s/%d", r.op.ID, srv, want.family, count[want.family])
-			if ip, err = allocate(ctx, tg.pool, want.family, tg.mod.IPManager.IPGroup(), domain, note, want.family); err != nil {
-				return "", err
-			}
-		}
-		got, err := tg.b.AddIP(ctx, srv, want.family, ro.IPGroup, ip, domain)
-		if err != nil {
-			return "", fmt.Errorf("add %s address: %w", want.family, err)
-		}
-		r.op.Data[dExtraIPs] = strings.Join(append(added, got.IP), ",")
-		return "extra_ips", nil // checkpoint each address
-	}
-	return "ports_on", nil
-}
-
-func openPortsOn(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := tg.b.SetPorts(ctx, r.op.Data[dServer], true); err != nil {
-		return "", err
-	}
-	return "power_on", nil
-}
-
-func openPowerOn(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.openServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "wait_power", ensurePowered(ctx, tg.b, s)
-}
-
-func openWaitPower(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	err = r.pollUntil(ctx, r.e.cfg.PowerTimeout, "power on", func(ctx context.Context) (bool, error) {
-		s, err := tg.b.GetServer(ctx, r.op.Data[dServer])
-		return err == nil && s.PoweredOn, err
-	})
-	if err != nil {
-		return "", err
-	}
-	return "install", nil
-}
-
-func openInstall(ctx context.Context, r *run) (string, error) {
-	tg, ro, err := r.openOrder(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := startInstall(ctx, r, tg.b, r.op.Data[dServer], InstallSpec{
-		Template: ro.OSTemplate, Recipe: ro.Recipe, Password: r.op.Input[inPassword], Hostname: r.op.Data[dDomain],
-	}); err != nil {
-		return "", err
-	}
-	return "wait_install", nil
-}
-
-// startInstall starts an install unless one is running (started before a
-// crash that hid the record).
-func startInstall(ctx context.Context, r *run, b DedicatedBackend, srv string, spec InstallSpec) error {
-	if r.op.Data[dInstalling] != "" {
-		return nil
-	}
-	st, err := b.InstallStatus(ctx, srv)
-	if err != nil {
-		return err
-	}
-	if !st.Running {
-		if err := b.Install(ctx, srv, spec); err != nil {
-			return fmt.Errorf("start OS install: %w", err)
-		}
-	}
-	r.op.Data[dInstalling] = time.Now().UTC().Format(time.RFC3339)
-	return nil
-}
-
-// waitInstall waits for the install to finish (or, with dontWait, only
-// checks that it has not failed), reporting progress.
-func waitInstall(ctx context.Context, r *run, b DedicatedBackend, srv string, dontWait bool) error {
-	last := -2
-	return r.pollUntil(ctx, r.e.cfg.InstallTimeout, "OS install", func(ctx context.Context) (bool, error) {
-		st, err := b.InstallStatus(ctx, srv)
-		if err != nil {
-			return false, err
-		}
-		if st.Failed {
-			msg := st.Message
-			if msg == "" {
-				msg = "the panel reports the operation failed"
-			}
-			return false, serverFailed("OS install failed: %s", msg)
-		}
-		pct := st.Percent
-		if !st.Running {
-			pct = 100
-		}
-		if pct != last {
-			last = pct
-			r.e.emit(Event{Type: EventInstallProgress, OperationID: r.op.ID, ServiceID: r.op.ServiceID, Kind: r.op.Kind, Step: r.op.Step, Module: r.op.Data[dModule], ServerID: srv, Percent: pct})
-		}
-		return dontWait || !st.Running, nil
-	})
-}
-
-func openWaitInstall(ctx context.Context, r *run) (string, error) {
-	tg, t, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := waitInstall(ctx, r, tg.b, r.op.Data[dServer], t.DontWaitInstall); err != nil {
-		return "", err
-	}
-	if t.DontWaitInstall {
-		// The OS is still installing: nothing answers yet.
-		return "transfer", nil
-	}
-	return "reachable", nil
-}
-
-func openReachable(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	var last error
-	err = r.pollUntil(ctx, r.e.cfg.ReachTimeout, "reachability check", func(ctx context.Context) (bool, error) {
-		s, err := tg.b.GetServer(ctx, r.op.Data[dServer])
-		if err != nil {
-			return false, err
-		}
-		last = r.e.cfg.Reachability(ctx, s)
-		return last == nil, nil
-	})
-	if err != nil {
-		if last != nil {
-			return "", serverFailed("server does not answer: %v", last)
-		}
-		return "", err
-	}
-	return "transfer", nil
-}
-
-func openTransfer(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.openServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "activate", ensureOwner(ctx, tg.b, s, r.op.Data[dUserID])
-}
-
-func openActivate(ctx context.Context, r *run) (string, error) {
-	tg, ro, err := r.openOrder(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv := r.op.Data[dServer]
-	var s Server
-	if d, ok := tg.b.(ServerDescriber); ok {
-		s, err = d.DescribeServer(ctx, srv)
-	} else {
-		s, err = tg.b.GetServer(ctx, srv)
-	}
-	if err != nil {
-		return "", err
-	}
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	mainAddr, extras := s.IP, []string{}
-	if m, ok := mainIP(ips); ok {
-		mainAddr = m.IP
-	}
-	if pub := r.op.Data[dPublicIP]; pub != "" {
-		if _, ok := findIP(ips, pub); ok {
-			mainAddr = pub // the swapped-in public address is the service's address
-		}
-	}
-	for _, x := range ips {
-		if x.IP != mainAddr {
-			extras = append(extras, x.IP)
-		}
-	}
-	_, err = r.updateService(ctx, func(svc *Service) error {
-		svc.Module = tg.mod.Name
-		p := svc.Properties
-		p[PropServerID] = srv
-		p[PropServerName] = s.Name
-		p[PropIP] = mainAddr
-		p[PropIPs] = strings.Join(extras, ",")
-		p[PropLogin] = r.op.Data[dUserName]
-		p[PropUserID] = r.op.Data[dUserID]
-		p[PropDomain] = r.op.Data[dDomain]
-		p[PropSwitchPort] = s.SwitchPort
-		p[PropIPMI] = s.IPMIAddress
-		p[PropMAC] = s.MAC
-		p[PropOS] = ro.OSTemplate
-		p[PropRecipe] = ro.Recipe
-		p[PropReservation] = r.op.ID
-		if r.op.Data[dPublicIP] != "" {
-			p[PropIPManaged] = "1"
-		}
-		return r.transition(svc, billing.StatusActive)
-	})
-	if err != nil {
-		return "", err
-	}
-	return stepDone, nil
-}
-
-// ---- roll-back of a failed server (Open) ----
-
-// rbIPs removes the additional addresses this operation added.
-func rbIPs(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	base, ok := r.op.Data[dBaseIPs]
-	if !ok {
-		return "rb_parking", nil
-	}
-	srv := r.op.Data[dServer]
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	release := splitList(r.op.Data[dExtraIPs])
-	for _, x := range ips {
-		if slices.Contains(splitList(base), x.IP) || x.Main {
-			continue
-		}
-		if err := tg.b.RemoveIP(ctx, srv, x.ID); err != nil {
-			return "", err
-		}
-		release = append(release, x.IP)
-	}
-	if tg.pool != nil {
-		// Also what was allocated but never (or no longer) on the server:
-		// the allocations are found by their notes.
-		t, err := r.resolved(r.tariff)
-		if err != nil {
-			return "", err
-		}
-		for _, f := range []struct {
-			family string
-			n      int
-		}{{"ipv4", t.ExtraIPv4}, {"ipv6", t.ExtraIPv6}} {
-			for i := range f.n {
-				found, err := tg.pool.FindByNote(ctx, fmt.Sprintf("%s/%s/%s/%d", r.op.ID, srv, f.family, i))
-				if err != nil {
-					return "", err
-				}
-				release = append(release, found...)
-			}
-		}
-		for _, ip := range release {
-			if err := tg.pool.Release(ctx, ip); err != nil {
-				return "", err
-			}
-		}
-	}
-	return "rb_parking", nil
-}
-
-func rbParking(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if r.op.Data[dPublicIP] == "" || tg.pool == nil {
-		return "rb_domain", nil
-	}
-	if park := r.op.Data[dParkingIP]; park != "" && r.op.Data[dParkDone] == "" {
-		ips, err := tg.b.ListIPs(ctx, r.op.Data[dServer])
-		if err != nil {
-			return "", err
-		}
-		if _, on := findIP(ips, park); !on {
-			// The parking address left the server but its release is not
-			// recorded: finish it; the server gets a new parking address.
-			if err := tg.pool.Release(ctx, park); err != nil {
-				return "", err
-			}
-			r.op.Data[dParkDone] = "1"
-			return "rb_parking", nil // checkpoint the release
-		}
-	}
-	return parkBack(ctx, r, tg, r.op.Data[dServer], r.op.Data[dPublicIP], r.op.Data[dParkDone] == "", r.op.Data[dParkingIP], "rb_parking", "rb_domain")
-}
-
-// parkBack gives the server a parking address again and returns its
-// public one to IPmanager. When the original parking address is still on
-// the server (keepOld) only the public address is removed.
-func parkBack(ctx context.Context, r *run, tg target, srv, public string, keepOld bool, oldParking, self, next string) (string, error) {
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	_, oldThere := findIP(ips, oldParking)
-	if !(keepOld && oldThere && oldParking != "") {
-		park := r.op.Data["park_new"]
-		if park == "" {
-			park, err = allocate(ctx, tg.pool, "ipv4", tg.mod.IPManager.ParkingGroup, FreeHostname, r.op.ID+"/"+srv+"/parking", "parking")
-			if err != nil {
-				return "", err
-			}
-			r.op.Data["park_new"] = park
-			return self, nil // checkpoint the allocation
-		}
-		if _, ok := findIP(ips, park); !ok {
-			if _, err := tg.b.AddIP(ctx, srv, "ipv4", tg.mod.IPManager.ParkingGroup, park, FreeHostname); err != nil {
-				return "", err
-			}
-		}
-	}
-	if x, ok := findIP(ips, public); ok {
-		if err := tg.b.RemoveIP(ctx, srv, x.ID); err != nil {
-			return "", err
-		}
-	}
-	if err := tg.pool.Release(ctx, public); err != nil {
-		return "", err
-	}
-	return next, nil
-}
-
-func rbDomain(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.openServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "rb_notes", ensureDomain(ctx, tg.b, s, FreeHostname)
-}
-
-func rbNotes(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	note := fmt.Sprintf("ispkit: not sold (operation %s, service %s): %s", r.op.ID, r.op.ServiceID, r.op.Data[dFailReason])
-	if err := tg.b.SetNotes(ctx, r.op.Data[dServer], note); err != nil {
-		// A panel without server notes (DCImanager 6 without a notes sink)
-		// must not stop the rollback: the reason stays in the operation.
-		if !errors.Is(err, ErrUnsupported) {
-			return "", err
-		}
-		r.log.LogAttrs(ctx, slog.LevelWarn, "server notes not supported; reason kept in the operation",
-			slog.String("op", r.op.ID), slog.String("server", r.op.Data[dServer]))
-	}
-	return "rb_disable", nil
-}
-
-// rbDisable blocks the server. Its owner stays the integration's admin
-// ("the owner will not change"), so it is not offered for sale until an
-// operator clears it.
-func rbDisable(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.openServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	if s.OwnerID == r.op.Data[dUserID] || s.OwnerID == "" {
-		// Ours to take back (an owner set outside the engine stays).
-		if err := ensureOwner(ctx, tg.b, s, r.op.Data[dAdminID]); err != nil {
-			return "", err
-		}
-	}
-	return "rb_release", ensureEnabled(ctx, tg.b, s, false)
-}
-
-// rbRelease drops the reservation (the panel state now keeps the server
-// out of sale) and goes on with the next server.
-func rbRelease(ctx context.Context, r *run) (string, error) {
-	tg, _, _, err := r.openTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv := r.op.Data[dServer]
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, srv, r.op.ID); err != nil {
-		return "", err
-	}
-	reason := r.op.Data[dFailReason]
-	r.op.Data[dTried] = strings.Join(append(splitList(r.op.Data[dTried]), srv), ",")
-	r.op.Data["last_failure"] = srv + ": " + reason
-	failures, _ := strconv.Atoi(r.op.Data[dFailures])
-	failures++
-	r.op.Data[dFailures] = strconv.Itoa(failures)
-	clearServerData(r.op.Data)
-	if r.op.Data[dAbort] != "" {
-		r.op.Data[dError] = reason
-		return stepFail, nil
-	}
-	if limit := r.e.cfg.MaxServerFailures; limit > 0 && failures >= limit {
-		r.cause = fmt.Errorf("%w: %d servers failed (Config.MaxServerFailures %d); the last, server %s: %s",
-			ErrTooManyFailures, failures, limit, srv, reason)
-		r.op.Data[dError] = r.cause.Error()
-		return stepFail, nil
-	}
-	return "pick", nil
-}
-
-// ---- Close ----
-
-func closeStart(ctx context.Context, r *run) (string, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
-	if err != nil {
-		return "", err
-	}
-	if svc.Status == billing.StatusDeleted {
-		return stepDone, nil
-	}
-	if svc.Properties[PropServerID] == "" {
-		return "close_finish", nil
-	}
-	return "close_disable", nil
-}
-
-func closeDisable(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.serviceServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "close_ips", ensureEnabled(ctx, tg.b, s, false)
-}
-
-func closeIPs(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv := svc.Properties[PropServerID]
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	// The recorded extras are released too: one may have left the server
-	// before a crash hid its release.
-	release := splitList(svc.Properties[PropIPs])
-	for _, x := range ips {
-		if x.Main {
-			continue
-		}
-		if err := tg.b.RemoveIP(ctx, srv, x.ID); err != nil {
-			return "", err
-		}
-		if !slices.Contains(release, x.IP) {
-			release = append(release, x.IP)
-		}
-	}
-	if tg.pool != nil {
-		for _, ip := range release {
-			if err := tg.pool.Release(ctx, ip); err != nil {
-				return "", err
-			}
-		}
-	}
-	return "close_parking", nil
-}
-
-func closeParking(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if svc.Properties[PropIPManaged] == "" || tg.pool == nil || tg.mod.IPManager == nil || tg.mod.IPManager.ParkingGroup == "" {
-		return "close_domain", nil
-	}
-	return parkBack(ctx, r, tg, svc.Properties[PropServerID], svc.Properties[PropIP], false, "", "close_parking", "close_domain")
-}
-
-func closeDomain(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.serviceServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "close_owner", ensureDomain(ctx, tg.b, s, FreeHostname)
-}
-
-func closeOwner(ctx context.Context, r *run) (string, error) {
-	tg, s, err := r.serviceServer(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "close_release", ensureOwner(ctx, tg.b, s, "")
-}
-
-func closeRelease(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, svc.Properties[PropServerID], svc.Properties[PropReservation]); err != nil {
-		return "", err
-	}
-	return "close_finish", nil
-}
-
-func closeFinish(ctx context.Context, r *run) (string, error) {
-	_, err := r.updateService(ctx, func(s *Service) error {
-		// The extra addresses went back to the panel / IPmanager.
-		delete(s.Properties, PropIPs)
-		return r.transition(s, billing.StatusDeleted)
-	})
-	if err != nil {
-		return "", err
-	}
-	return stepDone, nil
-}
-
-// ---- Suspend, Unsuspend, ChangePassword ----
-
-func setPorts(ctx context.Context, r *run, on bool, status billing.Status) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := tg.b.SetPorts(ctx, svc.Properties[PropServerID], on); err != nil {
-		return "", err
-	}
-	if _, err := r.updateService(ctx, func(s *Service) error { return r.transition(s, status) }); err != nil {
-		return "", err
-	}
-	return stepDone, nil
-}
-
-func dedicatedPassword(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := tg.b.SetUserPassword(ctx, svc.Properties[PropUserID], r.op.Input[inPassword]); err != nil {
-		return "", err
-	}
-	return stepDone, nil
-}
-
-// ---- AddIP, RemoveIP ----
-
-func addIP(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv := svc.Properties[PropServerID]
-	family := r.op.Input[inFamily]
-	if family == "" {
-		family = familyOf(r.op.Input[inIP])
-		if r.op.Input[inIP] == "" {
-			family = "ipv4"
-		}
-	}
-	if r.op.Data[dIP] == "" && r.op.Input[inIP] != "" {
-		r.op.Data[dIP] = r.op.Input[inIP]
-	}
-	if r.op.Data[dIP] == "" && tg.pool != nil {
-		ip, err := allocate(ctx, tg.pool, family, tg.mod.IPManager.IPGroup(), svc.Properties[PropDomain], r.op.ID+"/"+srv+"/add", family)
-		if err != nil {
-			return "", err
-		}
-		r.op.Data[dIP] = ip
-		return firstStep, nil // checkpoint the allocation
-	}
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if r.op.Data[dIP] == "" {
-		if _, ok := r.op.Data[dBaseIPs]; !ok {
-			r.op.Data[dBaseIPs] = snapshotIPs(ips)
-			return firstStep, nil // checkpoint the snapshot
-		}
-		for _, x := range ips {
-			if !slices.Contains(splitList(r.op.Data[dBaseIPs]), x.IP) && familyOf(x.IP) == family {
-				r.op.Data[dIP] = x.IP // added before a crash
-				return "save_ips", nil
-			}
-		}
-	} else if _, ok := findIP(ips, r.op.Data[dIP]); ok {
-		return "save_ips", nil
-	}
-	group := billing.DefaultIPGroup
-	if t, err := r.e.cfg.Catalog.Tariff(svc.TariffID); err == nil {
-		group = t.EffectiveIPGroup()
-	}
-	got, err := tg.b.AddIP(ctx, srv, family, group, r.op.Data[dIP], svc.Properties[PropDomain])
-	if err != nil {
-		return "", err
-	}
-	r.op.Data[dIP] = got.IP
-	return "save_ips", nil
-}
-
-func removeIP(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	srv, ip := svc.Properties[PropServerID], r.op.Input[inIP]
-	ips, err := tg.b.ListIPs(ctx, srv)
-	if err != nil {
-		return "", err
-	}
-	if x, ok := findIP(ips, ip); ok {
-		if x.Main {
-			return "", permanent(reqErr("IP", "is the server's main address"))
-		}
-		if err := tg.b.RemoveIP(ctx, srv, x.ID); err != nil {
-			return "", err
-		}
-	} else if !slices.Contains(splitList(svc.Properties[PropIPs]), ip) {
-		return "", permanent(reqErr("IP", "is not an address of the server"))
-	}
-	if tg.pool != nil {
-		if err := tg.pool.Release(ctx, ip); err != nil {
-			return "", err
-		}
-	}
-	return "save_ips", nil
-}
-
-func saveIPs(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	ips, err := tg.b.ListIPs(ctx, svc.Properties[PropServerID])
-	if err != nil {
-		return "", err
-	}
-	var extras []string
-	for _, x := range ips {
-		if !x.Main && x.IP != svc.Properties[PropIP] {
-			extras = append(extras, x.IP)
-		}
-	}
-	if _, err := r.updateService(ctx, func(s *Service) error {
-		s.Properties[PropIPs] = strings.Join(extras, ",")
-		return nil
-	}); err != nil {
-		return "", err
-	}
-	return stepDone, nil
-}
-
-// ---- Reinstall ----
-
-func (r *run) reinstallSpec(svc *Service) InstallSpec {
-	tmpl, recipe := r.op.Input[inOS], r.op.Input[inRecipe]
-	if tmpl == "" {
-		tmpl = svc.Properties[PropOS]
-		if recipe == "" {
-			recipe = svc.Properties[PropRecipe]
-		}
-	}
-	if recipe == "" {
-		recipe = billing.DefaultRecipe
-	}
-	return InstallSpec{Template: tmpl, Recipe: recipe, Password: r.op.Input[inPassword], Hostname: svc.Properties[PropDomain]}
-}
-
-func reinstallStart(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := startInstall(ctx, r, tg.b, svc.Properties[PropServerID], r.reinstallSpec(svc)); err != nil {
-		return "", err
-	}
-	return "reinstall_wait", nil
-}
-
-func reinstallWait(ctx context.Context, r *run) (string, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return "", err
-	}
-	dontWait := false
-	if t, err := r.e.cfg.Catalog.Tariff(svc.TariffID); err == nil {
-		dontWait = t.DontWaitInstall
-	}
-	if err := waitInstall(ctx, r, tg.b, svc.Properties[PropServerID], dontWait); err != nil {
-		var sf *serverFailure
-		if errors.As(err, &sf) {
-			return "", permanent(errors.New(sf.reason))
-		}
-		return "", err
-	}
-	return "reinstall_finish", nil
-}
-
-func reinstallFinish(ctx context.Context, r *run) (string, error) {
-	spec := InstallSpec{}
-	_, err := r.updateService(ctx, func(s *Service) error {
-		spec = r.reinstallSpec(s)
-		s.Properties[PropOS] = spec.Template
-		s.Properties[PropRecipe] = spec.Recipe
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return stepDone, nil
+	return out
 }

@@ -84,7 +84,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 	e := ref.engine("ref")
 	_, err := crashOrder(t, ref, e, context.Background())
 	require.NoError(t, err)
-	_, err = e.Close(context.Background(), provision.Request{ServiceID: "42"})
+	_, err = e.Close(context.Background(), provision.CloseRequest{ServiceID: "42"})
 	require.NoError(t, err)
 	steps := len(ref.eventsOf(provision.EventStepStarted))
 
@@ -104,7 +104,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			})
 			_, err := crashOrder(t, v, a, ctx)
 			if err == nil {
-				_, err = a.Close(ctx, provision.Request{ServiceID: "42", OperationID: "close-42"})
+				_, err = a.Close(ctx, provision.CloseRequest{ServiceID: "42", OperationID: "close-42"})
 			}
 			require.ErrorIs(t, err, provision.ErrInterrupted)
 			v.clock.Advance(2 * time.Second)
@@ -113,7 +113,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			svc := v.service("42")
 			if svc.Status == billing.StatusActive {
 				v.checkInvariants()
-				_, err = b.Close(context.Background(), provision.Request{ServiceID: "42", OperationID: "close-42"})
+				_, err = b.Close(context.Background(), provision.CloseRequest{ServiceID: "42", OperationID: "close-42"})
 				require.NoError(t, err)
 			}
 			require.Equal(t, billing.StatusDeleted, v.service("42").Status)
@@ -137,7 +137,7 @@ func TestCrashHosting(t *testing.T) {
 					cancel()
 				}
 			}
-			_, err := v.engine("A").Open(ctx, provision.Request{ServiceID: "9", TariffID: tariffHosting, Owner: "bob", Password: "pw"})
+			_, err := v.engine("A").Open(ctx, provision.OpenRequest{ServiceID: "9", TariffID: tariffHosting, Owner: "bob", Password: "pw"})
 			if err != nil {
 				require.ErrorIs(t, err, provision.ErrInterrupted)
 			}

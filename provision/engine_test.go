@@ -12,7 +12,7 @@ import (
 
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 )
 
 func TestOpenDedicatedLifecycle(t *testing.T) {
@@ -53,35 +53,35 @@ func TestOpenDedicatedLifecycle(t *testing.T) {
 	v.checkInvariants()
 
 	// Suspend / Unsuspend switch the ports.
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	assert.False(t, v.dc.Server("1").PortsOn)
 	assert.True(t, v.dc.Server("1").PoweredOn, "the server keeps running")
 	assert.Equal(t, billing.StatusSuspended, v.service("117").Status)
-	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Unsuspend(ctx, provision.UnsuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	assert.True(t, v.dc.Server("1").PortsOn)
 	assert.Equal(t, billing.StatusActive, v.service("117").Status)
 
 	// Password.
-	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "117", Password: "n3w"})
+	_, err = e.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: "117", Password: "n3w"})
 	require.NoError(t, err)
 	assert.Equal(t, "n3w", v.dc.Password(st.OwnerID))
 
 	// AddIP / RemoveIP.
-	_, err = e.AddIP(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.AddIP(ctx, provision.AddIPRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	ips := strings.Split(v.service("117").Properties[provision.PropIPs], ",")
 	require.Len(t, ips, 4)
-	_, err = e.RemoveIP(ctx, provision.Request{ServiceID: "117", IP: ips[0]})
+	_, err = e.RemoveIP(ctx, provision.RemoveIPRequest{ServiceID: "117", IP: ips[0]})
 	require.NoError(t, err)
 	assert.NotContains(t, v.service("117").Properties[provision.PropIPs], ips[0]+",")
-	_, err = e.RemoveIP(ctx, provision.Request{ServiceID: "117", IP: p[provision.PropIP]})
+	_, err = e.RemoveIP(ctx, provision.RemoveIPRequest{ServiceID: "117", IP: p[provision.PropIP]})
 	require.ErrorIs(t, err, provision.ErrInvalidRequest, "the main address cannot be removed")
 	v.checkInvariants()
 
 	// Reinstall.
-	_, err = e.Reinstall(ctx, provision.Request{ServiceID: "117", Password: "root", OSTemplate: "ISPsystem__CentOS-7-amd64"})
+	_, err = e.Reinstall(ctx, provision.ReinstallRequest{ServiceID: "117", Password: "root", OSTemplate: "ISPsystem__CentOS-7-amd64"})
 	require.NoError(t, err)
 	assert.Equal(t, 2, v.dc.Server("1").Installs)
 	assert.Equal(t, "ISPsystem__CentOS-7-amd64", v.service("117").Properties[provision.PropOS])
@@ -99,7 +99,7 @@ func TestOpenDedicatedLifecycle(t *testing.T) {
 	assert.Equal(t, st.OwnerID, v.dc.Server("2").OwnerID)
 
 	// Close releases everything.
-	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	st = v.dc.Server("1")
 	assert.Empty(t, st.OwnerID)
@@ -123,15 +123,15 @@ func TestOpenFailover(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		break_ func(dc *fakepanel.DC)
+		break_ func(dc *fakebackend.DC)
 		reason string
 	}{
-		{"install fails", func(dc *fakepanel.DC) { dc.FailInstall("1") }, "OS install failed"},
-		{"power-on timeout", func(dc *fakepanel.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
-		{"panel error", func(dc *fakepanel.DC) {
+		{"install fails", func(dc *fakebackend.DC) { dc.FailInstall("1") }, "OS install failed"},
+		{"power-on timeout", func(dc *fakebackend.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
+		{"panel error", func(dc *fakebackend.DC) {
 			dc.BeforeCall = func(method, id string) error {
 				if method == "SetPorts" && id == "1" {
-					return fakepanel.ErrFault
+					return fakebackend.ErrFault
 				}
 				return nil
 			}
@@ -146,7 +146,7 @@ func TestOpenFailover(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "2", v.service("1").Properties[provision.PropServerID])
 			bad := v.dc.Server("1")
-			assert.Equal(t, fakepanel.AdminID, bad.OwnerID, "the customer does not get the failed server")
+			assert.Equal(t, fakebackend.AdminID, bad.OwnerID, "the customer does not get the failed server")
 			assert.True(t, bad.Disabled)
 			assert.Equal(t, provision.FreeHostname, bad.Hostname)
 			assert.Contains(t, bad.Notes, tc.reason)
@@ -193,7 +193,7 @@ func TestManualTasks(t *testing.T) {
 	v := newEnv(t, 1)
 	e := v.engine("w1")
 	ctx := context.Background()
-	op, err := e.Open(ctx, provision.Request{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
 	require.NoError(t, err, "colocation is a manual task, not an error")
 	assert.Equal(t, provision.StateDone, op.State)
 	assert.Equal(t, billing.StatusProcessing, v.service("5").Status)
@@ -241,7 +241,7 @@ func TestHosting(t *testing.T) {
 	v.host.Shadow = []string{"ann1"} // free in the list, taken on create
 	e := v.engine("w1")
 	ctx := context.Background()
-	_, err := e.Open(ctx, provision.Request{ServiceID: "h1", TariffID: tariffHosting, Owner: "Ann", Password: "pw1", Domain: "ann.example"})
+	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "h1", TariffID: tariffHosting, Owner: "Ann", Password: "pw1", Domain: "ann.example"})
 	require.NoError(t, err)
 	svc := v.service("h1")
 	assert.Equal(t, billing.StatusActive, svc.Status)
@@ -253,24 +253,24 @@ func TestHosting(t *testing.T) {
 	assert.Equal(t, "ann.example", a.Domain)
 	assert.Len(t, v.eventsOf(provision.EventWelcome), 1)
 
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "h1"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "h1"})
 	require.NoError(t, err)
 	a, _ = v.host.User("ann2")
 	assert.True(t, a.Suspended)
-	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "h1"})
+	_, err = e.Unsuspend(ctx, provision.UnsuspendRequest{ServiceID: "h1"})
 	require.NoError(t, err)
 	a, _ = v.host.User("ann2")
 	assert.False(t, a.Suspended)
-	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "h1", Password: "pw2"})
+	_, err = e.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: "h1", Password: "pw2"})
 	require.NoError(t, err)
 	a, _ = v.host.User("ann2")
 	assert.Equal(t, "pw2", a.Password)
 	u, err := e.LoginURL(ctx, "h1")
 	require.NoError(t, err)
 	assert.Contains(t, u, "username=ann2")
-	_, err = e.AddIP(ctx, provision.Request{ServiceID: "h1"})
+	_, err = e.AddIP(ctx, provision.AddIPRequest{ServiceID: "h1"})
 	require.ErrorIs(t, err, provision.ErrUnsupported)
-	_, err = e.Close(ctx, provision.Request{ServiceID: "h1"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "h1"})
 	require.NoError(t, err)
 	_, ok = v.host.User("ann2")
 	assert.False(t, ok)
@@ -286,16 +286,17 @@ func TestValidation(t *testing.T) {
 		req  provision.Request
 		want error
 	}{
-		"no service id":     {provision.Request{Kind: provision.OpOpen, TariffID: 1}, provision.ErrInvalidRequest},
-		"no tariff":         {provision.Request{Kind: provision.OpOpen, ServiceID: "1"}, provision.ErrInvalidRequest},
-		"unknown tariff":    {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 99, Owner: "a", Password: "p"}, billing.ErrNotFound},
-		"no password":       {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 1, Owner: "a"}, provision.ErrInvalidRequest},
-		"bad owner":         {provision.Request{Kind: provision.OpOpen, ServiceID: "1", TariffID: 1, Owner: "---", Password: "p"}, provision.ErrInvalidRequest},
-		"unknown kind":      {provision.Request{Kind: "explode", ServiceID: "1"}, provision.ErrInvalidRequest},
-		"suspend unknown":   {provision.Request{Kind: provision.OpSuspend, ServiceID: "404"}, provision.ErrNotFound},
-		"remove bad ip":     {provision.Request{Kind: provision.OpRemoveIP, ServiceID: "1", IP: "nope"}, provision.ErrInvalidRequest},
-		"add ip bad family": {provision.Request{Kind: provision.OpAddIP, ServiceID: "1", Family: "ipx"}, provision.ErrInvalidRequest},
-		"domain template":   {provision.Request{Kind: provision.OpOpen, ServiceID: "abc", TariffID: 1, Owner: "a", Password: "p"}, billing.ErrEmptyMacro},
+		"no service id":     {provision.OpenRequest{TariffID: 1}, provision.ErrInvalidRequest},
+		"no tariff":         {provision.OpenRequest{ServiceID: "1"}, provision.ErrInvalidRequest},
+		"unknown tariff":    {provision.OpenRequest{ServiceID: "1", TariffID: 99, Owner: "a", Password: "p"}, billing.ErrNotFound},
+		"no password":       {provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "a"}, provision.ErrInvalidRequest},
+		"bad owner":         {provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "---", Password: "p"}, provision.ErrInvalidRequest},
+		"nil request":       {nil, provision.ErrInvalidRequest},
+		"nil pointer":       {(*provision.AddIPRequest)(nil), provision.ErrInvalidRequest},
+		"suspend unknown":   {provision.SuspendRequest{ServiceID: "404"}, provision.ErrNotFound},
+		"remove bad ip":     {provision.RemoveIPRequest{ServiceID: "1", IP: "nope"}, provision.ErrInvalidRequest},
+		"add ip bad family": {provision.AddIPRequest{ServiceID: "1", Family: "ipx"}, provision.ErrInvalidRequest},
+		"domain template":   {provision.OpenRequest{ServiceID: "abc", TariffID: 1, Owner: "a", Password: "p"}, billing.ErrEmptyMacro},
 	} {
 		_, err := e.Do(ctx, tc.req)
 		require.ErrorIs(t, err, tc.want, name)
@@ -313,10 +314,10 @@ func TestValidation(t *testing.T) {
 	// Suspend of a Pending service is refused.
 	_, err = e.Submit(ctx, openReq("2", tariffDedic))
 	require.NoError(t, err)
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "2"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "2"})
 	require.ErrorIs(t, err, provision.ErrServiceState)
 	// A second operation while one is unfinished is refused.
-	_, err = e.Close(ctx, provision.Request{ServiceID: "2"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "2"})
 	require.ErrorIs(t, err, provision.ErrBusy)
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 	"github.com/ispkit/ispkit/provision/memstore"
 )
 
@@ -16,7 +16,7 @@ import (
 // first server fails its OS install: the engine rolls that server back and
 // sells the next one.
 func ExampleEngine() {
-	dc := fakepanel.NewDC()
+	dc := fakebackend.NewDC()
 	dc.AddServers(2, "E3-16GB", nil)
 	dc.FailInstall("1")
 
@@ -52,7 +52,7 @@ func ExampleEngine() {
 	defer unsubscribe()
 
 	ctx := context.Background()
-	op, err := e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/ispmanager"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 	"github.com/ispkit/ispkit/provision/ispmgr"
 )
 
 // faultyHosting is a fake ISPmanager whose CreateUser fails.
 type faultyHosting struct {
-	*fakepanel.Hosting
+	*fakebackend.Hosting
 	createErr error
 	// created: the account is created before createErr is returned (the
 	// answer was lost).
@@ -50,9 +50,18 @@ func (f *faultyHosting) CreateUser(ctx context.Context, a provision.HostingAccou
 
 const tariffTwoHosting = 40
 
+func hostingState(t *testing.T, op *provision.Operation) *provision.HostingState {
+	t.Helper()
+	st, err := provision.DecodeData(op)
+	require.NoError(t, err)
+	h, ok := st.(*provision.HostingState)
+	require.True(t, ok, "state %T", st)
+	return h
+}
+
 // twoHosting adds module isp2 (sort 5, after isp) and a tariff using both.
-func twoHosting(t *testing.T, v *env, first *faultyHosting) (*provision.Engine, *fakepanel.Hosting) {
-	second := fakepanel.NewHosting()
+func twoHosting(t *testing.T, v *env, first *faultyHosting) (*provision.Engine, *fakebackend.Hosting) {
+	second := fakebackend.NewHosting()
 	second.AddPreset("basic", map[string]string{"limit_db": "25"})
 	require.NoError(t, v.cat.AddModule(&billing.Module{Kind: billing.KindISPmanager, Name: "isp2", URL: "https://isp2.example/ispmgr", Username: "admin", Password: "pw", SortOrder: 5}))
 	require.NoError(t, v.cat.AddTariff(&billing.Tariff{ID: tariffTwoHosting, Name: "Hosting 2", ProductType: billing.ProductSharedHosting, Modules: []string{"isp2", "isp"}, AccountTemplate: "basic"}))
@@ -80,8 +89,10 @@ func TestHostingFallbackOnModuleFault(t *testing.T) {
 			svc := v.service("41")
 			assert.Equal(t, billing.StatusActive, svc.Status)
 			assert.Equal(t, "isp2", svc.Module, "the second module (sort 5) serves")
-			assert.Equal(t, "isp", op.Data["modules_tried"])
-			assert.Contains(t, op.Data["module_faults"], "isp: ")
+			h := hostingState(t, op)
+			assert.Equal(t, []string{"isp"}, h.ModulesTried)
+			require.Len(t, h.ModuleFaults, 1)
+			assert.Contains(t, h.ModuleFaults[0], "isp: ")
 			_, onFirst := v.host.User("johnsmith41")
 			assert.False(t, onFirst)
 			_, onSecond := second.User("johnsmith41")
@@ -131,7 +142,7 @@ func TestHostingCollisionKeepsModule(t *testing.T) {
 	svc := v.service("44")
 	assert.Equal(t, "isp", svc.Module, "a name collision is handled by the suffix on the same module")
 	assert.Equal(t, "johnsmith442", svc.Properties[provision.PropLogin])
-	assert.Empty(t, op.Data["modules_tried"])
+	assert.Empty(t, hostingState(t, op).ModulesTried)
 	_, onSecond := second.User("johnsmith442")
 	assert.False(t, onSecond)
 }
@@ -157,8 +168,9 @@ func TestHostingCreateInDoubtResumesOnSameModule(t *testing.T) {
 	got, err := v.store.GetOperation(ctx, op.ID)
 	require.NoError(t, err)
 	require.False(t, got.State.Finished())
-	assert.Equal(t, "isp", got.Data["module"], "the module in use is recorded")
-	assert.Empty(t, got.Data["modules_tried"])
+	h := hostingState(t, got)
+	assert.Equal(t, "isp", h.Module, "the module in use is recorded")
+	assert.Empty(t, h.ModulesTried)
 	assert.Equal(t, billing.StatusProcessing, v.service("45").Status)
 
 	// The panel is back: the resumed operation finds the account.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/internal/fakepanel"
+	"github.com/ispkit/ispkit/provision/fakebackend"
 	"github.com/ispkit/ispkit/provision/memstore"
 )
 
@@ -39,12 +39,12 @@ func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 type env struct {
 	t     testing.TB
 	clock *clock
-	store *memstore.Store
+	store provision.Store
 	cat   *billing.Catalog
-	dc    *fakepanel.DC
-	empty *fakepanel.DC
-	pool  *fakepanel.Pool
-	host  *fakepanel.Hosting
+	dc    *fakebackend.DC
+	empty *fakebackend.DC
+	pool  *fakebackend.Pool
+	host  *fakebackend.Hosting
 
 	mu     sync.Mutex
 	events []provision.Event
@@ -52,7 +52,7 @@ type env struct {
 }
 
 func newEnv(t testing.TB, servers int) *env {
-	v := &env{t: t, clock: &clock{}, dc: fakepanel.NewDC(), empty: fakepanel.NewDC(), pool: fakepanel.NewPool(), host: fakepanel.NewHosting()}
+	v := &env{t: t, clock: &clock{}, dc: fakebackend.NewDC(), empty: fakebackend.NewDC(), pool: fakebackend.NewPool(), host: fakebackend.NewHosting()}
 	v.store = memstore.New(memstore.WithClock(v.clock.Now))
 	v.dc.PowerDelay = 2 * time.Millisecond
 	v.dc.InstallDelay = 5 * time.Millisecond
@@ -153,8 +153,8 @@ func (v *env) eventsOf(typ provision.EventType) []provision.Event {
 	return out
 }
 
-func openReq(id string, tariff int64) provision.Request {
-	return provision.Request{Kind: provision.OpOpen, ServiceID: id, TariffID: tariff, AccountID: 7, Owner: "John.Smith-" + id, Password: "S3cret!pw"}
+func openReq(id string, tariff int64) provision.OpenRequest {
+	return provision.OpenRequest{ServiceID: id, TariffID: tariff, AccountID: 7, Owner: "John.Smith-" + id, Password: "S3cret!pw"}
 }
 
 func (v *env) service(id string) *provision.Service {
@@ -181,7 +181,7 @@ func (v *env) checkInvariants() {
 	for _, r := range res {
 		resBy[r.ServerID] = r
 	}
-	state := map[string]fakepanel.Snapshot{}
+	state := map[string]fakebackend.Snapshot{}
 	for _, s := range v.dc.State() {
 		state[s.ID] = s
 	}
@@ -212,7 +212,7 @@ func (v *env) checkInvariants() {
 	for id, st := range state {
 		switch {
 		case held[id] != "":
-		case st.OwnerID == fakepanel.AdminID:
+		case st.OwnerID == fakebackend.AdminID:
 			// a failed server: out of sale, disabled, with the reason
 			require.True(t, st.Disabled, "server %s owned by admin but not disabled", id)
 			require.NotEmpty(t, st.Notes, "server %s", id)

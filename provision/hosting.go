@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,31 +11,114 @@ import (
 	"github.com/ispkit/ispkit/billing"
 )
 
-var hostingSteps = map[OperationKind]map[string]stepFunc{
-	OpOpen: {
-		firstStep:    hostingStart,
-		"h_name":     hostingName,
-		"h_create":   hostingCreate,
-		"h_activate": hostingActivate,
-	},
-	OpSuspend: {
-		firstStep: func(ctx context.Context, r *run) (string, error) {
-			return hostingCall(ctx, r, billing.StatusSuspended, func(b HostingBackend, name string) error { return b.SuspendUser(ctx, name) })
+// The hosting product (ISPmanager accounts): its step graphs and steps.
+//
+// Open creates the account named by the tariff's username template
+// (default @USERNAME@, reduced to lower-case letters and digits, ≤ 16
+// characters; collisions get a numeric suffix, also when the panel says
+// "exists" on create) from the account template with
+// billing.MergeLimits(template, tariff). It uses the tariff's modules in
+// Catalog.SelectModules order and moves to the next module when the
+// current one fails for a reason that is not the customer's — never on a
+// name collision, and never while the account may exist: after a failed
+// create it asks UserExists first, takes an existing account as its own,
+// and interrupts the run (to resume later) when the panel cannot tell.
+
+var (
+	hName     = step{"h_name"}
+	hCreate   = step{"h_create"}
+	hActivate = step{"h_activate"}
+)
+
+// HostingState is what an operation on a hosting account records
+// (Operation.Data of the hosting product).
+type HostingState struct {
+	CommonState
+	// ModuleIndex is the position of Module among the tariff's hosting
+	// modules.
+	ModuleIndex int `json:"module_index,omitempty"`
+	// ModulesTried are the modules Open gave up after a panel fault, and
+	// ModuleFaults why ("module: error").
+	ModulesTried []string `json:"modules_tried,omitempty"`
+	ModuleFaults []string `json:"module_faults,omitempty"`
+	// Name is the account name chosen; NameTry the candidate number it
+	// came from (base, base1, base2, …).
+	Name    string `json:"name,omitempty"`
+	NameTry int    `json:"name_try,omitempty"`
+	// CreateSent: the creation of Name may have been sent (the intent is
+	// recorded before the call).
+	CreateSent bool `json:"create_sent,omitempty"`
+	// sentHere: this run sent the creation (so the account, if any, is
+	// its own without looking).
+	sentHere bool
+}
+
+func hostingFromV1(st ProductState, m map[string]string) {
+	h := st.(*HostingState)
+	h.ModuleIndex, _ = strconv.Atoi(m["module_index"])
+	h.ModulesTried = splitList(m["modules_tried"])
+	if f := m["module_faults"]; f != "" {
+		h.ModuleFaults = []string{f}
+	}
+	h.Name = m["name"]
+	h.NameTry, _ = strconv.Atoi(m["name_try"])
+	h.CreateSent = m["create_sent"] != ""
+}
+
+func hostingProduct() *product {
+	k := KindHosting
+	// A panel fault moves an Open to the next module; a create that may
+	// have happened interrupts the run until the panel can tell.
+	openPolicy := map[Phase]policy{
+		PhasePrepare: {by: map[faultClass]action{classPanel: nextModule, classInDoubt: retryLater}, otherwise: failOp},
+		PhaseServer:  {by: map[faultClass]action{classPanel: nextModule, classInDoubt: retryLater}, otherwise: failOp},
+		PhaseRecord:  {otherwise: retryLater},
+	}
+	failing := map[Phase]policy{}
+	open := newGraph(k, OpOpen, openPolicy,
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(hostingStart), next: goesTo(hName, stepDone),
+			doc: "service Ordered → Processing (an Active one is done)"},
+		stepDef{name: hName, phase: PhasePrepare, fn: on(hostingName), next: goesTo(hCreate),
+			doc: "the module (recorded, else the first not given up) and the first free name"},
+		stepDef{name: hCreate, phase: PhaseServer, fn: on(hostingCreate), next: goesTo(hCreate, hName, hActivate),
+			doc: "record the intent, then create the account (a collision: next name)"},
+		stepDef{name: hActivate, phase: PhaseRecord, fn: on(hostingActivate), next: goesTo(stepDone),
+			doc: "login and domain saved on the service, service Active, welcome"},
+	)
+	open.nextModule = nextHostingModule
+	call := func(kind OperationKind, doc string, fn func(ctx context.Context, r *run, h *HostingState) (step, error)) *graph {
+		return newGraph(k, kind, failing,
+			stepDef{name: dStart, phase: PhaseServer, fn: on(fn), next: goesTo(stepDone), doc: doc})
+	}
+	return &product{
+		kind:         k,
+		productTypes: []billing.ProductType{billing.ProductSharedHosting, billing.ProductExternalFTPStorage},
+		newState:     func() ProductState { return &HostingState{} },
+		fromV1:       hostingFromV1,
+		graphs: map[OperationKind]*graph{
+			OpOpen:           open,
+			OpSuspend:        call(OpSuspend, "suspend the account, service Suspended", hostingSuspend),
+			OpUnsuspend:      call(OpUnsuspend, "resume the account, service Active", hostingResume),
+			OpClose:          call(OpClose, "delete the account (when there), service Deleted", hostingClose),
+			OpChangePassword: call(OpChangePassword, "the account's password", hostingPassword),
 		},
-	},
-	OpUnsuspend: {
-		firstStep: func(ctx context.Context, r *run) (string, error) {
-			return hostingCall(ctx, r, billing.StatusActive, func(b HostingBackend, name string) error { return b.ResumeUser(ctx, name) })
+		usable: func(e *Engine, m *billing.Module) bool { return e.cfg.Hosting[m.Name] != nil },
+		checkOpen: func(e *Engine, req OpenRequest, t *billing.Tariff) error {
+			if req.Password == "" {
+				return reqArg(req, "Password", "required")
+			}
+			_, err := hostingBaseName(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
+			return err
 		},
-	},
-	OpClose: {
-		firstStep: hostingClose,
-	},
-	OpChangePassword: {
-		firstStep: func(ctx context.Context, r *run) (string, error) {
-			return hostingCall(ctx, r, "", func(b HostingBackend, name string) error { return b.SetPassword(ctx, name, r.op.Input[inPassword]) })
+		check: func(e *Engine, req Request, svc *Service) error { return checkStatus(req, svc) },
+		loginURL: func(ctx context.Context, e *Engine, svc *Service) (string, error) {
+			b := e.cfg.Hosting[svc.Module]
+			if b == nil {
+				return "", fmt.Errorf("provision: module %q: %w", svc.Module, ErrNoBackend)
+			}
+			return b.LoginURL(ctx, svc.Properties[PropLogin])
 		},
-	},
+	}
 }
 
 // hostingBaseName is the account name before collision suffixes: the
@@ -55,265 +137,226 @@ func hostingBaseName(t *billing.Tariff, serviceID, owner, domain string, account
 	}
 	name = strings.ToLower(billing.SanitizeUsername(name))
 	if name == "" {
-		return "", reqErr("Owner", "the username template gives an empty name")
+		return "", argErr("Open", "OpenRequest.Owner", "the username template gives an empty name")
 	}
 	return name, nil
 }
 
-// hostingModules are the tariff's modules with a hosting backend, in
-// Catalog.SelectModules order (lowest sort value first).
-func (e *Engine) hostingModules(t *billing.Tariff) []*billing.Module {
-	return e.modulesWith(t, KindHosting)
-}
-
-// hostingTarget is the module an hosting Open works with: the one recorded
-// in Data[module] (so a resumed operation never changes module half-way),
-// else the first module of the tariff not tried yet (Data[modules_tried]).
-func (r *run) hostingTarget(ctx context.Context) (*billing.Module, HostingBackend, *billing.Tariff, *Service, error) {
+// hostingTarget is the module a hosting Open works with: the one recorded
+// (so a resumed operation never changes module half-way), else the first
+// module of the tariff not given up yet.
+func (r *run) hostingTarget(ctx context.Context, h *HostingState) (*billing.Module, hostingGate, *billing.Tariff, *Service, error) {
 	t, svc, err := r.loadTariff(ctx)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, hostingGate{}, nil, nil, err
 	}
-	mods := r.e.hostingModules(t)
-	tried := splitList(r.op.Data[dModsTried])
-	for i, m := range mods {
-		if cur := r.op.Data[dModule]; cur != "" && m.Name != cur || cur == "" && slices.Contains(tried, m.Name) {
+	for i, m := range r.e.modulesFor(t, r.prod) {
+		if cur := h.Module; cur != "" && m.Name != cur || cur == "" && slices.Contains(h.ModulesTried, m.Name) {
 			continue
 		}
-		r.op.Data[dModule] = m.Name
-		r.op.Data[dModIdx] = strconv.Itoa(i)
-		return m, r.e.cfg.Hosting[m.Name], t, svc, nil
+		h.Module, h.ModuleIndex = m.Name, i
+		return m, r.hosting(r.e.cfg.Hosting[m.Name]), t, svc, nil
 	}
-	if cur := r.op.Data[dModule]; cur != "" {
-		return nil, nil, nil, nil, permanent(fmt.Errorf("module %q of this operation: %w", cur, ErrNoBackend))
+	if cur := h.Module; cur != "" {
+		return nil, hostingGate{}, nil, nil, permanent(fmt.Errorf("module %q of this operation: %w", cur, ErrNoBackend))
 	}
-	return nil, nil, nil, nil, permanent(fmt.Errorf("tariff %d: %w", t.ID, ErrNoBackend))
+	return nil, hostingGate{}, nil, nil, permanent(fmt.Errorf("tariff %d: %w", t.ID, ErrNoBackend))
 }
 
 // nextHostingModule gives up the current module of a hosting Open after a
-// module fault (nothing was created there) and moves to the next module of
+// panel fault (nothing was created there) and moves to the next module of
 // the tariff; ok is false when none is left.
-func (r *run) nextHostingModule(fault error) (string, bool) {
-	cur := r.op.Data[dModule]
+func nextHostingModule(r *run, st ProductState, fault error) (step, bool) {
+	h := st.(*HostingState)
+	cur := h.Module
 	if r.tariff == nil || cur == "" {
-		return "", false
+		return step{}, false
 	}
-	tried := append(splitList(r.op.Data[dModsTried]), cur)
-	for _, m := range r.e.hostingModules(r.tariff) {
+	tried := append(slices.Clone(h.ModulesTried), cur)
+	for _, m := range r.e.modulesFor(r.tariff, r.prod) {
 		if slices.Contains(tried, m.Name) {
 			continue
 		}
-		r.op.Data[dModsTried] = strings.Join(tried, ",")
-		r.op.Data[dModFaults] = strings.TrimPrefix(r.op.Data[dModFaults]+"; "+cur+": "+fault.Error(), "; ")
-		for _, k := range []string{dModule, dName, dNameTry, dCreateSent} {
-			delete(r.op.Data, k)
-		}
+		h.ModulesTried = tried
+		h.ModuleFaults = append(h.ModuleFaults, cur+": "+fault.Error())
+		h.Module, h.Name, h.NameTry, h.CreateSent = "", "", 0, false
 		r.log.LogAttrs(context.Background(), slog.LevelWarn, "hosting module failed, trying the next one",
 			slog.String("module", cur), slog.String("next", m.Name), slog.Any("error", fault))
-		return "h_name", true
+		return hName, true
 	}
-	return "", false
+	return step{}, false
 }
 
-// moduleFault is a failure of the hosting module itself, not of the
-// customer's request: after the step's retries, Open tries the next module.
-type moduleFault struct{ err error }
-
-func (m *moduleFault) Error() string { return m.err.Error() }
-func (m *moduleFault) Unwrap() error { return m.err }
-
-// createInDoubt: the account may have been created and the panel cannot
-// tell now. The run is interrupted (nothing else may happen before the
-// panel answers) and the operation resumed later.
-type createInDoubt struct{ err error }
-
-func (c *createInDoubt) Error() string { return c.err.Error() }
-func (c *createInDoubt) Unwrap() error { return c.err }
-
-// isPanelFault reports whether err is the hosting panel's own failure, for
-// which another module may serve the order: ErrPanelUnavailable, or what
-// the backend's FaultClassifier says. A value error, a name collision or
-// anything else is the request's and is not.
-func isPanelFault(b HostingBackend, err error) bool {
-	if errors.Is(err, ErrPanelUnavailable) {
-		return true
-	}
-	if fc, ok := b.(FaultClassifier); ok {
-		return fc.IsPanelFault(err)
-	}
-	return false
+func hostingStart(ctx context.Context, r *run, _ *HostingState) (step, error) {
+	return r.startOpen(ctx, hName)
 }
-
-// mayHaveCreated reports whether a failed create may still have created
-// the account. ErrPanelUnavailable says it did not; a backend without a
-// FaultClassifier is assumed unsure.
-func mayHaveCreated(b HostingBackend, err error) bool {
-	if errors.Is(err, ErrPanelUnavailable) {
-		return false
-	}
-	if fc, ok := b.(FaultClassifier); ok {
-		return fc.MayHaveHappened(err)
-	}
-	return true
-}
-
-func hostingStart(ctx context.Context, r *run) (string, error) { return r.startOpen(ctx, "h_name") }
 
 // hostingName picks the first free candidate name (base, base1, base2, …
 // within 16 characters), starting after the ones that collided before.
-func hostingName(ctx context.Context, r *run) (string, error) {
-	if r.op.Data[dName] != "" {
-		return "h_create", nil
+func hostingName(ctx context.Context, r *run, h *HostingState) (step, error) {
+	if h.Name != "" {
+		return hCreate, nil
 	}
-	m, b, t, svc, err := r.hostingTarget(ctx)
+	m, b, t, svc, err := r.hostingTarget(ctx, h)
 	if err != nil {
-		return "", err
+		return step{}, err
 	}
-	base, err := hostingBaseName(t, svc.ID, svc.Owner, r.op.Input[inDomain], svc.AccountID)
+	base, err := hostingBaseName(t, svc.ID, svc.Owner, r.openRequest().Domain, svc.AccountID)
 	if err != nil {
-		return "", permanent(err)
+		return step{}, permanent(err)
 	}
-	from, _ := strconv.Atoi(r.op.Data[dNameTry])
-	for n := from; n < billing.MaxNameAttempts; n++ {
+	for n := h.NameTry; n < billing.MaxNameAttempts; n++ {
 		c := billing.NextCandidate(base, n, billing.MaxUsernameLen)
 		if c == "" {
 			break
 		}
 		taken, err := b.UserExists(ctx, c)
 		if err != nil {
-			if isPanelFault(b, err) {
-				return "", &moduleFault{fmt.Errorf("module %s: %w", m.Name, err)}
+			if isPanelFault(b.b, err) {
+				return step{}, &panelFault{fmt.Errorf("module %s: %w", m.Name, err)}
 			}
-			return "", err
+			return step{}, err
 		}
 		if !taken {
-			r.op.Data[dName] = c
-			r.op.Data[dNameTry] = strconv.Itoa(n)
-			r.op.Data[dModule] = m.Name
-			return "h_create", nil
+			h.Name, h.NameTry, h.Module = c, n, m.Name
+			return hCreate, nil
 		}
 	}
-	return "", permanent(&billing.ExhaustedError{Base: base, Attempts: billing.MaxNameAttempts})
+	return step{}, permanent(&billing.ExhaustedError{Base: base, Attempts: billing.MaxNameAttempts})
 }
 
 // hostingCreate records the intent, then creates the account. After a
 // crash between the two, an existing account with the recorded name is
 // taken as this operation's own.
-func hostingCreate(ctx context.Context, r *run) (string, error) {
-	m, b, t, _, err := r.hostingTarget(ctx)
+func hostingCreate(ctx context.Context, r *run, h *HostingState) (step, error) {
+	m, b, t, _, err := r.hostingTarget(ctx, h)
 	if err != nil {
-		return "", err
+		return step{}, err
 	}
-	name := r.op.Data[dName]
-	if r.op.Data[dCreateSent] == "" {
-		r.op.Data[dCreateSent] = "1"
-		r.createSent = true
-		return "h_create", nil // checkpoint the intent
+	name := h.Name
+	if !h.CreateSent {
+		h.CreateSent, h.sentHere = true, true
+		return hCreate, nil // checkpoint the intent
 	}
-	if !r.createSent {
+	if !h.sentHere {
 		// An earlier attempt may have created it: look first.
 		exists, err := b.UserExists(ctx, name)
 		if err != nil {
-			return "", &createInDoubt{fmt.Errorf("module %s: is account %q there: %w", m.Name, name, err)}
+			return step{}, &inDoubtError{fmt.Errorf("module %s: is account %q there: %w", m.Name, name, err)}
 		}
 		if exists {
-			return "h_activate", nil
+			return hActivate, nil
 		}
-		r.createSent = true
+		h.sentHere = true
 	}
 	limits := t.Limits
 	if t.AccountTemplate != "" {
 		pl, err := b.PresetLimits(ctx, t.AccountTemplate)
 		if err != nil {
 			err = fmt.Errorf("module %s: read template %q: %w", m.Name, t.AccountTemplate, err)
-			if isPanelFault(b, err) {
-				return "", &moduleFault{err}
+			if isPanelFault(b.b, err) {
+				return step{}, &panelFault{err}
 			}
-			return "", err
+			return step{}, err
 		}
 		tl, err := billing.LimitsFrom(pl)
 		if err != nil {
-			return "", permanent(err)
+			return step{}, permanent(err)
 		}
 		limits = billing.MergeLimits(tl, t.Limits)
 	}
+	req := r.openRequest()
 	err = b.CreateUser(ctx, HostingAccount{
-		Name: name, Password: r.op.Input[inPassword], Preset: t.AccountTemplate,
-		Limits: limits.Params(), Domain: r.op.Input[inDomain],
+		Name: name, Password: req.Password, Preset: t.AccountTemplate,
+		Limits: limits.Params(), Domain: req.Domain,
 	})
 	if err != nil {
-		if b.IsNameTaken(err) {
-			n, _ := strconv.Atoi(r.op.Data[dNameTry])
-			r.op.Data[dNameTry] = strconv.Itoa(n + 1)
-			delete(r.op.Data, dName)
-			delete(r.op.Data, dCreateSent)
-			return "h_name", nil
+		if b.b.IsNameTaken(err) {
+			h.NameTry++
+			h.Name, h.CreateSent = "", false
+			return hName, nil
 		}
 		// Created after all (an answer lost on the way)?
 		exists, xerr := b.UserExists(ctx, name)
 		switch {
 		case xerr == nil && exists:
-			return "h_activate", nil
-		case xerr != nil && mayHaveCreated(b, err):
-			r.createSent = false // the next try looks first
-			return "", &createInDoubt{fmt.Errorf("module %s: create account %q: %w; checking it: %w", m.Name, name, err, xerr)}
+			return hActivate, nil
+		case xerr != nil && mayHaveHappened(b.b, err):
+			h.sentHere = false // the next try looks first
+			return step{}, &inDoubtError{fmt.Errorf("module %s: create account %q: %w; checking it: %w", m.Name, name, err, xerr)}
 		}
 		err = fmt.Errorf("module %s: create account %q: %w", m.Name, name, err)
-		if isPanelFault(b, err) {
-			return "", &moduleFault{err} // not created: another module may serve
+		if isPanelFault(b.b, err) {
+			return step{}, &panelFault{err} // not created: another module may serve
 		}
-		return "", permanent(err)
+		return step{}, permanent(err)
 	}
-	return "h_activate", nil
+	return hActivate, nil
 }
 
-func hostingActivate(ctx context.Context, r *run) (string, error) {
+func hostingActivate(ctx context.Context, r *run, h *HostingState) (step, error) {
 	_, err := r.updateService(ctx, func(s *Service) error {
-		s.Module = r.op.Data[dModule]
-		s.Properties[PropLogin] = r.op.Data[dName]
-		if d := r.op.Input[inDomain]; d != "" {
+		s.Module = h.Module
+		s.Properties[PropLogin] = h.Name
+		if d := r.openRequest().Domain; d != "" {
 			s.Properties[PropDomain] = d
 		}
 		return r.transition(s, billing.StatusActive)
 	})
 	if err != nil {
-		return "", err
+		return step{}, err
 	}
 	return stepDone, nil
 }
 
-func (r *run) hostingService(ctx context.Context) (HostingBackend, *Service, error) {
+// hostingService is the backend of an opened hosting service.
+func (r *run) hostingService(ctx context.Context) (hostingGate, *Service, error) {
 	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
 	if err != nil {
-		return nil, nil, err
+		return hostingGate{}, nil, err
 	}
 	b := r.e.cfg.Hosting[svc.Module]
 	if b == nil {
-		return nil, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, ErrNoBackend))
+		return hostingGate{}, nil, permanent(fmt.Errorf("module %q: %w", svc.Module, ErrNoBackend))
 	}
-	return b, svc, nil
+	return r.hosting(b), svc, nil
 }
 
-func hostingCall(ctx context.Context, r *run, status billing.Status, call func(HostingBackend, string) error) (string, error) {
+// hostingCall runs call on the service's account, then moves the service
+// to status (when not empty).
+func hostingCall(ctx context.Context, r *run, status billing.Status, call func(hostingGate, string) error) (step, error) {
 	b, svc, err := r.hostingService(ctx)
 	if err != nil {
-		return "", err
+		return step{}, err
 	}
 	if err := call(b, svc.Properties[PropLogin]); err != nil {
-		return "", err
+		return step{}, err
 	}
 	if status != "" {
 		if _, err := r.updateService(ctx, func(s *Service) error { return r.transition(s, status) }); err != nil {
-			return "", err
+			return step{}, err
 		}
 	}
 	return stepDone, nil
 }
 
-func hostingClose(ctx context.Context, r *run) (string, error) {
+func hostingSuspend(ctx context.Context, r *run, _ *HostingState) (step, error) {
+	return hostingCall(ctx, r, billing.StatusSuspended, func(b hostingGate, name string) error { return b.SuspendUser(ctx, name) })
+}
+
+func hostingResume(ctx context.Context, r *run, _ *HostingState) (step, error) {
+	return hostingCall(ctx, r, billing.StatusActive, func(b hostingGate, name string) error { return b.ResumeUser(ctx, name) })
+}
+
+func hostingPassword(ctx context.Context, r *run, _ *HostingState) (step, error) {
+	req, _ := r.req.(ChangePasswordRequest)
+	return hostingCall(ctx, r, "", func(b hostingGate, name string) error { return b.SetPassword(ctx, name, req.Password) })
+}
+
+func hostingClose(ctx context.Context, r *run, _ *HostingState) (step, error) {
 	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
 	if err != nil {
-		return "", err
+		return step{}, err
 	}
 	if svc.Status == billing.StatusDeleted {
 		return stepDone, nil
@@ -321,53 +364,20 @@ func hostingClose(ctx context.Context, r *run) (string, error) {
 	if name := svc.Properties[PropLogin]; name != "" {
 		b, _, err := r.hostingService(ctx)
 		if err != nil {
-			return "", err
+			return step{}, err
 		}
 		exists, err := b.UserExists(ctx, name)
 		if err != nil {
-			return "", err
+			return step{}, err
 		}
 		if exists {
 			if err := b.DeleteUser(ctx, name); err != nil {
-				return "", err
+				return step{}, err
 			}
 		}
 	}
 	if _, err := r.updateService(ctx, func(s *Service) error { return r.transition(s, billing.StatusDeleted) }); err != nil {
-		return "", err
+		return step{}, err
 	}
 	return stepDone, nil
-}
-
-// colocationSteps: every operation on a colocation service is a manual
-// task for the department of the tariff's first module.
-var colocationSteps = map[string]stepFunc{
-	firstStep: func(ctx context.Context, r *run) (string, error) {
-		t, _, err := r.loadTariff(ctx)
-		if err != nil {
-			return "", err
-		}
-		mods := r.e.cfg.Catalog.SelectModules(t)
-		if len(mods) == 0 {
-			return "", permanent(fmt.Errorf("tariff %d: %w", t.ID, ErrNoBackend))
-		}
-		reason := billing.ReasonColocation + ": " + string(r.op.Kind)
-		r.op.Data[dModule] = mods[0].Name
-		r.manualTask(mods[0], reason)
-		return "manual", nil
-	},
-	"manual": func(ctx context.Context, r *run) (string, error) {
-		_, err := r.updateService(ctx, func(s *Service) error {
-			s.Module = r.op.Data[dModule]
-			s.Properties[PropManualTask] = r.op.Data[dManual]
-			if r.op.Kind == OpOpen {
-				return r.transition(s, billing.StatusProcessing)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrServiceState) {
-			return "", err
-		}
-		return stepDone, nil
-	},
 }

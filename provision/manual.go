@@ -10,9 +10,9 @@ import (
 	"github.com/ispkit/ispkit/billing"
 )
 
-// Operation.Data key and values recording how staff resolved a manual task.
+// CommonState.ManualResult values recording how staff resolved a manual
+// task.
 const (
-	dManualResult   = "manual_result"
 	manualCompleted = "completed"
 	manualFailed    = "failed"
 )
@@ -31,22 +31,22 @@ var ErrNoManualTask = fmt.Errorf("provision: the service has no pending manual t
 // activation), Suspended for Suspend, Deleted for Close, unchanged for the
 // others. The operation that raised the task (it ended StateDone when it
 // handed the work over) records the outcome in its Data
-// ("manual_result" = "completed").
+// (CommonState.ManualResult "completed").
 //
 // Both records are version-checked in the Store. The operation is written
 // first, so a call interrupted between the two can simply be repeated.
 // Errors: ErrNotFound (no such service), ErrNoManualTask (wraps
 // ErrServiceState) when no task is pending, or the task was failed,
-// ErrBusy while the operation raising the task is still running, a
-// *RequestError for a bad property key, ErrConflict when concurrent
+// ErrBusy while the operation raising the task is still running, an
+// *ArgumentError for a bad property key, ErrConflict when concurrent
 // updates keep winning.
 func (e *Engine) CompleteManualTask(ctx context.Context, serviceID string, props map[string]string) (*Service, error) {
 	for k := range props {
 		switch k {
 		case "":
-			return nil, reqErr("props", "empty key")
+			return nil, argErr("CompleteManualTask", "props", "empty key")
 		case PropManualTask, PropActivatedAt:
-			return nil, reqErr("props", "key "+k+" is kept by the engine")
+			return nil, argErr("CompleteManualTask", "props", "key "+k+" is kept by the engine")
 		}
 	}
 	return e.resolveManualTask(ctx, serviceID, manualCompleted, "", props)
@@ -57,19 +57,19 @@ func (e *Engine) CompleteManualTask(ctx context.Context, serviceID string, props
 // an Open's service goes back to Ordered (Pending, so it can be ordered
 // again), other operations keep the service's status. The operation that
 // raised the task becomes StateFailed with reason as its Error (and
-// "manual_result" = "failed"); EventOperationFailed is emitted. Validation,
-// version checks and errors are those of CompleteManualTask; an empty
-// reason is a *RequestError.
+// CommonState.ManualResult "failed"); EventOperationFailed is emitted.
+// Validation, version checks and errors are those of CompleteManualTask;
+// an empty reason is an *ArgumentError.
 func (e *Engine) FailManualTask(ctx context.Context, serviceID, reason string) (*Service, error) {
 	if reason == "" {
-		return nil, reqErr("reason", "required")
+		return nil, argErr("FailManualTask", "reason", "required")
 	}
 	return e.resolveManualTask(ctx, serviceID, manualFailed, reason, nil)
 }
 
 func (e *Engine) resolveManualTask(ctx context.Context, serviceID, result, reason string, props map[string]string) (*Service, error) {
 	if serviceID == "" {
-		return nil, reqErr("ServiceID", "required")
+		return nil, argErr("CompleteManualTask", "serviceID", "required")
 	}
 	svc, err := e.store.GetService(ctx, serviceID)
 	if err != nil {
@@ -82,42 +82,54 @@ func (e *Engine) resolveManualTask(ctx context.Context, serviceID, result, reaso
 	if err != nil {
 		return nil, err
 	}
-	var op *Operation
+	var (
+		op *Operation
+		p  *product
+		st ProductState
+	)
 	for _, o := range ops {
 		if !o.State.Finished() {
 			return nil, fmt.Errorf("provision: service %s: %s operation %s: %w", serviceID, o.Kind, o.ID, ErrBusy)
 		}
-		if o.Data[dManual] != "" {
-			op = o // the newest one raising a task
+		p2, st2, err := decodeData(o, svc.Kind)
+		if err != nil {
+			return nil, err
+		}
+		if st2 != nil && st2.common().ManualTask != "" {
+			op, p, st = o, p2, st2 // the newest one raising a task
 		}
 	}
 	if op == nil {
 		return nil, fmt.Errorf("provision: service %s: no operation raised its manual task: %w", serviceID, ErrNoManualTask)
 	}
-	if prev := op.Data[dManualResult]; prev != "" && prev != result {
+	c := st.common()
+	if prev := c.ManualResult; prev != "" && prev != result {
 		return nil, fmt.Errorf("provision: service %s: the manual task was already %s: %w", serviceID, prev, ErrNoManualTask)
 	}
 	if to := manualStatus(op.Kind, result); to != "" && to != svc.Status && !svc.Status.CanTransition(to) {
 		return nil, fmt.Errorf("provision: service %s in status %s cannot become %s: %w", serviceID, svc.Status, to, ErrServiceState)
 	}
-	if op.Data[dManualResult] == "" {
-		op.Data[dManualResult] = result
+	if c.ManualResult == "" {
+		c.ManualResult = result
 		if result == manualFailed {
 			op.State, op.Error = StateFailed, reason
-			op.Data[dError] = reason
+			c.Error = reason
+		}
+		if op.Data, err = encodeData(p, st); err != nil {
+			return nil, err
 		}
 		if err := e.store.UpdateOperation(ctx, op); err != nil {
 			return nil, err
 		}
 	}
-	r := &run{e: e, op: op, worker: e.cfg.WorkerID, log: e.log.With(slog.String("op", op.ID), slog.String("service", serviceID))}
+	r := &run{e: e, op: op, prod: p, st: st, worker: e.cfg.WorkerID, log: e.log.With(slog.String("op", op.ID), slog.String("service", serviceID))}
 	out, err := r.updateService(ctx, func(s *Service) error {
 		if s.Properties[PropManualTask] == "" {
 			return fmt.Errorf("provision: service %s: %w", serviceID, ErrNoManualTask)
 		}
 		delete(s.Properties, PropManualTask)
 		if s.Module == "" {
-			s.Module = op.Data[dModule]
+			s.Module = c.Module
 		}
 		if result == manualFailed {
 			s.Error = reason
@@ -140,7 +152,9 @@ func (e *Engine) resolveManualTask(ctx context.Context, serviceID, result, reaso
 	r.log.LogAttrs(ctx, slog.LevelInfo, "manual task "+result, slog.String("status", string(out.Status)))
 	if result == manualFailed {
 		e.finished(op, nil)
-		e.emit(Event{Type: EventOperationFailed, OperationID: op.ID, ServiceID: serviceID, Kind: op.Kind, Module: out.Module, Error: reason})
+		ev := r.event(EventOperationFailed, "")
+		ev.Module, ev.Error = out.Module, reason
+		e.emit(ev)
 	}
 	return out, nil
 }

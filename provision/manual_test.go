@@ -17,7 +17,7 @@ func TestCompleteManualTask(t *testing.T) {
 	v := newEnv(t, 1)
 	e := v.engine("w1")
 	ctx := context.Background()
-	op, err := e.Open(ctx, provision.Request{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
 	require.NoError(t, err)
 	require.Len(t, v.eventsOf(provision.EventManualTask), 1)
 	require.Equal(t, billing.StatusProcessing, v.service("5").Status)
@@ -42,7 +42,9 @@ func TestCompleteManualTask(t *testing.T) {
 	got, err := v.store.GetOperation(ctx, op.ID)
 	require.NoError(t, err)
 	assert.Equal(t, provision.StateDone, got.State)
-	assert.Equal(t, "completed", got.Data["manual_result"])
+	st, err := provision.DecodeData(got)
+	require.NoError(t, err)
+	assert.Equal(t, "completed", st.(*provision.ColocationState).ManualResult)
 
 	// Done once: a second call has no task to complete.
 	_, err = e.CompleteManualTask(ctx, "5", nil)
@@ -52,7 +54,7 @@ func TestCompleteManualTask(t *testing.T) {
 	require.ErrorIs(t, err, provision.ErrNoManualTask)
 
 	// A colocation Suspend is a manual task too; completing it suspends.
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "5"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "5"})
 	require.NoError(t, err)
 	svc, err = e.CompleteManualTask(ctx, "5", nil)
 	require.NoError(t, err)
@@ -80,7 +82,7 @@ func TestFailManualTask(t *testing.T) {
 	v := newEnv(t, 1)
 	e := v.engine("w1")
 	ctx := context.Background()
-	op, err := e.Open(ctx, provision.Request{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
 	require.NoError(t, err)
 
 	_, err = e.FailManualTask(ctx, "5", "")
@@ -105,7 +107,7 @@ func TestFailManualTask(t *testing.T) {
 	require.ErrorIs(t, err, provision.ErrServiceState)
 
 	// Pending again: it can be ordered again, and that raises a new task.
-	_, err = e.Open(ctx, provision.Request{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "5", TariffID: tariffColo, Owner: "x"})
 	require.NoError(t, err)
 	svc, err = e.CompleteManualTask(ctx, "5", nil)
 	require.NoError(t, err)

@@ -1,7 +1,9 @@
 package provision
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"time"
@@ -57,9 +59,9 @@ const (
 // Finished reports whether the state is final.
 func (s OperationState) Finished() bool { return s == StateDone || s == StateFailed }
 
-// Operation is one durable unit of work on a service: a sequence of
-// idempotent steps whose progress and results are recorded in the Store
-// before the next step starts.
+// Operation is one durable unit of work on a service: the walk of its
+// product's step graph, whose progress and results are recorded in the
+// Store before the next step starts.
 type Operation struct {
 	// ID is unique; callers may choose it (an idempotency key) or leave it
 	// empty to get a random one.
@@ -69,18 +71,26 @@ type Operation struct {
 	State     OperationState
 	// Step is the name of the step to run next (or running now).
 	Step string
-	// Input holds the kind-specific inputs (password, OS template, IP, ...).
-	// It may hold secrets: stores keep it, logs and errors never show it.
-	Input map[string]string
-	// Data holds what steps recorded (server id, user id, addresses, ...).
-	Data map[string]string
+	// Input is the request (OpenRequest, AddIPRequest, …) as versioned
+	// JSON. It may hold secrets: stores keep it as given, logs and errors
+	// never show it.
+	Input json.RawMessage
+	// Data is what the steps recorded — the product's state
+	// (*DedicatedState, *HostingState, *ColocationState) — as versioned
+	// JSON; read it with DecodeData. Operations recorded by earlier
+	// releases (a JSON object of strings) are read too.
+	Data json.RawMessage
 	// Error is the reason of a failure (final or of the last attempt).
 	Error string
 	// Attempts counts how many times the operation was claimed.
 	Attempts int
-	// Worker and LeaseUntil describe the current lease.
+
+	// The lease: Worker holds the operation until LeaseUntil. Claim,
+	// RenewLease and ReleaseLease change these fields; UpdateOperation
+	// does not.
 	Worker     string
 	LeaseUntil time.Time
+
 	// Version increases by one on every successful update.
 	Version   int64
 	CreatedAt time.Time
@@ -90,8 +100,8 @@ type Operation struct {
 // Clone returns a deep copy.
 func (o *Operation) Clone() *Operation {
 	c := *o
-	c.Input = maps.Clone(o.Input)
-	c.Data = maps.Clone(o.Data)
+	c.Input = bytes.Clone(o.Input)
+	c.Data = bytes.Clone(o.Data)
 	return &c
 }
 
@@ -177,6 +187,8 @@ type ServiceFilter struct {
 //     there is none.
 //   - RenewLease extends a lease only for its holder (ErrLeaseLost
 //     otherwise); ReleaseLease clears it.
+//   - Reservations lists one backend's reservations, every backend's for
+//     an empty name.
 //   - Reserve is atomic and unique per (Backend, ServerID): it succeeds when
 //     the server is free or already reserved by the same OperationID, and
 //     returns ErrReserved otherwise. Unreserve removes a reservation held

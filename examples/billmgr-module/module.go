@@ -235,11 +235,11 @@ func (m *module) saveParams(ctx context.Context, item int64, svc *provision.Serv
 // details on the running operation.
 func (m *module) fail(ctx context.Context, a billmgr.Args, err error) error {
 	var be *billmgr.Error
-	var re *provision.RequestError
+	var re *provision.ArgumentError
 	switch {
 	case errors.As(err, &be):
 	case errors.As(err, &re):
-		be = &billmgr.Error{Type: "value", Object: re.Field, Desc: re.Reason, Err: err}
+		be = &billmgr.Error{Type: "value", Object: re.Arg, Desc: re.Reason, Err: err}
 	case errors.Is(err, provision.ErrNoServer), errors.Is(err, provision.ErrTooManyFailures):
 		be = &billmgr.Error{Type: "ispkit_no_server", Object: "item", Value: strconv.FormatInt(a.Item, 10), Desc: err.Error(), Err: err}
 	case errors.Is(err, provision.ErrBusy), errors.Is(err, provision.ErrInterrupted):
@@ -285,7 +285,7 @@ func (m *module) Open(ctx context.Context, req *billmgr.Request) error {
 			return m.fail(ctx, a, err)
 		}
 		m.env.logf("engine: open service %d (tariff %d, owner %s)", a.Item, item.Pricelist, item.Owner)
-		if _, err := s.e.Open(ctx, provision.Request{OperationID: id, ServiceID: strconv.FormatInt(a.Item, 10),
+		if _, err := s.e.Open(ctx, provision.OpenRequest{OperationID: id, ServiceID: strconv.FormatInt(a.Item, 10),
 			TariffID: item.Pricelist, AccountID: item.Account, Owner: item.Owner, Password: item.Password,
 			Domain: item.Domain, Options: item.Options}); err != nil {
 			return m.fail(ctx, a, err)
@@ -313,6 +313,17 @@ func (m *module) post(ctx context.Context, a billmgr.Args, fn string) error {
 	return nil
 }
 
+// simpleRequest is the engine request of a Suspend, Unsuspend or Close.
+func simpleRequest(kind provision.OperationKind, opID, serviceID string) provision.Request {
+	switch kind {
+	case provision.OpSuspend:
+		return provision.SuspendRequest{OperationID: opID, ServiceID: serviceID}
+	case provision.OpUnsuspend:
+		return provision.UnsuspendRequest{OperationID: opID, ServiceID: serviceID}
+	}
+	return provision.CloseRequest{OperationID: opID, ServiceID: serviceID}
+}
+
 // simple runs a Suspend, Unsuspend or Close of the item unless the service
 // is already in the status it leads to, then calls service.<fn>.
 func (m *module) simple(ctx context.Context, a billmgr.Args, kind provision.OperationKind, done billing.Status, fn string) error {
@@ -338,7 +349,7 @@ func (m *module) simple(ctx context.Context, a billmgr.Args, kind provision.Oper
 			return m.fail(ctx, a, err)
 		}
 		m.env.logf("engine: %s service %d", kind, a.Item)
-		if _, err := s.e.Do(ctx, provision.Request{Kind: kind, OperationID: id, ServiceID: strconv.FormatInt(a.Item, 10)}); err != nil {
+		if _, err := s.e.Do(ctx, simpleRequest(kind, id, strconv.FormatInt(a.Item, 10))); err != nil {
 			return m.fail(ctx, a, err)
 		}
 	}

@@ -347,7 +347,7 @@ func (d *demo) placeOrders(ctx context.Context) error {
 
 	d.printf("Ordering %d server(s) at once:\n", len(d.orders))
 	for _, o := range d.orders {
-		op, err := d.eng.Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: o.serviceID, TariffID: o.tariff.ID,
+		op, err := d.eng.Submit(ctx, provision.OpenRequest{ServiceID: o.serviceID, TariffID: o.tariff.ID,
 			AccountID: 1, Owner: o.owner, Password: randomPassword(), Options: o.options})
 		if err != nil {
 			stop()
@@ -422,9 +422,9 @@ func (d *demo) lifecycle(ctx context.Context) error {
 	}
 	for _, step := range []struct {
 		name string
-		do   func(context.Context, provision.Request) (*provision.Operation, error)
-	}{{"suspended", d.eng.Suspend}, {"resumed", d.eng.Unsuspend}, {"closed", d.eng.Close}} {
-		if _, err := step.do(ctx, provision.Request{ServiceID: id}); err != nil {
+		req  provision.Request
+	}{{"suspended", provision.SuspendRequest{ServiceID: id}}, {"resumed", provision.UnsuspendRequest{ServiceID: id}}, {"closed", provision.CloseRequest{ServiceID: id}}} {
+		if _, err := d.eng.Do(ctx, step.req); err != nil {
 			if ctx.Err() != nil {
 				return d.interrupted(ctx)
 			}

@@ -116,13 +116,15 @@ type restoredServer struct {
 	ip, domain string
 }
 
-// Keys of provision.Operation.Data the rebuild reads: the panel user and
-// the domain an unfinished open recorded (the engine exports no accessor).
-const (
-	dataUserID   = "user_id"
-	dataUserName = "user_name"
-	dataDomain   = "domain"
-)
+// dedicatedState is what an operation recorded (nil when nothing yet).
+func dedicatedState(op *provision.Operation) *provision.DedicatedState {
+	st, err := provision.DecodeData(op)
+	if err != nil {
+		return nil
+	}
+	d, _ := st.(*provision.DedicatedState)
+	return d
+}
 
 // restoreState reads the durable store of an earlier run.
 func restoreState(ctx context.Context, st provision.Store, module string) (*restored, error) {
@@ -154,7 +156,9 @@ func restoreState(ctx context.Context, st provision.Store, module string) (*rest
 		default:
 			rs := restoredServer{owner: 1}
 			if op, err := st.GetOperation(ctx, rv.OperationID); err == nil {
-				rs.domain = op.Data[dataDomain]
+				if d := dedicatedState(op); d != nil {
+					rs.domain = d.Domain
+				}
 			}
 			r.servers[i-1] = rs
 		}
@@ -173,10 +177,14 @@ func restoreState(ctx context.Context, st provision.Store, module string) (*rest
 		return nil, err
 	}
 	for _, op := range ops {
-		addUser(op.Data[dataUserID], op.Data[dataUserName])
-		for _, v := range op.Data { // addresses the operation already took
-			r.used = append(r.used, strings.Split(v, ",")...)
+		d := dedicatedState(op)
+		if d == nil {
+			continue
 		}
+		addUser(d.UserID, d.UserName)
+		// addresses the operation already took
+		r.used = append(r.used, d.Swap.Public, d.Swap.NewParking, d.IP)
+		r.used = append(r.used, d.ExtraIPs...)
 	}
 	return r, nil
 }

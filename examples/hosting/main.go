@@ -330,7 +330,7 @@ func (d *demo) open(ctx context.Context, t *billing.Tariff) error {
 		if i >= len(owners) {
 			a.domain = fmt.Sprintf("%d.%s", i/len(owners), a.domain)
 		}
-		op, err := d.eng.Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: a.serviceID, TariffID: t.ID, AccountID: int64(10 + i),
+		op, err := d.eng.Submit(ctx, provision.OpenRequest{ServiceID: a.serviceID, TariffID: t.ID, AccountID: int64(10 + i),
 			Owner: a.owner, Domain: a.domain, Password: "Pw-" + rand.Text()[:14]})
 		if err != nil {
 			return fmt.Errorf("order %s: %w", a.serviceID, err)
@@ -377,7 +377,7 @@ func (d *demo) lifecycle(ctx context.Context) error {
 	first := active[0]
 	login := first.Properties[provision.PropLogin]
 	pw := "New-pw-" + rand.Text()[:12]
-	if _, err := d.eng.ChangePassword(ctx, provision.Request{ServiceID: first.ID, Password: pw}); err != nil {
+	if _, err := d.eng.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: first.ID, Password: pw}); err != nil {
 		return fmt.Errorf("change password of service %s: %w", first.ID, err)
 	}
 	d.note(first.ID, "password changed")
@@ -397,9 +397,9 @@ func (d *demo) lifecycle(ctx context.Context) error {
 	d.printf("Service %s (%s): suspend, resume, delete\n", s.ID, s.Properties[provision.PropLogin])
 	for _, step := range []struct {
 		name string
-		do   func(context.Context, provision.Request) (*provision.Operation, error)
-	}{{"suspended", d.eng.Suspend}, {"resumed", d.eng.Unsuspend}, {"deleted", d.eng.Close}} {
-		if _, err := step.do(ctx, provision.Request{ServiceID: s.ID}); err != nil {
+		req  provision.Request
+	}{{"suspended", provision.SuspendRequest{ServiceID: s.ID}}, {"resumed", provision.UnsuspendRequest{ServiceID: s.ID}}, {"deleted", provision.CloseRequest{ServiceID: s.ID}}} {
+		if _, err := d.eng.Do(ctx, step.req); err != nil {
 			return fmt.Errorf("%s service %s: %w", step.name, s.ID, err)
 		}
 		d.note(s.ID, step.name)

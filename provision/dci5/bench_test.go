@@ -80,7 +80,7 @@ func BenchmarkOrdersThroughFake(b *testing.B) {
 	start := time.Now()
 	ids := make([]string, b.N)
 	for i := range b.N {
-		op, err := e.Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: strconv.Itoa(i + 1), TariffID: 1, Owner: "c" + strconv.Itoa(i), Password: "Secret-pw-1"})
+		op, err := e.Submit(ctx, provision.OpenRequest{ServiceID: strconv.Itoa(i + 1), TariffID: 1, Owner: "c" + strconv.Itoa(i), Password: "Secret-pw-1"})
 		if err != nil {
 			b.Fatal(err)
 		}

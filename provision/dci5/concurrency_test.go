@@ -160,7 +160,7 @@ func runOrdersAtScale(t *testing.T, store provision.Store) {
 	var submits sync.WaitGroup
 	for i := range scaleOrders {
 		submits.Go(func() {
-			op, err := engines[i%scaleEngines].Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: strconv.Itoa(1000 + i),
+			op, err := engines[i%scaleEngines].Submit(ctx, provision.OpenRequest{ServiceID: strconv.Itoa(1000 + i),
 				TariffID: 1, Owner: fmt.Sprintf("cust.%d", i), Password: "Secret-pw-1"})
 			submitErr[i] = err
 			if err == nil {

@@ -55,7 +55,7 @@ func TestDedicatedThroughFake(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, srv.FailNextInstall(1))
 
-	_, err = e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1",
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1",
 		Options: map[string]string{"IP": "1", "IPv6": "1"}})
 	require.NoError(t, err)
 	svc, err := e.Store().GetService(ctx, "117")
@@ -94,23 +94,23 @@ func TestDedicatedThroughFake(t *testing.T) {
 		}
 		return false
 	}
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return !switchOn() }, 2*time.Second, time.Millisecond, "switch port off")
-	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Unsuspend(ctx, provision.UnsuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	require.Eventually(t, switchOn, 2*time.Second, time.Millisecond, "switch port on")
 
-	_, err = e.AddIP(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.AddIP(ctx, provision.AddIPRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	assert.Len(t, srv.IPs(2), 4)
 	svc, _ = e.Store().GetService(ctx, "117")
 	extra := strings.Split(svc.Properties[provision.PropIPs], ",")
-	_, err = e.RemoveIP(ctx, provision.Request{ServiceID: "117", IP: extra[0]})
+	_, err = e.RemoveIP(ctx, provision.RemoveIPRequest{ServiceID: "117", IP: extra[0]})
 	require.NoError(t, err)
 	assert.Len(t, srv.IPs(2), 3)
 
-	_, err = e.Reinstall(ctx, provision.Request{ServiceID: "117", Password: "Root-pw-2", OSTemplate: "ISPsystem__CentOS-7-amd64"})
+	_, err = e.Reinstall(ctx, provision.ReinstallRequest{ServiceID: "117", Password: "Root-pw-2", OSTemplate: "ISPsystem__CentOS-7-amd64"})
 	require.NoError(t, err)
 	good, _ = srv.Server(2)
 	assert.Equal(t, "ISPsystem__CentOS-7-amd64", good.OSTemplate)
@@ -119,13 +119,13 @@ func TestDedicatedThroughFake(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, link, "username=clienttwo")
 
-	_, err = e.ChangePassword(ctx, provision.Request{ServiceID: "117", Password: "Changed-pw-3"})
+	_, err = e.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: "117", Password: "Changed-pw-3"})
 	require.NoError(t, err)
 	uc, err := dcimanager5.NewClient(srv.URL(), dcimanager5.WithCredentials("clienttwo", "Changed-pw-3"))
 	require.NoError(t, err)
 	require.NoError(t, uc.CheckConnection(ctx), "the owner logs in with the new password")
 
-	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	good, _ = srv.Server(2)
 	assert.Zero(t, good.Owner)
@@ -139,11 +139,11 @@ func TestDedicatedThroughFake(t *testing.T) {
 	assert.Empty(t, res)
 
 	// srv-02 is free again; after it only unavailable servers are left.
-	_, err = e.Open(ctx, provision.Request{ServiceID: "118", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "118", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
 	require.NoError(t, err)
 	good, _ = srv.Server(2)
 	assert.Equal(t, userID, good.Owner, "the customer's user is reused")
-	_, err = e.Open(ctx, provision.Request{ServiceID: "119", TariffID: 1, Owner: "client.three", Password: "Secret-pw-1"})
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "119", TariffID: 1, Owner: "client.three", Password: "Secret-pw-1"})
 	require.ErrorIs(t, err, provision.ErrNoServer)
 	svc, _ = e.Store().GetService(ctx, "119")
 	assert.Equal(t, billing.StatusOrdered, svc.Status)

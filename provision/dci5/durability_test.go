@@ -135,7 +135,7 @@ func TestConcurrentOrdersThroughFake(t *testing.T) {
 	}
 	ids := make([]string, orders)
 	for i := range ids {
-		op, err := engines[i%3].Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: strconv.Itoa(500 + i), TariffID: 1, Owner: fmt.Sprintf("cust%d", i), Password: "Secret-pw-1"})
+		op, err := engines[i%3].Submit(ctx, provision.OpenRequest{ServiceID: strconv.Itoa(500 + i), TariffID: 1, Owner: fmt.Sprintf("cust%d", i), Password: "Secret-pw-1"})
 		require.NoError(t, err)
 		ids[i] = op.ID
 	}
@@ -172,7 +172,7 @@ func TestCrashAtEveryStepThroughFake(t *testing.T) {
 					cancel()
 				}
 			})
-			_, err := a.Open(ctx, provision.Request{ServiceID: "1", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-1"})
+			_, err := a.Open(ctx, provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-1"})
 			if err != nil {
 				require.ErrorIs(t, err, provision.ErrInterrupted)
 			}

@@ -63,7 +63,7 @@ func ExampleNew() {
 	}
 
 	ctx := context.Background()
-	if _, err := e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"}); err != nil {
+	if _, err := e.Open(ctx, provision.OpenRequest{ServiceID: "117", TariffID: 1, Owner: "john.doe", Password: "S3cret-pw"}); err != nil {
 		log.Fatal(err)
 	}
 	svc, _ := e.Store().GetService(ctx, "117")

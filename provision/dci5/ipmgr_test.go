@@ -140,7 +140,7 @@ func TestParkingSwapThroughFakes(t *testing.T) {
 	e := w.engine("e", nil)
 	ctx := context.Background()
 
-	_, err := e.Open(ctx, provision.Request{ServiceID: "7", TariffID: 1, Owner: "cust", Password: "Secret-pw-1",
+	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "7", TariffID: 1, Owner: "cust", Password: "Secret-pw-1",
 		Options: map[string]string{"IP": "1", "IPv6": "1"}})
 	require.NoError(t, err)
 	svc, err := w.store.GetService(ctx, "7")
@@ -173,7 +173,7 @@ func TestParkingSwapThroughFakes(t *testing.T) {
 	assert.Equal(t, 1, w.check())
 	w.checkIPs()
 
-	_, err = e.Close(ctx, provision.Request{ServiceID: "7"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "7"})
 	require.NoError(t, err)
 	svc, _ = w.store.GetService(ctx, "7")
 	assert.Equal(t, billing.StatusDeleted, svc.Status)
@@ -204,7 +204,7 @@ func TestMaxServerFailuresThroughFakes(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	_, err := e.Open(ctx, provision.Request{ServiceID: "9", TariffID: 1, Owner: "cust", Password: "Secret-pw-1"})
+	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "9", TariffID: 1, Owner: "cust", Password: "Secret-pw-1"})
 	require.ErrorIs(t, err, provision.ErrTooManyFailures)
 	require.ErrorIs(t, err, provision.ErrOperationFailed)
 	assert.NotErrorIs(t, err, provision.ErrNoServer)
@@ -258,7 +258,7 @@ func TestCleanStopReleasesLease(t *testing.T) {
 			cancel()
 		}
 	})
-	_, err := a.Open(ctx, provision.Request{ServiceID: "5", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-5"})
+	_, err := a.Open(ctx, provision.OpenRequest{ServiceID: "5", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-5"})
 	require.ErrorIs(t, err, provision.ErrInterrupted)
 	op, err := w.store.GetOperation(context.Background(), "op-5")
 	require.NoError(t, err)
@@ -301,9 +301,13 @@ func TestSwapCrashAtEveryStepThroughFakes(t *testing.T) {
 		})
 		b := w.engine("B", nil)
 		for _, req := range []provision.Request{
-			{Kind: provision.OpOpen, ServiceID: "1", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-open", Options: map[string]string{"IP": "1"}},
-			{Kind: provision.OpClose, ServiceID: "1", OperationID: "op-close"},
+			provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "cust", Password: "Secret-pw-1", OperationID: "op-open", Options: map[string]string{"IP": "1"}},
+			provision.CloseRequest{ServiceID: "1", OperationID: "op-close"},
 		} {
+			opID := "op-open"
+			if req.Kind() == provision.OpClose {
+				opID = "op-close"
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			cancelCur.Store(&cancel)
 			_, err := a.Do(ctx, req)
@@ -311,11 +315,11 @@ func TestSwapCrashAtEveryStepThroughFakes(t *testing.T) {
 			if err != nil {
 				require.ErrorIs(t, err, provision.ErrInterrupted)
 				require.NoError(t, b.Resume(context.Background()), "the lease was released: B resumes at once")
-				op, err := w.store.GetOperation(context.Background(), req.OperationID)
+				op, err := w.store.GetOperation(context.Background(), opID)
 				require.NoError(t, err)
-				require.Equal(t, provision.StateDone, op.State, "%s resumed", req.Kind)
+				require.Equal(t, provision.StateDone, op.State, "%s resumed", req.Kind())
 			}
-			if req.Kind == provision.OpOpen {
+			if req.Kind() == provision.OpOpen {
 				svc, err := w.store.GetService(context.Background(), "1")
 				require.NoError(t, err)
 				require.Equal(t, billing.StatusActive, svc.Status)

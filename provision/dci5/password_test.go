@@ -22,7 +22,7 @@ func TestChangePasswordThroughFake(t *testing.T) {
 	e := w.engine("A", 1)
 	ctx := context.Background()
 
-	_, err := e.Open(ctx, provision.Request{ServiceID: "501", TariffID: 1, Owner: "pw.owner", Password: "Open-pw-1"})
+	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "501", TariffID: 1, Owner: "pw.owner", Password: "Open-pw-1"})
 	require.NoError(t, err)
 	svc, err := e.Store().GetService(ctx, "501")
 	require.NoError(t, err)
@@ -45,7 +45,7 @@ func TestChangePasswordThroughFake(t *testing.T) {
 	require.NoError(t, as("Open-pw-1"), "the password given at Open works")
 
 	before := w.srv.RequestCount("user.edit")
-	op, err := e.ChangePassword(ctx, provision.Request{ServiceID: "501", Password: "Changed-pw-2"})
+	op, err := e.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: "501", Password: "Changed-pw-2"})
 	require.NoError(t, err)
 	assert.Equal(t, provision.OpChangePassword, op.Kind)
 	assert.Equal(t, before+1, w.srv.RequestCount("user.edit"), "one user.edit for the change")

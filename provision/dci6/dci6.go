@@ -424,13 +424,28 @@ func (b *Backend) power(ctx context.Context, serverID string, on bool) error {
 		_, err = b.c.Servers.PowerOff(ctx, n)
 	}
 	if err != nil && dcimanager6.IsConflict(err) {
-		// Success only when the server is already there and idle (a
-		// busy server's status may be about to change).
-		if s, gerr := b.c.Servers.Get(ctx, n); gerr == nil && s.PowerStatus == want && (s.Operation == nil || s.Operation.Done()) {
-			return nil
+		// Success when the server is already there and idle (a busy
+		// server's status may be about to change), or when the running
+		// operation is this very power command (sent before, its answer
+		// lost): the caller waits for the power status either way. The
+		// operation name "power_on"/"power_off" is the client's
+		// documented guess (dcimanager6.Operation.Name).
+		if s, gerr := b.c.Servers.Get(ctx, n); gerr == nil {
+			op := s.Operation
+			idle := op == nil || op.Done()
+			if (s.PowerStatus == want && idle) || (!idle && op.Name == powerOpName(on)) {
+				return nil
+			}
 		}
 	}
 	return err
+}
+
+func powerOpName(on bool) string {
+	if on {
+		return "power_on"
+	}
+	return "power_off"
 }
 
 // ---- install ----

@@ -311,6 +311,21 @@ func TestPower(t *testing.T) {
 	require.True(t, dcimanager6.IsConflict(err), "busy server: the conflict is returned: %v", err)
 }
 
+// A power command repeated while the first one runs (its answer was lost)
+// is success: the wanted change is under way.
+func TestPowerRepeatedWhileRunning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Second, time.Hour)
+	ctx := ctxFor(t)
+	require.NoError(t, e.b.PowerOn(ctx, "1"))
+	require.NoError(t, e.b.PowerOn(ctx, "1"), "the same command runs")
+	s, err := e.b.GetServer(ctx, "1")
+	require.NoError(t, err)
+	require.False(t, s.PoweredOn)
+	err = e.b.PowerOff(ctx, "1")
+	require.True(t, dcimanager6.IsConflict(err), "another command runs: the conflict is returned: %v", err)
+}
+
 func TestInstallRunsToDone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 600*time.Millisecond, 10*time.Millisecond)

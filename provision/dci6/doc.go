@@ -71,7 +71,10 @@
 //     suspend then changes only the billing state.
 //   - PowerOn/PowerOff: Servers.PowerOn/PowerOff; a conflict answer is
 //     success when the server is already, and idly, in the wanted power
-//     state; any other conflict (e.g. a running operation) is returned.
+//     state, or when the operation it runs is that same power command
+//     (named "power_on"/"power_off", an assumption: a repeated command
+//     whose first answer was lost); any other conflict (e.g. a running
+//     install) is returned.
 //   - Install: Servers.Install. InstallSpec.Template is an OS template id
 //     or the exact (case-insensitive) name of an "os" template of the
 //     server's location; Recipe is a script id, or empty / "null" for

@@ -43,7 +43,7 @@ func TestOpenThroughEngine(t *testing.T) {
 	ctx := ctxFor(t)
 
 	fake.FailNextOperation("os_install", "disk not found")
-	_, err := e.Open(ctx, provision.Request{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
+	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "117", TariffID: 1, Owner: "client.two", Password: "Secret-pw-1"})
 	require.NoError(t, err)
 	svc, err := e.Store().GetService(ctx, "117")
 	require.NoError(t, err)
@@ -87,10 +87,10 @@ func TestOpenThroughEngine(t *testing.T) {
 	assert.Contains(t, notes["1"], "disk not found")
 	mu.Unlock()
 
-	_, err = e.Suspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Suspend(ctx, provision.SuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	assert.Equal(t, "down", portOf(t, fake, 2).AdminStatus)
-	_, err = e.Unsuspend(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Unsuspend(ctx, provision.UnsuspendRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	assert.Equal(t, "up", portOf(t, fake, 2).AdminStatus)
 
@@ -98,7 +98,7 @@ func TestOpenThroughEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(link, fake.URL()+"/auth/key-v4/"), link)
 
-	_, err = e.Close(ctx, provision.Request{ServiceID: "117"})
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "117"})
 	require.NoError(t, err)
 	good = machine(t, fake, 2)
 	assert.Zero(t, good.Owner)
@@ -119,7 +119,7 @@ func TestFailoverWithoutNotesSink(t *testing.T) {
 	ctx := ctxFor(t)
 
 	fake.FailNextOperation("os_install", "disk not found")
-	op, err := e.Open(ctx, provision.Request{ServiceID: "118", TariffID: 1, Owner: "client.three", Password: "Secret-pw-1"})
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "118", TariffID: 1, Owner: "client.three", Password: "Secret-pw-1"})
 	require.NoError(t, err)
 	require.Equal(t, provision.StateDone, op.State)
 	svc, err := e.Store().GetService(ctx, "118")
@@ -138,7 +138,7 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 	fake, e := newEngine(t, nil)
 	ctx := ctxFor(t)
 
-	op, err := e.Open(ctx, provision.Request{ServiceID: "201", TariffID: 1, Owner: "client.four", Password: "Secret-pw-1",
+	op, err := e.Open(ctx, provision.OpenRequest{ServiceID: "201", TariffID: 1, Owner: "client.four", Password: "Secret-pw-1",
 		Options: map[string]string{"IP": "1"}})
 	require.NoError(t, err)
 	require.Equal(t, provision.StateDone, op.State, op.Error)
@@ -170,7 +170,7 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 	require.NotZero(t, m.Owner)
 	assert.Equal(t, svc.Properties[provision.PropUserID], strconv.FormatInt(m.Owner, 10))
 
-	op, err = e.ChangePassword(ctx, provision.Request{ServiceID: "201", Password: "N3w-secret-pw"})
+	op, err = e.ChangePassword(ctx, provision.ChangePasswordRequest{ServiceID: "201", Password: "N3w-secret-pw"})
 	require.NoError(t, err)
 	require.Equal(t, provision.StateDone, op.State, op.Error)
 	var user dcimanager6test.User

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -81,8 +82,8 @@ func BenchmarkStepTransition(b *testing.B) {
 func claimedOp(b *testing.B, s provision.Store, id string) *provision.Operation {
 	ctx := b.Context()
 	op := &provision.Operation{ID: id, ServiceID: "svc-" + id, Kind: provision.OpOpen, Step: "reserve",
-		Input: map[string]string{"template": "debian-12", "password": "secret"},
-		Data:  map[string]string{"module": "dci6"}}
+		Input: json.RawMessage(`{"v":2,"request":{"tariff_id":1,"password":"secret"}}`),
+		Data:  json.RawMessage(`{"v":2,"product":"dedicated","state":{"module":"dci6"}}`)}
 	if err := s.CreateOperation(ctx, op); err != nil {
 		b.Fatal(err)
 	}
@@ -97,6 +98,6 @@ var benchSteps = []string{"reserve", "user", "ips", "power", "install", "wait", 
 
 func step(b *testing.B, s provision.Store, op *provision.Operation, i int) error {
 	op.Step = benchSteps[i%len(benchSteps)]
-	op.Data["n"] = strconv.Itoa(i)
+	op.Data = json.RawMessage(`{"v":2,"product":"dedicated","state":{"module":"dci6","failures":` + strconv.Itoa(i) + `}}`)
 	return s.UpdateOperation(b.Context(), op)
 }

@@ -25,8 +25,8 @@
 //
 //	ispkit_operations    one row per operation: seq (increasing surrogate
 //	                     key, the tie-break of "oldest first"), id (UNIQUE),
-//	                     service_id, kind, state, step, input and data (JSON
-//	                     text objects; "null" for a nil map), error,
+//	                     service_id, kind, state, step, input and data (the
+//	                     operation's JSON as text; "null" when empty), error,
 //	                     attempts, worker, lease_until, version, created_at,
 //	                     updated_at. A partial index on (created_at, seq) of
 //	                     the pending and running rows serves the claims.

@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -173,8 +174,26 @@ func (w *killWorker) run(ctx context.Context, worker string, op *provision.Opera
 	return nil
 }
 
-func (w *killWorker) save(ctx context.Context, op *provision.Operation) error {
-	err := w.store.UpdateOperation(ctx, op)
+// killData is the test's own operation state, kept in Operation.Data as a
+// JSON object of strings.
+func killData(op *provision.Operation) map[string]string {
+	m := map[string]string{}
+	if len(op.Data) > 0 {
+		_ = json.Unmarshal(op.Data, &m)
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	return m
+}
+
+func (w *killWorker) save(ctx context.Context, op *provision.Operation, data map[string]string) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	op.Data = b
+	err = w.store.UpdateOperation(ctx, op)
 	if errors.Is(err, provision.ErrConflict) {
 		return errAbandon
 	}
@@ -182,9 +201,7 @@ func (w *killWorker) save(ctx context.Context, op *provision.Operation) error {
 }
 
 func (w *killWorker) steps(ctx context.Context, worker string, op *provision.Operation) error {
-	if op.Data == nil {
-		op.Data = map[string]string{}
-	}
+	data := killData(op)
 	for !op.State.Finished() {
 		if err := w.store.RenewLease(ctx, op.ID, worker, killLease); errors.Is(err, provision.ErrLeaseLost) {
 			return errAbandon
@@ -200,28 +217,28 @@ func (w *killWorker) steps(ctx context.Context, worker string, op *provision.Ope
 			if server == "" {
 				op.State, op.Step, op.Error = provision.StateFailed, "", "no server available"
 				w.record("finishing %s failed %s", op.ID, worker)
-				if err := w.save(ctx, op); err != nil {
+				if err := w.save(ctx, op, data); err != nil {
 					return err
 				}
 				w.record("final %s failed %s", op.ID, worker)
 				return nil
 			}
-			op.Data["server"], op.Step = server, "step1"
+			data["server"], op.Step = server, "step1"
 		case strings.HasPrefix(step, "step"):
 			n, _ := strconv.Atoi(strings.TrimPrefix(step, "step"))
 			w.record("effect %s %s %s", op.ID, step, worker)
 			time.Sleep(time.Duration(20+rand.IntN(40)) * time.Millisecond) // the "panel call"
-			op.Data[step] = "ok"
+			data[step] = "ok"
 			if op.Step = fmt.Sprintf("step%d", n+1); n == killSteps {
 				op.Step = "activate"
 			}
 		case step == "activate":
-			if err := w.activate(ctx, op); err != nil {
+			if err := w.activate(ctx, op, data["server"]); err != nil {
 				return err
 			}
 			op.State, op.Step = provision.StateDone, ""
 			w.record("finishing %s done %s", op.ID, worker)
-			if err := w.save(ctx, op); err != nil {
+			if err := w.save(ctx, op, data); err != nil {
 				return err
 			}
 			w.record("final %s done %s", op.ID, worker)
@@ -229,7 +246,7 @@ func (w *killWorker) steps(ctx context.Context, worker string, op *provision.Ope
 		default:
 			return fmt.Errorf("unknown step %q", step)
 		}
-		if err := w.save(ctx, op); err != nil {
+		if err := w.save(ctx, op, data); err != nil {
 			return err
 		}
 	}
@@ -262,20 +279,20 @@ func (w *killWorker) reserve(ctx context.Context, op *provision.Operation) (stri
 	return "", nil
 }
 
-func (w *killWorker) activate(ctx context.Context, op *provision.Operation) error {
+func (w *killWorker) activate(ctx context.Context, op *provision.Operation, server string) error {
 	for {
 		sv, err := w.store.GetService(ctx, op.ServiceID)
 		if err != nil {
 			return err
 		}
 		if sv.Status == billing.StatusActive {
-			if sv.Properties["server"] != op.Data["server"] {
-				return fmt.Errorf("service %s active with server %s, operation has %s", sv.ID, sv.Properties["server"], op.Data["server"])
+			if sv.Properties["server"] != server {
+				return fmt.Errorf("service %s active with server %s, operation has %s", sv.ID, sv.Properties["server"], server)
 			}
 			return nil
 		}
 		sv.Status = billing.StatusActive
-		sv.Properties = map[string]string{"server": op.Data["server"]}
+		sv.Properties = map[string]string{"server": server}
 		if err := w.store.PutService(ctx, sv); !errors.Is(err, provision.ErrConflict) {
 			return err
 		}
@@ -439,7 +456,8 @@ func checkKillResult(t *testing.T, s *sqlstore.Store, logPath string) {
 		switch op.State {
 		case provision.StateDone:
 			doneN++
-			srv := op.Data["server"]
+			data := killData(op)
+			srv := data["server"]
 			if !slices.Equal(heldBy[op.ID], []string{srv}) {
 				t.Errorf("%s done with server %q but holds reservations %v", op.ID, srv, heldBy[op.ID])
 			}
@@ -448,8 +466,8 @@ func checkKillResult(t *testing.T, s *sqlstore.Store, logPath string) {
 			}
 			servers[srv] = op.ID
 			for i := 1; i <= killSteps; i++ {
-				if op.Data[fmt.Sprintf("step%d", i)] != "ok" {
-					t.Errorf("%s done without step%d: %v", op.ID, i, op.Data)
+				if data[fmt.Sprintf("step%d", i)] != "ok" {
+					t.Errorf("%s done without step%d: %v", op.ID, i, data)
 				}
 			}
 			if sv.Status != billing.StatusActive || sv.Properties["server"] != srv {

@@ -97,6 +97,25 @@ func decodeMap(s string) (map[string]string, error) {
 	return m, nil
 }
 
+// encodeRaw stores an operation's Input or Data (JSON) as text: "null"
+// when empty, so that nil round-trips; anything else must be valid JSON.
+func encodeRaw(field string, raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "null", nil
+	}
+	if !json.Valid(raw) {
+		return "", fmt.Errorf("sqlstore: operation %s is not valid JSON", field)
+	}
+	return string(raw), nil
+}
+
+func decodeRaw(s string) json.RawMessage {
+	if s == "null" || s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanOp(r scanner) (*provision.Operation, error) {
@@ -113,12 +132,7 @@ func scanOp(r scanner) (*provision.Operation, error) {
 	}
 	op.Kind = provision.OperationKind(kind)
 	op.State = provision.OperationState(state)
-	if op.Input, err = decodeMap(input); err != nil {
-		return nil, err
-	}
-	if op.Data, err = decodeMap(data); err != nil {
-		return nil, err
-	}
+	op.Input, op.Data = decodeRaw(input), decodeRaw(data)
 	return &op, nil
 }
 
@@ -149,11 +163,11 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 	if state == "" {
 		state = provision.StatePending
 	}
-	input, err := encodeMap(op.Input)
+	input, err := encodeRaw("Input", op.Input)
 	if err != nil {
 		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
 	}
-	data, err := encodeMap(op.Data)
+	data, err := encodeRaw("Data", op.Data)
 	if err != nil {
 		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
 	}
@@ -212,11 +226,11 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 	if op == nil {
 		return errors.New("sqlstore: UpdateOperation: nil operation")
 	}
-	input, err := encodeMap(op.Input)
+	input, err := encodeRaw("Input", op.Input)
 	if err != nil {
 		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
 	}
-	data, err := encodeMap(op.Data)
+	data, err := encodeRaw("Data", op.Data)
 	if err != nil {
 		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
 	}

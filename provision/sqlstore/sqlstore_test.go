@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -368,9 +369,10 @@ func TestLargeAndOddValues(t *testing.T) {
 			big := strings.Repeat("x", 1<<20)
 			op := &provision.Operation{
 				ID: "op-'\"; DROP TABLE x; --", ServiceID: "svc ☃", Kind: provision.OpOpen,
-				Input: map[string]string{"password": "p@ss\"w'ord\n\x01", "big": big, "": "empty key"},
-				Data:  map[string]string{},
+				Data: json.RawMessage(`{}`),
 			}
+			in := map[string]string{"password": "p@ss\"w'ord\n\x01", "big": big, "": "empty key"}
+			op.Input, _ = json.Marshal(in)
 			if err := s.CreateOperation(t.Context(), op); err != nil {
 				t.Fatal(err)
 			}
@@ -378,17 +380,26 @@ func TestLargeAndOddValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Input["password"] != op.Input["password"] || got.Input["big"] != big || got.Input[""] != "empty key" ||
-				got.Data == nil || len(got.Data) != 0 || got.ServiceID != "svc ☃" {
-				t.Fatalf("round trip changed the values: %q %d %v", got.Input["password"], len(got.Input["big"]), got.Data)
+			var back map[string]string
+			if err := json.Unmarshal(got.Input, &back); err != nil {
+				t.Fatal(err)
 			}
-			// A nil map stays nil.
+			if back["password"] != in["password"] || back["big"] != big || back[""] != "empty key" ||
+				string(got.Data) != "{}" || got.ServiceID != "svc ☃" {
+				t.Fatalf("round trip changed the values: %q %d %s", back["password"], len(back["big"]), got.Data)
+			}
+			// Input or Data that is not JSON is refused.
+			bad := &provision.Operation{ID: "op-bad", ServiceID: "s", Kind: provision.OpOpen, Data: json.RawMessage(`{"a":`)}
+			if err := s.CreateOperation(t.Context(), bad); err == nil {
+				t.Fatal("CreateOperation stored Data that is not JSON")
+			}
+			// Nil stays nil.
 			op2 := &provision.Operation{ID: "op-2", ServiceID: "s", Kind: provision.OpOpen}
 			if err := s.CreateOperation(t.Context(), op2); err != nil {
 				t.Fatal(err)
 			}
 			if got, _ := s.GetOperation(t.Context(), "op-2"); got.Input != nil || got.Data != nil {
-				t.Fatalf("nil maps came back as %v %v", got.Input, got.Data)
+				t.Fatalf("nil Input and Data came back as %q %q", got.Input, got.Data)
 			}
 		})
 	}

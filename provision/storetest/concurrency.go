@@ -141,13 +141,13 @@ func testRaceUpdate(t *testing.T, s provision.Store) {
 	for i := range copies {
 		copies[i] = base.Clone()
 		copies[i].Step = fmt.Sprintf("writer-%d", i)
-		copies[i].Data["writer"] = fmt.Sprint(i)
+		setField(&copies[i].Data, "writer", fmt.Sprint(i))
 	}
 	errs := race(n, func(i int) error { return s.UpdateOperation(t.Context(), copies[i]) })
 	w := oneWinner(t, "concurrent UpdateOperation", errs, provision.ErrConflict)
 	got := get(t, s, "op-1")
-	if got.Version != 2 || got.Step != copies[w].Step || got.Data["writer"] != fmt.Sprint(w) {
-		t.Fatalf("stored step %q writer %q version %d; want the winner's (writer-%d, version 2)", got.Step, got.Data["writer"], got.Version, w)
+	if got.Version != 2 || got.Step != copies[w].Step || field(got.Data, "writer") != fmt.Sprint(w) {
+		t.Fatalf("stored step %q writer %q version %d; want the winner's (writer-%d, version 2)", got.Step, field(got.Data, "writer"), got.Version, w)
 	}
 }
 

@@ -73,7 +73,7 @@ func testUpdate(t *testing.T, s provision.Store) {
 	created := op.UpdatedAt
 	op.Step = "install"
 	op.State = provision.StateRunning
-	op.Data["server"] = "srv-7"
+	setField(&op.Data, "server", "srv-7")
 	op.Error = "retrying"
 	if err := s.UpdateOperation(t.Context(), op); err != nil {
 		t.Fatalf("UpdateOperation: %v", err)
@@ -106,7 +106,7 @@ func testUpdateStale(t *testing.T, s provision.Store) {
 	}
 	before := get(t, s, "op-1")
 	stale.Step = "clobber"
-	stale.Data["x"] = "y"
+	setField(&stale.Data, "x", "y")
 	wantErr(t, "UpdateOperation(stale version)", s.UpdateOperation(t.Context(), stale), provision.ErrConflict)
 	if stale.Version != 1 {
 		t.Fatalf("a failed update changed the argument's Version to %d", stale.Version)
@@ -135,37 +135,37 @@ func testOperationCopies(t *testing.T, s provision.Store) {
 	op := create(t, s, newOp("op-1", "svc-1", provision.OpOpen, provision.StatePending))
 	want := op.Clone()
 	// The store keeps no reference to the argument...
-	op.Input["password"] = "changed"
-	op.Data["module"] = "changed"
+	scribble(op.Input)
+	scribble(op.Data)
 	op.Step = "changed"
 	sameOp(t, "after changing the created argument", get(t, s, "op-1"), want)
 	// ... nor to what it returns.
 	g := get(t, s, "op-1")
-	g.Input["password"] = "changed"
-	g.Data["new"] = "x"
+	scribble(g.Input)
+	scribble(g.Data)
 	list, err := s.ListOperations(ctx, provision.OperationFilter{})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListOperations = %d ops, %v", len(list), err)
 	}
-	list[0].Data["module"] = "changed"
+	scribble(list[0].Data)
 	list[0].State = provision.StateDone
 	c := claim(t, s, "w1", longLease)
 	want = get(t, s, "op-1")
-	c.Data["module"] = "changed"
-	c.Input["template"] = "changed"
+	scribble(c.Data)
+	scribble(c.Input)
 	sameOp(t, "after changing returned values", get(t, s, "op-1"), want)
-	if want.Input["password"] != "s3cret" || want.Data["module"] != "dci6" || len(want.Data) != 1 {
-		t.Fatalf("stored maps changed through returned values: Input %v Data %v", want.Input, want.Data)
+	if field(want.Input, "password") != "s3cret" || field(want.Data, "module") != "dci6" || len(fields(want.Data)) != 1 {
+		t.Fatalf("stored JSON changed through returned values: Input %s Data %s", want.Input, want.Data)
 	}
 	// An updated argument is not kept either.
 	upd := want.Clone()
-	upd.Data["server"] = "srv-1"
+	setField(&upd.Data, "server", "srv-1")
 	if err := s.UpdateOperation(ctx, upd); err != nil {
 		t.Fatalf("UpdateOperation: %v", err)
 	}
-	upd.Data["server"] = "changed"
-	if got := get(t, s, "op-1"); got.Data["server"] != "srv-1" {
-		t.Fatalf("Data[server] = %q after changing the updated argument, want srv-1", got.Data["server"])
+	scribble(upd.Data)
+	if got := get(t, s, "op-1"); field(got.Data, "server") != "srv-1" {
+		t.Fatalf("Data server = %q after changing the updated argument, want srv-1", field(got.Data, "server"))
 	}
 }
 

@@ -58,9 +58,11 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"sort"
 	"sync"
 	"testing"
@@ -123,8 +125,8 @@ func newOp(id, service string, kind provision.OperationKind, state provision.Ope
 		Kind:      kind,
 		State:     state,
 		Step:      "first",
-		Input:     map[string]string{"password": "s3cret", "template": "debian-12"},
-		Data:      map[string]string{"module": "dci6"},
+		Input:     obj(map[string]string{"password": "s3cret", "template": "debian-12"}),
+		Data:      obj(map[string]string{"module": "dci6"}),
 	}
 }
 
@@ -178,6 +180,61 @@ func noWork(t *testing.T, s provision.Store, worker string) {
 // sameMap treats nil and empty maps as equal.
 func sameMap(a, b map[string]string) bool { return len(a) == len(b) && maps.Equal(a, b) }
 
+// The suite writes an operation's Input and Data as JSON objects of
+// strings; a store keeps them as JSON (it may reformat them).
+
+func obj(m map[string]string) json.RawMessage {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// fields decodes a JSON object of strings (nil for null or empty).
+func fields(raw json.RawMessage) map[string]string {
+	var m map[string]string
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &m)
+	}
+	return m
+}
+
+// field is one string of a JSON object.
+func field(raw json.RawMessage, key string) string { return fields(raw)[key] }
+
+// setField sets key in the JSON object *raw (a new slice: the old bytes
+// are not changed).
+func setField(raw *json.RawMessage, key, value string) {
+	m := fields(*raw)
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[key] = value
+	*raw = obj(m)
+}
+
+// scribble overwrites b in place, to show the store kept no reference to
+// it.
+func scribble(b []byte) {
+	for i := range b {
+		b[i] = 'x'
+	}
+}
+
+// sameJSON reports whether a and b hold the same JSON value (nil and null
+// are the same).
+func sameJSON(a, b json.RawMessage) bool {
+	var va, vb any
+	if len(a) > 0 && json.Unmarshal(a, &va) != nil {
+		return false
+	}
+	if len(b) > 0 && json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
 // diffOp describes how got differs from want in the fields the caller
 // controls or the store counts (not timestamps or the lease time).
 func diffOp(got, want *provision.Operation) string {
@@ -198,11 +255,11 @@ func diffOp(got, want *provision.Operation) string {
 	if got.Step != want.Step {
 		add("Step", got.Step, want.Step)
 	}
-	if !sameMap(got.Input, want.Input) {
-		add("Input", got.Input, want.Input)
+	if !sameJSON(got.Input, want.Input) {
+		add("Input", string(got.Input), string(want.Input))
 	}
-	if !sameMap(got.Data, want.Data) {
-		add("Data", got.Data, want.Data)
+	if !sameJSON(got.Data, want.Data) {
+		add("Data", string(got.Data), string(want.Data))
 	}
 	if got.Error != want.Error {
 		add("Error", got.Error, want.Error)

@@ -221,7 +221,7 @@ func run(t *testing.T, su setup, steady bool) {
 	submitter, err := newEngine(store, "submitter", panel.URL(), adminName, adminPw)
 	must(t, err)
 	for i := range orders {
-		_, err := submitter.Submit(ctx, provision.Request{Kind: provision.OpOpen, ServiceID: strconv.Itoa(500 + i), TariffID: 1,
+		_, err := submitter.Submit(ctx, provision.OpenRequest{ServiceID: strconv.Itoa(500 + i), TariffID: 1,
 			Owner: fmt.Sprintf("cust%d", i), Password: "Secret-pw-1", OperationID: fmt.Sprintf("op-%d", i)})
 		must(t, err)
 	}

@@ -1,9 +1,4 @@
-// Package fakepanel holds in-memory fakes of the provision backend
-// interfaces for the engine's own tests: a data center (DedicatedBackend),
-// an IPmanager pool (IPPool) and an ISPmanager (HostingBackend). Power and
-// installs complete after configurable delays measured on the wall clock;
-// faults can be injected per server or per call.
-package fakepanel
+package fakebackend
 
 import (
 	"context"
@@ -19,7 +14,7 @@ import (
 )
 
 // ErrFault is returned by injected faults.
-var ErrFault = errors.New("fakepanel: injected fault")
+var ErrFault = errors.New("fakebackend: injected fault")
 
 // DC is a fake dedicated-server panel.
 type DC struct {
@@ -31,9 +26,13 @@ type DC struct {
 	nextIP  int
 	nextID  int
 
-	// PowerDelay and InstallDelay are how long power-on and installs take.
+	// PowerDelay and InstallDelay are how long power-on and installs take
+	// (set them before the fake is used).
 	PowerDelay   time.Duration
 	InstallDelay time.Duration
+	// Clock, when set, is the fake's time (share it with
+	// provision.Config.Clock); default time.Now.
+	Clock func() time.Time
 	// Latency is added to every call (benchmarks).
 	Latency time.Duration
 	// BeforeCall, when set, runs before every call; an error is returned
@@ -57,6 +56,13 @@ type server struct {
 	failInstall  bool
 	neverPowerOn bool
 	template     string
+}
+
+func (d *DC) now() time.Time {
+	if d.Clock != nil {
+		return d.Clock()
+	}
+	return time.Now()
 }
 
 // AdminID is the id of the fake's admin user.
@@ -170,7 +176,7 @@ func (d *DC) call(ctx context.Context, method, id string) (func(), error) {
 	if id != "" {
 		if _, ok := d.servers[id]; !ok {
 			d.mu.Unlock()
-			return nil, fmt.Errorf("fakepanel: server %q not found", id)
+			return nil, fmt.Errorf("fakebackend: server %q not found", id)
 		}
 	}
 	return func() {
@@ -194,7 +200,7 @@ func (s *server) view() provision.Server {
 }
 
 func (d *DC) refresh(s *server) {
-	now := time.Now()
+	now := d.now()
 	if !s.PoweredOn && !s.powerAt.IsZero() && !s.neverPowerOn && !now.Before(s.powerAt) {
 		s.PoweredOn = true
 	}
@@ -313,7 +319,7 @@ func (d *DC) PowerOn(ctx context.Context, id string) error {
 	defer done()
 	s := d.servers[id]
 	if !s.PoweredOn {
-		s.powerAt = time.Now().Add(d.PowerDelay)
+		s.powerAt = d.now().Add(d.PowerDelay)
 	}
 	return nil
 }
@@ -339,7 +345,7 @@ func (d *DC) SetPorts(ctx context.Context, id string, on bool) error {
 	defer done()
 	s := d.servers[id]
 	if on && s.Disabled {
-		return errors.New("fakepanel: switch port cannot be enabled on a disabled server")
+		return errors.New("fakebackend: switch port cannot be enabled on a disabled server")
 	}
 	s.portsOn = on
 	return nil
@@ -355,16 +361,16 @@ func (d *DC) Install(ctx context.Context, id string, spec provision.InstallSpec)
 	s := d.servers[id]
 	d.refresh(s)
 	if !s.PoweredOn {
-		return errors.New("fakepanel: server is powered off")
+		return errors.New("fakebackend: server is powered off")
 	}
 	if s.installing {
-		return errors.New("fakepanel: an operation is running")
+		return errors.New("fakebackend: an operation is running")
 	}
 	if spec.Template == "" || spec.Password == "" {
-		return errors.New("fakepanel: template and password are required")
+		return errors.New("fakebackend: template and password are required")
 	}
 	s.installing, s.InstallFailed = true, false
-	s.installAt = time.Now().Add(d.InstallDelay)
+	s.installAt = d.now().Add(d.InstallDelay)
 	s.installs++
 	s.template = spec.Template
 	return nil
@@ -381,7 +387,7 @@ func (d *DC) InstallStatus(ctx context.Context, id string) (provision.InstallSta
 	d.refresh(s)
 	st := provision.InstallStatus{Running: s.installing, Failed: s.InstallFailed, Percent: -1}
 	if s.installing && d.InstallDelay > 0 {
-		left := time.Until(s.installAt)
+		left := s.installAt.Sub(d.now())
 		st.Percent = min(99, max(0, 100-int(100*left/d.InstallDelay)))
 	}
 	if s.InstallFailed {
@@ -419,7 +425,7 @@ func (d *DC) AddIP(ctx context.Context, id, family, group, ip, domain string) (p
 	for _, o := range d.servers {
 		for _, x := range o.ips {
 			if x.IP == ip {
-				return provision.ServerIP{}, fmt.Errorf("fakepanel: address %s is in use", ip)
+				return provision.ServerIP{}, fmt.Errorf("fakebackend: address %s is in use", ip)
 			}
 		}
 	}
@@ -466,7 +472,7 @@ func (d *DC) CreateUser(ctx context.Context, name, password string) (string, err
 	}
 	defer done()
 	if _, ok := d.users[name]; ok {
-		return "", fmt.Errorf("fakepanel: user %q exists", name)
+		return "", fmt.Errorf("fakebackend: user %q exists", name)
 	}
 	d.nextID++
 	id := strconv.Itoa(d.nextID)
@@ -506,341 +512,4 @@ func (d *DC) LoginURL(ctx context.Context, name string) (string, error) {
 	return "https://dci.example/dcimgr?func=auth&username=" + name + "&key=K", nil
 }
 
-// Pool is a fake IPmanager.
-type Pool struct {
-	mu    sync.Mutex
-	free  map[string][]string // group -> free addresses
-	used  map[string]alloc    // ip -> allocation
-	group map[string]string   // ip -> group
-	calls atomic.Int64
-	// BeforeCall, when set, runs before every call.
-	BeforeCall func(method string) error
-	// AfterCall, when set, runs after every successful call.
-	AfterCall func(method string)
-}
-
-type alloc struct{ group, domain, note string }
-
-// NewPool returns an empty pool.
-func NewPool() *Pool {
-	return &Pool{free: map[string][]string{}, used: map[string]alloc{}, group: map[string]string{}}
-}
-
-// AddRange adds free addresses to group.
-func (p *Pool) AddRange(group string, ips ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, ip := range ips {
-		p.free[group] = append(p.free[group], ip)
-		p.group[ip] = group
-	}
-}
-
-// MarkUsed records ip (of group) as allocated (parking addresses of
-// racked servers).
-func (p *Pool) MarkUsed(group, ip, note string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.group[ip] = group
-	p.free[group] = slices.DeleteFunc(p.free[group], func(x string) bool { return x == ip })
-	p.used[ip] = alloc{group: group, note: note}
-}
-
-// Used returns the allocated addresses by group.
-func (p *Pool) Used() map[string][]string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string][]string{}
-	for ip, a := range p.used {
-		out[a.group] = append(out[a.group], ip)
-	}
-	for _, v := range out {
-		slices.Sort(v)
-	}
-	return out
-}
-
-// Calls returns the number of calls made.
-func (p *Pool) Calls() int64 { return p.calls.Load() }
-
-func (p *Pool) call(ctx context.Context, method string) (func(), error) {
-	p.calls.Add(1)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if p.BeforeCall != nil {
-		if err := p.BeforeCall(method); err != nil {
-			return nil, err
-		}
-	}
-	p.mu.Lock()
-	return func() {
-		p.mu.Unlock()
-		if p.AfterCall != nil {
-			p.AfterCall(method)
-		}
-	}, nil
-}
-
-// Allocate implements provision.IPPool.
-func (p *Pool) Allocate(ctx context.Context, family, group, domain, note string) (string, error) {
-	done, err := p.call(ctx, "Allocate")
-	if err != nil {
-		return "", err
-	}
-	defer done()
-	for i, ip := range p.free[group] {
-		if (family == "ipv6") != (len(ip) > 15 || slices.Contains([]byte(ip), ':')) {
-			continue
-		}
-		p.free[group] = slices.Delete(p.free[group], i, i+1)
-		p.used[ip] = alloc{group: group, domain: domain, note: note}
-		return ip, nil
-	}
-	return "", fmt.Errorf("fakepanel: no free %s address in group %q", family, group)
-}
-
-// FindByNote implements provision.IPPool.
-func (p *Pool) FindByNote(ctx context.Context, note string) ([]string, error) {
-	done, err := p.call(ctx, "FindByNote")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	var out []string
-	for ip, a := range p.used {
-		if a.note == note {
-			out = append(out, ip)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// Release implements provision.IPPool (no-op for a free address).
-func (p *Pool) Release(ctx context.Context, ip string) error {
-	done, err := p.call(ctx, "Release")
-	if err != nil {
-		return err
-	}
-	defer done()
-	a, ok := p.used[ip]
-	if !ok {
-		return nil
-	}
-	delete(p.used, ip)
-	p.free[a.group] = append(p.free[a.group], ip)
-	return nil
-}
-
-// ChangeGroup implements provision.IPPool.
-func (p *Pool) ChangeGroup(ctx context.Context, ip, group string) error {
-	done, err := p.call(ctx, "ChangeGroup")
-	if err != nil {
-		return err
-	}
-	defer done()
-	if a, ok := p.used[ip]; ok {
-		a.group = group
-		p.used[ip] = a
-	}
-	p.group[ip] = group
-	return nil
-}
-
-// ErrNameTaken is the hosting fake's "user exists" error.
-var ErrNameTaken = errors.New("fakepanel: user exists")
-
-// Hosting is a fake ISPmanager.
-type Hosting struct {
-	mu      sync.Mutex
-	users   map[string]*Account
-	presets map[string]map[string]string
-	// Shadow lists names that UserExists reports free but CreateUser
-	// refuses (a concurrent creation elsewhere).
-	Shadow []string
-	calls  atomic.Int64
-	// AfterCall, when set, runs after every successful call.
-	AfterCall func(method string)
-}
-
-// Account is a fake hosting account.
-type Account struct {
-	provision.HostingAccount
-	Suspended bool
-}
-
-// NewHosting returns an empty fake.
-func NewHosting() *Hosting {
-	return &Hosting{users: map[string]*Account{}, presets: map[string]map[string]string{}}
-}
-
-// AddPreset adds a template.
-func (h *Hosting) AddPreset(name string, limits map[string]string) {
-	h.mu.Lock()
-	h.presets[name] = limits
-	h.mu.Unlock()
-}
-
-// AddUser adds an existing account.
-func (h *Hosting) AddUser(name string) {
-	h.mu.Lock()
-	h.users[name] = &Account{HostingAccount: provision.HostingAccount{Name: name}}
-	h.mu.Unlock()
-}
-
-// User returns an account.
-func (h *Hosting) User(name string) (Account, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a, ok := h.users[name]
-	if !ok {
-		return Account{}, false
-	}
-	return *a, true
-}
-
-// Calls returns the number of calls made.
-func (h *Hosting) Calls() int64 { return h.calls.Load() }
-
-func (h *Hosting) call(ctx context.Context, method string) (func(), error) {
-	h.calls.Add(1)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	return func() {
-		h.mu.Unlock()
-		if h.AfterCall != nil {
-			h.AfterCall(method)
-		}
-	}, nil
-}
-
-// UserExists implements provision.HostingBackend.
-func (h *Hosting) UserExists(ctx context.Context, name string) (bool, error) {
-	done, err := h.call(ctx, "UserExists")
-	if err != nil {
-		return false, err
-	}
-	defer done()
-	_, ok := h.users[name]
-	return ok, nil
-}
-
-// CreateUser implements provision.HostingBackend.
-func (h *Hosting) CreateUser(ctx context.Context, a provision.HostingAccount) error {
-	done, err := h.call(ctx, "CreateUser")
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, ok := h.users[a.Name]; ok || slices.Contains(h.Shadow, a.Name) {
-		return fmt.Errorf("create %q: %w", a.Name, ErrNameTaken)
-	}
-	if _, ok := h.presets[a.Preset]; !ok && a.Preset != "" {
-		h.presets[a.Preset] = map[string]string{}
-	}
-	h.users[a.Name] = &Account{HostingAccount: a}
-	return nil
-}
-
-func (h *Hosting) user(name string) (*Account, error) {
-	a, ok := h.users[name]
-	if !ok {
-		return nil, fmt.Errorf("fakepanel: user %q not found", name)
-	}
-	return a, nil
-}
-
-// SuspendUser implements provision.HostingBackend.
-func (h *Hosting) SuspendUser(ctx context.Context, name string) error {
-	done, err := h.call(ctx, "SuspendUser")
-	if err != nil {
-		return err
-	}
-	defer done()
-	a, err := h.user(name)
-	if err == nil {
-		a.Suspended = true
-	}
-	return err
-}
-
-// ResumeUser implements provision.HostingBackend.
-func (h *Hosting) ResumeUser(ctx context.Context, name string) error {
-	done, err := h.call(ctx, "ResumeUser")
-	if err != nil {
-		return err
-	}
-	defer done()
-	a, err := h.user(name)
-	if err == nil {
-		a.Suspended = false
-	}
-	return err
-}
-
-// DeleteUser implements provision.HostingBackend.
-func (h *Hosting) DeleteUser(ctx context.Context, name string) error {
-	done, err := h.call(ctx, "DeleteUser")
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, err := h.user(name); err != nil {
-		return err
-	}
-	delete(h.users, name)
-	return nil
-}
-
-// SetPassword implements provision.HostingBackend.
-func (h *Hosting) SetPassword(ctx context.Context, name, password string) error {
-	done, err := h.call(ctx, "SetPassword")
-	if err != nil {
-		return err
-	}
-	defer done()
-	a, err := h.user(name)
-	if err == nil {
-		a.Password = password
-	}
-	return err
-}
-
-// LoginURL implements provision.HostingBackend.
-func (h *Hosting) LoginURL(ctx context.Context, name string) (string, error) {
-	done, err := h.call(ctx, "LoginURL")
-	if err != nil {
-		return "", err
-	}
-	defer done()
-	if _, err := h.user(name); err != nil {
-		return "", err
-	}
-	return "https://isp.example/ispmgr?func=auth&username=" + name + "&key=K", nil
-}
-
-// PresetLimits implements provision.HostingBackend.
-func (h *Hosting) PresetLimits(ctx context.Context, preset string) (map[string]string, error) {
-	done, err := h.call(ctx, "PresetLimits")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	out := map[string]string{}
-	for k, v := range h.presets[preset] {
-		out[k] = v
-	}
-	return out, nil
-}
-
-// IsNameTaken implements provision.HostingBackend.
-func (h *Hosting) IsNameTaken(err error) bool { return errors.Is(err, ErrNameTaken) }
-
-var (
-	_ provision.DedicatedBackend = (*DC)(nil)
-	_ provision.IPPool           = (*Pool)(nil)
-	_ provision.HostingBackend   = (*Hosting)(nil)
-)
+var _ provision.DedicatedBackend = (*DC)(nil)

@@ -1,0 +1,261 @@
+package wait_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit/internal/wait"
+)
+
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// drive runs fn in a goroutine and fires the fake clock's timers one by
+// one (jumping to each) until fn returns; it returns fn's error and the
+// pauses it saw.
+func drive(t *testing.T, clk *wait.Fake, fn func() error) (error, []time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	var pauses []time.Duration
+	for {
+		ctx, cancel := context.WithCancel(t.Context())
+		pending := make(chan []time.Time, 1)
+		go func() {
+			p, _ := clk.WaitPending(ctx, 1)
+			pending <- p
+		}()
+		select {
+		case err := <-done:
+			cancel()
+			return err, pauses
+		case p := <-pending:
+			cancel()
+			if len(p) == 0 {
+				continue
+			}
+			pauses = append(pauses, p[0].Sub(clk.Now()))
+			clk.Set(p[0])
+		}
+	}
+}
+
+func TestUntilDone(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	polls := 0
+	var got int
+	err, pauses := drive(t, clk, func() error {
+		v, err := wait.Until(t.Context(), wait.Options{Clock: clk, Schedule: wait.Constant(5 * time.Second)},
+			func(context.Context) (int, bool, error) {
+				polls++
+				return polls * 10, polls == 3, nil
+			})
+		got = v
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 30, got)
+	assert.Equal(t, []time.Duration{5 * time.Second, 5 * time.Second}, pauses)
+	assert.Equal(t, t0.Add(10*time.Second), clk.Now())
+}
+
+// The deadline counts from Start: a wait that began 50 s ago with a 60 s
+// timeout ends 10 s from now, with the last pause cut to the deadline.
+func TestUntilDeadlineFromStart(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	polls := 0
+	err, pauses := drive(t, clk, func() error {
+		_, err := wait.Until(t.Context(), wait.Options{What: "OS install", Clock: clk, Start: t0.Add(-50 * time.Second),
+			Timeout: time.Minute, Schedule: wait.Constant(4 * time.Second)},
+			func(context.Context) (struct{}, bool, error) { polls++; return struct{}{}, false, nil })
+		return err
+	})
+	var we *wait.Error
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, wait.TimedOut, we.Reason)
+	assert.ErrorIs(t, err, wait.ErrTimeout)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, time.Minute, we.Elapsed)
+	assert.Equal(t, []time.Duration{4 * time.Second, 4 * time.Second, 2 * time.Second}, pauses)
+	assert.Equal(t, 4, polls)
+	assert.Equal(t, t0.Add(10*time.Second), clk.Now(), "the wait ends at the original deadline")
+	assert.Contains(t, err.Error(), "OS install: timed out after 1m0s")
+}
+
+func TestUntilPastDeadlineChecksOnce(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	polls := 0
+	_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Start: t0.Add(-time.Hour), Timeout: time.Minute},
+		func(context.Context) (int, bool, error) { polls++; return 0, polls > 1, nil })
+	require.ErrorIs(t, err, wait.ErrTimeout)
+	assert.Equal(t, 1, polls)
+
+	// Done on that one check is success.
+	_, err = wait.Until(t.Context(), wait.Options{Clock: clk, Start: t0.Add(-time.Hour), Timeout: time.Minute},
+		func(context.Context) (int, bool, error) { return 0, true, nil })
+	require.NoError(t, err)
+}
+
+func TestUntilErrors(t *testing.T) {
+	t.Parallel()
+	transient := errors.New("connection reset")
+	final := errors.New("operation failed")
+	clk := wait.NewFake(t0)
+	opts := wait.Options{Clock: clk, Schedule: wait.Constant(time.Second), MaxTransient: 2,
+		Transient: func(err error) bool { return errors.Is(err, transient) }}
+
+	// Two transient errors in a row are tolerated, the third ends it.
+	polls := 0
+	err, _ := drive(t, clk, func() error {
+		_, err := wait.Until(t.Context(), opts, func(context.Context) (int, bool, error) { polls++; return 0, false, transient })
+		return err
+	})
+	var we *wait.Error
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, wait.Failing, we.Reason)
+	assert.ErrorIs(t, err, transient)
+	assert.Equal(t, 3, polls)
+
+	// A success resets the count.
+	polls = 0
+	err, _ = drive(t, clk, func() error {
+		_, err := wait.Until(t.Context(), opts, func(context.Context) (int, bool, error) {
+			polls++
+			switch polls {
+			case 1, 2, 4, 5:
+				return 0, false, transient
+			case 3:
+				return 0, false, nil
+			}
+			return 0, true, nil
+		})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 6, polls)
+
+	// A final error is returned as it is, with the value.
+	v, err := wait.Until(t.Context(), opts, func(context.Context) (int, bool, error) { return 7, false, final })
+	assert.Same(t, final, err)
+	assert.Equal(t, 7, v)
+}
+
+func TestUntilCanceled(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := wait.Until(ctx, wait.Options{Clock: clk, Schedule: wait.Constant(time.Hour)},
+			func(context.Context) (int, bool, error) { return 0, false, nil })
+		done <- err
+	}()
+	_, err := clk.WaitPending(t.Context(), 1)
+	require.NoError(t, err)
+	cancel()
+	err = <-done
+	var we *wait.Error
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, wait.Canceled, we.Reason)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, wait.ErrTimeout)
+
+	// A check that fails because ctx ended is a cancellation too.
+	_, err = wait.Until(ctx, wait.Options{Clock: clk}, func(ctx context.Context) (int, bool, error) { return 0, false, ctx.Err() })
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, wait.Canceled, we.Reason)
+}
+
+// The schedule sees the round: polls, elapsed and remaining time, and the
+// progress the check reported.
+func TestScheduleRound(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	var rounds []wait.Round
+	pct := -1
+	err, _ := drive(t, clk, func() error {
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Start: t0.Add(-10 * time.Second), Timeout: time.Minute,
+			Progress: func() int { return pct },
+			Schedule: func(r wait.Round) time.Duration { rounds = append(rounds, r); return 20 * time.Second }},
+			func(context.Context) (int, bool, error) { pct += 40; return 0, pct > 100, nil })
+		return err
+	})
+	require.NoError(t, err)
+	require.Len(t, rounds, 2)
+	assert.Equal(t, wait.Round{N: 1, Elapsed: 10 * time.Second, Remaining: 50 * time.Second, Progress: 39}, rounds[0])
+	assert.Equal(t, wait.Round{N: 2, Elapsed: 30 * time.Second, Remaining: 30 * time.Second, Progress: 79}, rounds[1])
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	min, max := 100*time.Millisecond, time.Second
+	b := wait.Backoff(min, max)
+	assert.Equal(t, min, b(wait.Round{N: 1}), "the first pause is min")
+	for n := 2; n < 12; n++ {
+		ceil := min << (n - 1)
+		if ceil > max {
+			ceil = max
+		}
+		for range 50 {
+			d := b(wait.Round{N: n})
+			require.GreaterOrEqual(t, d, min)
+			require.LessOrEqual(t, d, ceil, "round %d", n)
+		}
+	}
+	assert.Equal(t, 5*time.Second, wait.Constant(5*time.Second)(wait.Round{N: 9}))
+}
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	done := make(chan error, 1)
+	go func() { done <- wait.Sleep(t.Context(), clk, time.Minute) }()
+	p, err := clk.WaitPending(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, []time.Time{t0.Add(time.Minute)}, p)
+	clk.Advance(59 * time.Second)
+	select {
+	case <-done:
+		t.Fatal("woke early")
+	default:
+	}
+	clk.Advance(time.Second)
+	require.NoError(t, <-done)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.ErrorIs(t, wait.Sleep(ctx, wait.System, time.Hour), context.Canceled)
+	require.NoError(t, wait.Sleep(t.Context(), wait.System, 0))
+}
+
+// Wake ends a pause early: the next poll comes at once.
+func TestUntilWake(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	wake := make(chan chan struct{}, 1)
+	polls := make(chan int, 10)
+	done := make(chan error, 1)
+	n := 0
+	go func() {
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Schedule: wait.Constant(time.Hour),
+			Wake: func() <-chan struct{} {
+				ch := make(chan struct{})
+				wake <- ch
+				return ch
+			}},
+			func(context.Context) (int, bool, error) { n++; polls <- n; return n, n == 2, nil })
+		done <- err
+	}()
+	require.Equal(t, 1, <-polls)
+	close(<-wake)
+	require.Equal(t, 2, <-polls)
+	require.NoError(t, <-done)
+	assert.Equal(t, t0, clk.Now(), "no time passed")
+}

@@ -1,0 +1,225 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/ispkit/ispkit/billing"
+)
+
+// The operations on an opened dedicated server: Suspend and Unsuspend
+// (switch ports; the server keeps running), ChangePassword, AddIP,
+// RemoveIP and Reinstall.
+
+func suspendStart(context.Context, *run, *DedicatedState) (step, error)   { return sPortsOff, nil }
+func unsuspendStart(context.Context, *run, *DedicatedState) (step, error) { return sPortsOn, nil }
+
+func suspendPortsOff(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return setPorts(ctx, r, false, billing.StatusSuspended)
+}
+
+func unsuspendPortsOn(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return setPorts(ctx, r, true, billing.StatusActive)
+}
+
+func setPorts(ctx context.Context, r *run, on bool, status billing.Status) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	if err := tg.b.SetPorts(ctx, svc.Properties[PropServerID], on); err != nil {
+		return step{}, err
+	}
+	if _, err := r.updateService(ctx, func(s *Service) error { return r.transition(s, status) }); err != nil {
+		return step{}, err
+	}
+	return stepDone, nil
+}
+
+func changePassword(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	req, _ := r.req.(ChangePasswordRequest)
+	if err := tg.b.SetUserPassword(ctx, svc.Properties[PropUserID], req.Password); err != nil {
+		return step{}, err
+	}
+	return stepDone, nil
+}
+
+// addIPStart allocates the address in IPmanager (note "<op>/<server>/add",
+// found again after a crash) and adds it to the server. Without IPmanager
+// the panel chooses: a snapshot of the server's addresses taken first
+// tells an address added before a crash.
+func addIPStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	req, _ := r.req.(AddIPRequest)
+	srv, family := svc.Properties[PropServerID], req.family()
+	if d.IP == "" && req.IP != "" {
+		d.IP = req.IP
+	}
+	if d.IP == "" && tg.pool != nil {
+		ip, err := allocate(ctx, tg.pool, family, tg.mod.IPManager.IPGroup(), svc.Properties[PropDomain], r.op.ID+"/"+srv+"/add", family)
+		if err != nil {
+			return step{}, err
+		}
+		d.IP = ip
+		return dStart, nil // checkpoint the allocation
+	}
+	ips, err := tg.b.ListIPs(ctx, srv)
+	if err != nil {
+		return step{}, err
+	}
+	if d.IP == "" {
+		if !d.BaseTaken {
+			d.BaseIPs, d.BaseTaken = addresses(ips), true
+			return dStart, nil // checkpoint the snapshot
+		}
+		for _, x := range ips {
+			if !slices.Contains(d.BaseIPs, x.IP) && familyOf(x.IP) == family {
+				d.IP = x.IP // added before a crash
+				return sSaveIPs, nil
+			}
+		}
+	} else if _, ok := findIP(ips, d.IP); ok {
+		return sSaveIPs, nil
+	}
+	group := billing.DefaultIPGroup
+	if t, err := r.e.cfg.Catalog.Tariff(svc.TariffID); err == nil {
+		group = t.EffectiveIPGroup()
+	}
+	got, err := tg.b.AddIP(ctx, srv, family, group, d.IP, svc.Properties[PropDomain])
+	if err != nil {
+		return step{}, err
+	}
+	d.IP = got.IP
+	return sSaveIPs, nil
+}
+
+func removeIPStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	req, _ := r.req.(RemoveIPRequest)
+	srv, ip := svc.Properties[PropServerID], req.IP
+	ips, err := tg.b.ListIPs(ctx, srv)
+	if err != nil {
+		return step{}, err
+	}
+	if x, ok := findIP(ips, ip); ok {
+		if x.Main {
+			return step{}, permanent(reqArg(req, "IP", "is the server's main address"))
+		}
+		if err := tg.b.RemoveIP(ctx, srv, x.ID); err != nil {
+			return step{}, err
+		}
+	} else if !slices.Contains(splitList(svc.Properties[PropIPs]), ip) {
+		return step{}, permanent(reqArg(req, "IP", "is not an address of the server"))
+	}
+	if tg.pool != nil {
+		if err := tg.pool.Release(ctx, ip); err != nil {
+			return step{}, err
+		}
+	}
+	return sSaveIPs, nil
+}
+
+func saveIPs(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	ips, err := tg.b.ListIPs(ctx, svc.Properties[PropServerID])
+	if err != nil {
+		return step{}, err
+	}
+	var extras []string
+	for _, x := range ips {
+		if !x.Main && x.IP != svc.Properties[PropIP] {
+			extras = append(extras, x.IP)
+		}
+	}
+	if _, err := r.updateService(ctx, func(s *Service) error {
+		s.Properties[PropIPs] = joinList(extras)
+		return nil
+	}); err != nil {
+		return step{}, err
+	}
+	return stepDone, nil
+}
+
+// reinstallSpec is the install of a Reinstall: the request's template and
+// recipe, else the ones recorded on the service.
+func (r *run) reinstallSpec(svc *Service) InstallSpec {
+	req, _ := r.req.(ReinstallRequest)
+	tmpl, recipe := req.OSTemplate, req.Recipe
+	if tmpl == "" {
+		tmpl = svc.Properties[PropOS]
+		if recipe == "" {
+			recipe = svc.Properties[PropRecipe]
+		}
+	}
+	if recipe == "" {
+		recipe = billing.DefaultRecipe
+	}
+	return InstallSpec{Template: tmpl, Recipe: recipe, Password: req.Password, Hostname: svc.Properties[PropDomain]}
+}
+
+func reinstallStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	if err := startInstall(ctx, r, d, tg.b, svc.Properties[PropServerID], r.reinstallSpec(svc)); err != nil {
+		return step{}, err
+	}
+	return sWait, nil
+}
+
+func reinstallWait(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	dontWait := false
+	if t, err := r.e.cfg.Catalog.Tariff(svc.TariffID); err == nil {
+		dontWait = t.DontWaitInstall
+	}
+	if err := waitInstall(ctx, r, d, tg.b, svc.Properties[PropServerID], dontWait); err != nil {
+		var sf *serverFailure
+		if errors.As(err, &sf) {
+			return step{}, permanent(errors.New(sf.reason))
+		}
+		return step{}, err
+	}
+	return sFinish, nil
+}
+
+func reinstallFinish(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	_, err := r.updateService(ctx, func(s *Service) error {
+		spec := r.reinstallSpec(s)
+		s.Properties[PropOS] = spec.Template
+		s.Properties[PropRecipe] = spec.Recipe
+		return nil
+	})
+	if err != nil {
+		return step{}, err
+	}
+	return stepDone, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func joinList(l []string) string { return strings.Join(l, ",") }

@@ -1,0 +1,157 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/ispkit/ispkit/billing"
+)
+
+// Helpers the products' steps share to read the tariff and record on the
+// service.
+
+// updateService applies fn to the current service and stores it, retrying
+// on version conflicts.
+func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Service, error) {
+	for i := 0; ; i++ {
+		s, err := r.e.store.GetService(ctx, r.op.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		if s.Properties == nil {
+			s.Properties = map[string]string{}
+		}
+		r.afterSave = nil
+		if err := fn(s); err != nil {
+			return nil, err
+		}
+		err = r.e.store.PutService(context.WithoutCancel(ctx), s)
+		if err == nil {
+			for _, f := range r.afterSave {
+				f()
+			}
+			r.afterSave = nil
+			return s, nil
+		}
+		if !errors.Is(err, ErrConflict) || i >= 10 {
+			return nil, err
+		}
+	}
+}
+
+// transition moves s to status to (no-op when already there) and emits the
+// welcome event on first activation.
+func (r *run) transition(s *Service, to billing.Status) error {
+	if s.Status == to {
+		return nil
+	}
+	bs := billing.Service{ID: numericID(s.ID), Status: s.Status}
+	if at := s.Properties[PropActivatedAt]; at != "" {
+		bs.ActivatedAt, _ = time.Parse(time.RFC3339Nano, at)
+	}
+	ev, err := bs.Transition(to, r.now())
+	if err != nil {
+		return permanent(fmt.Errorf("%w (%w)", err, ErrServiceState))
+	}
+	s.Status = to
+	if to == billing.StatusActive {
+		s.Error = ""
+		if ev.Type == billing.EventWelcome {
+			s.Properties[PropActivatedAt] = bs.ActivatedAt.Format(time.RFC3339Nano)
+			props := maps.Clone(s.Properties)
+			r.afterSave = append(r.afterSave, func() {
+				e := r.event(EventWelcome, "")
+				e.ServiceID, e.Module, e.ServerID, e.Properties = s.ID, s.Module, props[PropServerID], props
+				r.e.emit(e)
+			})
+		}
+	}
+	return nil
+}
+
+// manualTask hands the service to the module's department.
+func (r *run) manualTask(m *billing.Module, reason string) {
+	t := billing.NewManualTask(m, numericID(r.op.ServiceID), reason)
+	c := r.st.common()
+	c.ManualTask, c.Module = reason, m.Name
+	ev := r.event(EventManualTask, "")
+	ev.Task = &t
+	r.e.emit(ev)
+	if r.e.cfg.OnManualTask != nil {
+		r.e.cfg.OnManualTask(t)
+	}
+}
+
+// recordManualTask leaves the service for the department: the task on
+// the service, an Open's service Processing.
+func (r *run) recordManualTask(ctx context.Context) error {
+	c := r.st.common()
+	_, err := r.updateService(ctx, func(s *Service) error {
+		s.Module = c.Module
+		s.Properties[PropManualTask] = c.ManualTask
+		if r.op.Kind == OpOpen {
+			return r.transition(s, billing.StatusProcessing)
+		}
+		return nil
+	})
+	return err
+}
+
+// startOpen is the first step of every Open: the service goes from Ordered
+// to Processing and the Open goes on to next; an Active one means the
+// Open is done already.
+func (r *run) startOpen(ctx context.Context, next step) (step, error) {
+	_, svc, err := r.loadTariff(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	if svc.Status == billing.StatusActive {
+		return stepDone, nil
+	}
+	_, err = r.updateService(ctx, func(s *Service) error {
+		if s.Status != billing.StatusOrdered && s.Status != billing.StatusProcessing {
+			return permanent(fmt.Errorf("open service in status %s: %w", s.Status, ErrServiceState))
+		}
+		s.Error = ""
+		return r.transition(s, billing.StatusProcessing)
+	})
+	if err != nil {
+		return step{}, err
+	}
+	return next, nil
+}
+
+// loadTariff returns the service and its tariff (read once per run).
+func (r *run) loadTariff(ctx context.Context) (*billing.Tariff, *Service, error) {
+	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.tariff == nil {
+		t, err := r.e.cfg.Catalog.Tariff(svc.TariffID)
+		if err != nil {
+			return nil, nil, permanent(fmt.Errorf("tariff %d: %w", svc.TariffID, err))
+		}
+		r.tariff = t
+	}
+	return r.tariff, svc, nil
+}
+
+// openRequest is the run's request as an Open (zero for other kinds).
+func (r *run) openRequest() OpenRequest {
+	o, _ := r.req.(OpenRequest)
+	return o
+}
+
+// numericID returns the service id as a number (0 when it is not decimal).
+func numericID(id string) int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,163 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ispkit/ispkit/internal/wait"
+)
+
+// Wait blocks until the operation is finished and returns it; a failed
+// operation comes with an *OperationError. It polls the Store every
+// PollInterval (on the wall clock) and wakes at once for operations run by
+// this engine.
+func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
+	var ch chan struct{}
+	defer func() {
+		if ch != nil {
+			e.dropWait(opID, ch)
+		}
+	}()
+	op, err := wait.Until(ctx, wait.Options{
+		What:     "operation " + opID,
+		Schedule: wait.Constant(e.cfg.PollInterval),
+		Wake:     func() <-chan struct{} { return ch },
+	}, func(ctx context.Context) (*Operation, bool, error) {
+		// Listen before reading, so a finish in between is not missed.
+		if ch != nil {
+			e.dropWait(opID, ch)
+		}
+		ch = e.waitChan(opID)
+		op, err := e.store.GetOperation(ctx, opID)
+		return op, err == nil && op.State.Finished(), err
+	})
+	var we *wait.Error
+	switch {
+	case errors.As(err, &we):
+		return op, fmt.Errorf("provision: waiting for operation %s: %w", opID, we.Err)
+	case err != nil:
+		return nil, err
+	}
+	return op, e.opError(op)
+}
+
+func (e *Engine) waitChan(id string) chan struct{} {
+	ch := make(chan struct{})
+	e.waitMu.Lock()
+	e.waiters[id] = append(e.waiters[id], ch)
+	e.waitMu.Unlock()
+	return ch
+}
+
+func (e *Engine) dropWait(id string, ch chan struct{}) {
+	e.waitMu.Lock()
+	defer e.waitMu.Unlock()
+	ws := e.waiters[id]
+	for i, w := range ws {
+		if w == ch {
+			e.waiters[id] = append(ws[:i:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(e.waiters[id]) == 0 {
+		delete(e.waiters, id)
+	}
+}
+
+func (e *Engine) finished(op *Operation, cause error) {
+	e.waitMu.Lock()
+	if cause != nil {
+		e.causes[op.ID] = cause
+	}
+	for _, ch := range e.waiters[op.ID] {
+		close(ch)
+	}
+	delete(e.waiters, op.ID)
+	e.waitMu.Unlock()
+}
+
+func (e *Engine) opError(op *Operation) error {
+	if op.State != StateFailed {
+		return nil
+	}
+	e.waitMu.Lock()
+	cause := e.causes[op.ID]
+	e.waitMu.Unlock()
+	if cause == nil {
+		code := ""
+		if st, err := DecodeData(op); err == nil && st != nil {
+			code = st.common().Cause
+		}
+		cause = causeOf(code, op.Error)
+	}
+	return &OperationError{OperationID: op.ID, ServiceID: op.ServiceID, Kind: op.Kind, Message: op.Error, Cause: cause}
+}
+
+// waitSchedule is the pause between the polls of a step's wait (what,
+// bounded by timeout): PollInterval.
+func (e *Engine) waitSchedule(what string, timeout time.Duration) wait.Schedule {
+	return wait.Constant(e.cfg.PollInterval)
+}
+
+// pollTransient is how many failed polls in a row a wait tolerates.
+const pollTransient = 5
+
+// await polls check every PollInterval until it reports done, fails for
+// good, or timeout has passed since *since — the moment the wait began,
+// kept in the operation's state: when it is zero the wait begins now and
+// the moment is recorded before the first poll, so after a crash, a
+// restart or a step retry the deadline continues from it. A timeout is a
+// failure of the server (what names the wait).
+func (r *run) await(ctx context.Context, what string, since *time.Time, timeout time.Duration, check func(context.Context) (bool, error)) error {
+	poll := check
+	if since.IsZero() {
+		// A wait that is over at its first poll records nothing; one that
+		// goes on records when it began before it pauses (and the loop
+		// starts from that first answer, not a second request).
+		start := r.now()
+		done, err := check(ctx)
+		if err == nil && done {
+			return nil
+		}
+		*since = start
+		if cerr := r.checkpoint(ctx); cerr != nil {
+			return cerr
+		}
+		first := true
+		poll = func(ctx context.Context) (bool, error) {
+			if first {
+				first = false
+				return done, err
+			}
+			return check(ctx)
+		}
+	}
+	_, err := wait.Until(ctx, wait.Options{
+		What:         what,
+		Clock:        r.e.clock,
+		Start:        *since,
+		Timeout:      timeout,
+		Schedule:     r.e.waitSchedule(what, timeout),
+		MaxTransient: pollTransient,
+		Transient:    func(err error) bool { return classify(err).retried() },
+	}, func(ctx context.Context) (struct{}, bool, error) {
+		done, err := poll(ctx)
+		return struct{}{}, done, err
+	})
+	var we *wait.Error
+	if errors.As(err, &we) {
+		switch we.Reason {
+		case wait.TimedOut:
+			return serverFailed("%s: timed out after %s", what, timeout)
+		case wait.Failing:
+			return we.Err
+		}
+		if we.Last != nil {
+			return we.Last
+		}
+		return context.Cause(ctx)
+	}
+	return err
+}

@@ -1,0 +1,132 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// The claim path and the worker pool: Run keeps Workers goroutines
+// claiming operations from the Store, Resume claims until nothing is
+// left, and Submit wakes idle workers.
+
+func (e *Engine) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run claims and runs operations with Workers goroutines until ctx ends,
+// renewing each lease while the operation runs. Operations interrupted by
+// the end of ctx stay unfinished, with their lease released, and are
+// finished by the next Run or Resume, here or in another process, at once. Run returns nil after
+// ctx ends and every worker has stopped, or the first Store error that is
+// not ErrNoWork.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, e.cfg.Workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range e.cfg.Workers {
+		wg.Go(func() {
+			if err := e.workerLoop(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (e *Engine) workerLoop(ctx context.Context) error {
+	for {
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
+		if err == nil {
+			_, _ = e.execute(ctx, op)
+			<-e.slots
+			continue
+		}
+		<-e.slots
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNoWork) {
+			e.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.Any("error", err))
+		}
+		t := time.NewTimer(e.cfg.ClaimInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-e.kick:
+			e.wake() // let the other idle workers look too
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Resume claims and finishes every operation that is unfinished and
+// claimable now: operations submitted but never run, and those whose lease
+// expired because their worker died. It runs up to Workers at once, returns
+// when none is left, and reports Store errors (failed operations are
+// recorded in the Store, not returned). Operations that are interrupted
+// again stay unfinished.
+func (e *Engine) Resume(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	for {
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
+		if err != nil {
+			<-e.slots
+			wg.Wait()
+			if errors.Is(err, ErrNoWork) {
+				mu.Lock()
+				defer mu.Unlock()
+				return firstErr
+			}
+			return err
+		}
+		if seen[op.ID] {
+			// Interrupted in this Resume and claimable again at once (lease
+			// released): stop rather than spin.
+			<-e.slots
+			_ = e.store.ReleaseLease(ctx, op.ID, e.cfg.WorkerID)
+			wg.Wait()
+			return firstErr
+		}
+		seen[op.ID] = true
+		wg.Go(func() {
+			defer func() { <-e.slots }()
+			if _, err := e.execute(ctx, op); err != nil && errors.Is(err, ErrInterrupted) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+}
