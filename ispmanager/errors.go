@@ -3,6 +3,7 @@ package ispmanager
 import (
 	"errors"
 	"fmt"
+	"github.com/ispkit/ispkit"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,9 @@ var (
 	ErrNotFound = mgr5.ErrNotFound // type "missed": object not found
 	ErrValue    = mgr5.ErrValue    // type "value": invalid field value
 	ErrAccess   = mgr5.ErrAccess   // type "access": insufficient rights
+	// ErrInvalidArgument is matched by *ArgumentError (input refused
+	// before anything was sent).
+	ErrInvalidArgument = ispkit.ErrInvalidArgument
 )
 
 // IsAuth reports whether err is a panel authentication error.
@@ -80,24 +84,17 @@ func MayHaveHappened(err error) bool {
 	return errors.As(err, &te) && te.MayHaveHappened
 }
 
-// ArgumentError reports bad input found before anything was sent: an
-// empty or malformed user name, a negative limit, an invalid option. The
-// offending value is never part of the message (it may be a password).
-type ArgumentError struct {
-	// Op names the call or option, e.g. "Users.Create".
-	Op string
-	// Arg names the argument or field.
-	Arg string
-	// Reason says what is wrong.
-	Reason string
-}
+// ArgumentError reports input refused before anything was sent: a bad
+// option, a malformed name, a field out of range. It is the one type every
+// ispkit package returns for refused input (its Package field says which
+// package refused it), so one errors.As handles them all; it matches
+// ErrInvalidArgument. The offending value is never part of the message: it
+// may be a password.
+type ArgumentError = ispkit.ArgumentError
 
-// Error implements error.
-func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("ispmanager: %s: invalid %s: %s", e.Op, e.Arg, e.Reason)
+func argErr(op, arg, reason string) error {
+	return &ArgumentError{Package: "ispmanager", Op: op, Arg: arg, Reason: reason}
 }
-
-func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
 
 // LimitBelowUsageError is user.edit's refusal to set a limit lower than
 // what the user already uses (spec mgr5 §5.3: ISPmanager 5 refuses to lower
