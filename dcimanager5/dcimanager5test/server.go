@@ -69,6 +69,7 @@ type options struct {
 	sessionTTL           time.Duration
 	output               string
 	path                 string
+	clock                Clock
 }
 
 // Option configures NewServer.
@@ -103,6 +104,40 @@ func WithSessionTTL(d time.Duration) Option { return func(o *options) { o.sessio
 // WithOutput forces the output format of every answer ("json", "sjson" or
 // "xml"), whatever the client asks for.
 func WithOutput(format string) Option { return func(o *options) { o.output = format } }
+
+// Clock is the fake's time source for its timed operations (power, OS
+// install, switch ports) and session expiry.
+type Clock interface{ Now() time.Time }
+
+// ManualClock is a Clock that moves only when told: a test sees every
+// intermediate state of an operation for as long as it likes, and ends
+// the operation with Advance, whatever the machine's load.
+type ManualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManualClock returns a clock standing at a fixed instant.
+func NewManualClock() *ManualClock {
+	return &ManualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// WithClock makes the fake read time from c instead of the wall clock.
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithPath sets the entry point path (default "/dcimgr").
 func WithPath(p string) Option { return func(o *options) { o.path = p } }
@@ -150,6 +185,10 @@ func NewServer(opts ...Option) *Server {
 	}
 	if o.sessionTTL > 0 {
 		s.core.SetSessionTTL(o.sessionTTL)
+	}
+	if o.clock != nil {
+		s.now = o.clock.Now
+		s.core.SetClock(o.clock.Now)
 	}
 	s.addUser(o.admin, o.adminPassword, LevelAdmin)
 	s.register()

@@ -232,6 +232,14 @@ func (s *Server) SetSessionTTL(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetClock makes the fake read time from now (sessions and keys expire
+// by it).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
 // ExpireSessions ends every session now, as a panel restart would.
 func (s *Server) ExpireSessions() {
 	s.mu.Lock()
