@@ -119,10 +119,10 @@ func TestPasswordNeverInLogsOrErrors(t *testing.T) {
 	var errs []error
 	_, err := c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public", Domain: "a.example.com"})
 	require.NoError(t, err)
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultAfter, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultDropAfter, Times: 1})
 	_, err = c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
 	errs = append(errs, err)
-	s.InjectFault(ipmanagertest.Fault{Kind: ipmanagertest.FaultStatus, Status: 500, Times: 1})
+	s.Inject(ipmanagertest.Fault{Kind: ipmanagertest.FaultStatus, Status: 500, Times: 1})
 	_, err = c.Groups(ctx)
 	require.NoError(t, err)
 

@@ -12,39 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
 )
-
-// Fault is one injected failure (see the Fault* kinds).
-type Fault = mgr5fake.Fault
-
-// FaultKind selects what an injected fault does.
-type FaultKind = mgr5fake.FaultKind
-
-// Fault kinds.
-const (
-	// FaultPanelError answers Fault.Err as doc.error (HTTP 200).
-	FaultPanelError = mgr5fake.FaultPanelError
-	// FaultStatus answers HTTP Fault.Status with an HTML body.
-	FaultStatus = mgr5fake.FaultStatus
-	// FaultDrop closes the connection before processing the request.
-	FaultDrop = mgr5fake.FaultDrop
-	// FaultMalformed answers 200 with a truncated JSON body.
-	FaultMalformed = mgr5fake.FaultMalformed
-	// FaultDelay waits Fault.Delay, then processes the request.
-	FaultDelay = mgr5fake.FaultDelay
-	// FaultAfter processes the request, then drops the connection: the
-	// change happens but the client never hears of it.
-	FaultAfter = mgr5fake.FaultAfter
-)
-
-// PanelError is a doc.error for FaultPanelError (Type, Object, Value,
-// Message).
-type PanelError = mgr5.Error
-
-// Call is one entry of the call log.
-type Call = mgr5fake.Call
 
 // Access levels shown in the user list.
 const (
@@ -266,32 +235,6 @@ func (s *Server) CertificateSHA256() string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
 }
-
-// InjectFault adds a fault; faults are consumed in the order added.
-func (s *Server) InjectFault(f Fault) { s.core.InjectFault(f) }
-
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 500,
-// 502 or 503, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) { s.core.SetRandom5xx(fraction, seed) }
-
-// ExpireSessions ends every session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// SetSessionTTL sets the idle lifetime of sessions.
-func (s *Server) SetSessionTTL(d time.Duration) { s.core.SetSessionTTL(d) }
-
-// SessionCount returns the number of live sessions.
-func (s *Server) SessionCount() int { return s.core.SessionCount() }
-
-// Calls returns the log of authenticated calls that reached a function.
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many authenticated calls reached function fn (""
-// = all), faults before processing excluded.
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
 
 // RequestCount returns how many HTTP requests named function fn (""
 // counts requests without func), faulted ones included.

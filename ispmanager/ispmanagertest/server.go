@@ -86,31 +86,6 @@ const (
 // Path is the panel entry point.
 const Path = "/ispmgr"
 
-// Fault is an injected failure; see InjectFault.
-type Fault = mgr5fake.Fault
-
-// FaultKind selects what a Fault does.
-type FaultKind = mgr5fake.FaultKind
-
-// Fault kinds.
-const (
-	// FaultPanelError answers Fault.Err as doc.error (HTTP 200).
-	FaultPanelError = mgr5fake.FaultPanelError
-	// FaultStatus answers HTTP Fault.Status with an HTML page.
-	FaultStatus = mgr5fake.FaultStatus
-	// FaultDrop closes the connection without an answer.
-	FaultDrop = mgr5fake.FaultDrop
-	// FaultMalformed answers 200 with truncated JSON.
-	FaultMalformed = mgr5fake.FaultMalformed
-	// FaultDelay waits Fault.Delay, then answers normally.
-	FaultDelay = mgr5fake.FaultDelay
-	// FaultAfter executes the call, then drops the connection.
-	FaultAfter = mgr5fake.FaultAfter
-)
-
-// Call is one entry of the call log.
-type Call = mgr5fake.Call
-
 // User is the fake's view of a panel user (a copy).
 type User struct {
 	Name     string
@@ -229,29 +204,6 @@ func (s *Server) RootCAs() *x509.CertPool {
 	p.AddCert(cert)
 	return p
 }
-
-// InjectFault adds a fault; faults apply in the order added.
-func (s *Server) InjectFault(f Fault) { s.core.InjectFault(f) }
-
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 500,
-// 502 or 503, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) { s.core.SetRandom5xx(fraction, seed) }
-
-// ExpireSessions ends every session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// Calls returns a copy of the call log (authenticated calls).
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many authenticated calls of fn were made ("" =
-// all).
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
-
-// Requests returns the number of HTTP requests received.
-func (s *Server) Requests() int64 { return s.core.Requests() }
 
 // SetEdition changes the edition license.info reports.
 func (s *Server) SetEdition(e ispmanager.Edition) {

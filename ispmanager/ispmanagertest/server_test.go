@@ -130,14 +130,15 @@ func TestFaultInjection(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := adminClient(t, srv)
 	ctx := context.Background()
-	srv.InjectFault(ispmanagertest.Fault{Func: "preset", Kind: ispmanagertest.FaultPanelError, Times: 1,
+	srv.Inject(ispmanagertest.Fault{Match: "preset", Kind: ispmanagertest.FaultPanelError, Times: 1,
 		Err: &mgr5.Error{Type: mgr5.TypeAccess, Object: "preset"}})
 	_, err := c.List(ctx, mgr5.Request{Func: "preset"})
 	assert.True(t, mgr5.IsAccess(err))
 	_, err = c.List(ctx, mgr5.Request{Func: "preset"})
 	require.NoError(t, err)
 
-	srv.SetRandom5xx(1, 7)
+	srv.SetFaultSeed(7)
+	srv.Inject(ispmanagertest.Fault{Kind: ispmanagertest.FaultStatus, Status: 503, Times: -1})
 	before := srv.Requests()
 	resp, err := http.Get(srv.URL() + "?func=preset&out=json")
 	require.NoError(t, err)
