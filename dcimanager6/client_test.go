@@ -624,7 +624,7 @@ func TestRandomFailures(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithSeed(42)})
 	ctx := testCtx(t)
-	f.SetRandomFailures(0.3)
+	f.Inject(dcimanager6test.Fault{Kind: dcimanager6test.FaultPanelError, Status: 500, Probability: 0.3, Times: -1})
 	for i := 0; i < 30; i++ {
 		_, _, err := c.Servers.List(ctx, &dcimanager6.ListOptions{Limit: dcimanager6.Limit(0, 1)})
 		require.NoError(t, err)
@@ -644,11 +644,11 @@ func TestDroppedConnections(t *testing.T) {
 	ctx := testCtx(t)
 	require.NoError(t, c.Login(ctx))
 
-	f.Inject(dcimanager6test.Fault{Method: "GET", Path: "/dci/v3/location", Drop: true, Times: 2})
+	f.Inject(dcimanager6test.Fault{Match: "GET /dci/v3/location", Kind: dcimanager6test.FaultDropBefore, Times: 2})
 	_, _, err := c.Locations.List(ctx, nil)
 	require.NoError(t, err, "a safe read is retried after a dropped connection")
 
-	f.Inject(dcimanager6test.Fault{Method: "POST", Path: "/dci/v3/user", Drop: true})
+	f.Inject(dcimanager6test.Fault{Match: "POST /dci/v3/user", Kind: dcimanager6test.FaultDropBefore})
 	_, err = c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "drop1@example.com", Password: "pw"})
 	var te *dcimanager6.TransportError
 	require.ErrorAs(t, err, &te)
@@ -656,7 +656,7 @@ func TestDroppedConnections(t *testing.T) {
 	_, err = c.Users.GetByEmail(ctx, "drop1@example.com")
 	assert.True(t, dcimanager6.IsNotFound(err), "dropped before processing")
 
-	f.Inject(dcimanager6test.Fault{Method: "POST", Path: "/dci/v3/user", DropAfter: true})
+	f.Inject(dcimanager6test.Fault{Match: "POST /dci/v3/user", Kind: dcimanager6test.FaultDropAfter})
 	_, err = c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "drop2@example.com", Password: "pw"})
 	require.Error(t, err)
 	u, err := c.Users.GetByEmail(ctx, "drop2@example.com")
@@ -668,13 +668,13 @@ func TestMalformedAndErrors(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, nil)
 	ctx := testCtx(t)
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Malformed: true})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultMalformed})
 	_, _, err := c.Locations.List(ctx, nil)
 	var pe *dcimanager6.ProtocolError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 200, pe.StatusCode)
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/server/*", Status: 403, Code: 77, Msg: "forbidden\r\nInjected: header"})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server/*", Kind: dcimanager6test.FaultPanelError, Status: 403, Code: 77, Msg: "forbidden\r\nInjected: header"})
 	_, err = c.Servers.Get(ctx, 1)
 	var e *dcimanager6.Error
 	require.ErrorAs(t, err, &e)
@@ -683,7 +683,7 @@ func TestMalformedAndErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\n", "no log injection")
 	assert.Contains(t, err.Error(), "Servers.Get")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/operation/*", Status: 500, Code: 5000, Msg: "boom", Times: -1})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/operation/*", Kind: dcimanager6test.FaultPanelError, Status: 500, Code: 5000, Msg: "boom", Times: -1})
 	_, err = c.Operations.Get(ctx, 1)
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, 11, e.Attempts, "retried up to the budget")
@@ -692,7 +692,7 @@ func TestMalformedAndErrors(t *testing.T) {
 	require.NoError(t, err)
 
 	// Retry-After beyond the cap is a rate-limit error, not a long sleep.
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Status: 503, RetryAfter: "3600"})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultPanelError, Status: 503, RetryAfter: "3600"})
 	_, _, err = c.Locations.List(ctx, nil)
 	var rl *dcimanager6.RateLimitError
 	require.ErrorAs(t, err, &rl)
@@ -702,7 +702,7 @@ func TestCancelledContext(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, nil)
 	require.NoError(t, c.Login(testCtx(t)))
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/server", Delay: 10 * time.Second})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server", Kind: dcimanager6test.FaultSlow, Delay: 10 * time.Second})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
 		timer := time.NewTimer(50 * time.Millisecond)
@@ -718,7 +718,7 @@ func TestCancelledContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled, "an already cancelled context sends nothing")
 
 	// Cancelled during the retry backoff.
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Status: 503, Times: -1})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultPanelError, Status: 503, Times: -1})
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel2()
 	c2, err := dcimanager6.NewClient(f.URL(), dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),

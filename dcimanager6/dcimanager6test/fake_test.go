@@ -167,7 +167,7 @@ func TestFaultsAndWakeUp(t *testing.T) {
 		assert.Equal(t, float64(dcimanager6test.CodeUnavailable), errCode(out))
 	}
 	c = login(t, f)
-	f.Inject(dcimanager6test.Fault{Method: "GET", Path: "/dci/v3/*", Status: 502, Times: 2})
+	f.Inject(dcimanager6test.Fault{Match: "GET /dci/v3/*", Kind: dcimanager6test.FaultPanelError, Status: 502, Times: 2})
 	for i := 0; i < 2; i++ {
 		st, _ := c.do("GET", "/dci/v3/location", "", nil, nil)
 		assert.Equal(t, 502, st)
@@ -175,14 +175,14 @@ func TestFaultsAndWakeUp(t *testing.T) {
 	st, _ := c.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 200, st, "the fault is used up")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Drop: true})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultDropBefore})
 	req, _ := http.NewRequest("GET", f.URL()+"/dci/v3/location", nil)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	_, err := tr.RoundTrip(req)
 	assert.Error(t, err, "connection dropped")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Delay: 30 * time.Millisecond})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultSlow, Delay: 30 * time.Millisecond})
 	start := time.Now()
 	st, _ = c.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 200, st)
@@ -219,7 +219,7 @@ func TestConcurrentRequests(t *testing.T) {
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(5*time.Millisecond, time.Millisecond), dcimanager6test.WithSeed(7))
 	defer f.Close()
 	c := login(t, f)
-	f.SetRandomFailures(0.1)
+	f.Inject(dcimanager6test.Fault{Kind: dcimanager6test.FaultPanelError, Status: 500, Probability: 0.1, Times: -1})
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
