@@ -272,6 +272,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := dcimanager5test.NewServer(append(fastFake, dcimanager5test.WithAdmin("root", adminPW))...)
+	srv.Strict(t)
 	defer srv.Close()
 	var errs []error
 	for i, session := range []bool{false, true} {
@@ -333,6 +334,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 func TestTLSOptions(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithTLS())
+	srv.Strict(t)
 	defer srv.Close()
 	user, pass := srv.Admin()
 	ctx := ctxT(t)

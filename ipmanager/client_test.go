@@ -58,6 +58,7 @@ func TestNewClientValidates(t *testing.T) {
 func TestTLSWithRootCAs(t *testing.T) {
 	t.Parallel()
 	s := ipmanagertest.NewServer(ipmanagertest.WithTLS())
+	s.Strict(t)
 	t.Cleanup(s.Close)
 	ctx := context.Background()
 	creds := ipmanager.WithCredentials(ipmanagertest.DefaultUser, ipmanagertest.DefaultPassword)

@@ -134,6 +134,10 @@ type Client struct {
 	Users *UsersService
 	// Presets manages user templates (preset, preset.edit).
 	Presets *PresetsService
+	// Domains lists the WWW, mail and DNS domains of accounts.
+	Domains *DomainsService
+	// Addresses lists and adds the IP addresses of accounts.
+	Addresses *AddressesService
 }
 
 type service struct{ c *Client }
@@ -180,6 +184,8 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	s := &service{c: c}
 	c.Users = (*UsersService)(s)
 	c.Presets = (*PresetsService)(s)
+	c.Domains = (*DomainsService)(s)
+	c.Addresses = (*AddressesService)(s)
 	return c, nil
 }
 

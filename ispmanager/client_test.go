@@ -155,6 +155,7 @@ func TestSessionAuthAndRelogin(t *testing.T) {
 func TestBadCredentialsIsAuthError(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer()
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials("admin", "wrong-Passw0rd"))
 	require.NoError(t, err)
@@ -166,6 +167,7 @@ func TestBadCredentialsIsAuthError(t *testing.T) {
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer(ispmanagertest.WithTLS())
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	ctx := context.Background()

@@ -75,9 +75,13 @@ type UserCreateRequest struct {
 	// Limits are the tariff's explicit limits; they win over the preset's
 	// (see MergeLimits). Unset limits come from the preset.
 	Limits Limits
-	// Domain, when set, makes the panel create the WWW, DNS and mail
-	// domain with the user (sent as domain). If the WWW domain exists the
-	// panel answers exists/name (IsDomainExists): retry without it.
+	// Domain, when set, makes the panel create the site (WWW domain), the
+	// mail domain and the DNS domain with the user; it is sent as
+	// webdomain_name and emaildomain_name, as BILLmanager's and the
+	// vendor's WHMCS module do. Empty sends webdomain=off and
+	// emaildomain=off. If the domain exists the panel answers exists/name
+	// (IsDomainExists): retry without it, or check first with
+	// Domains.Exists as the WHMCS module does.
 	Domain string
 	// Email is the user's contact address (optional).
 	Email string
@@ -132,9 +136,11 @@ func (r *UserCreateRequest) Validate() error {
 	return r.Limits.validate(op)
 }
 
-// Create adds a user with user.add.finish, the function BILLmanager uses
-// (spec mgr5 §5.1), sending name, passwd, confirm, fullname, preset, the
-// set limit_* values, domain, email, ipsrc and iptype.
+// Create adds a user with user.add.finish, the function BILLmanager uses,
+// sending name, passwd, confirm, fullname, preset, the set limit_* values,
+// webdomain_name and emaildomain_name (or webdomain=off, emaildomain=off),
+// ftp_user_name (the account's name: its main FTP user, as the WHMCS
+// module creates it), email, ipsrc and iptype.
 //
 // It is not idempotent and is sent exactly once (no retries): after a
 // *TransportError with MayHaveHappened, check with Get before creating
@@ -152,7 +158,14 @@ func (s *UsersService) Create(ctx context.Context, r *UserCreateRequest) (*User,
 	v.Set("confirm", r.Password)
 	setIf(v, "fullname", r.FullName)
 	setIf(v, "preset", r.Preset)
-	setIf(v, "domain", r.Domain)
+	if r.Domain != "" {
+		v.Set("webdomain_name", r.Domain)
+		v.Set("emaildomain_name", r.Domain)
+	} else {
+		v.Set("webdomain", "off")
+		v.Set("emaildomain", "off")
+	}
+	v.Set("ftp_user_name", r.Name)
 	setIf(v, "email", r.Email)
 	setIf(v, "ipsrc", string(r.IPSource))
 	setIf(v, "iptype", string(r.IPType))
@@ -432,4 +445,21 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// DiskQuotasEnabled reports whether the panel's disk quotas are on. The
+// panel's user form offers the disk limit (limit_quota) only while they
+// are ("this field is available if disk quotas are enabled", ISPmanager's
+// "Account limits and resources" page); on ISPmanager Lite they are often
+// off, and a quota sent at creation is then silently ignored. It reads the
+// blank new-user form.
+//
+// Calls func=user.edit (no elid, no sok).
+func (s *UsersService) DiskQuotasEnabled(ctx context.Context) (bool, error) {
+	d, err := s.c.m.Call(ctx, mgr5.Request{Func: "user.edit", Class: httpx.SafeRead})
+	if err != nil {
+		return false, err
+	}
+	_, ok := d.Form()[LimitPrefix+"quota"]
+	return ok, nil
 }

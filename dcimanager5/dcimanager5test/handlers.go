@@ -325,6 +325,9 @@ func (s *Server) serverOperations(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		}
 		return d, nil
 	}
+	if b := r.Get("clicked_button"); b != "" && b != "ok" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "clicked_button", Value: b}
+	}
 	if op := r.Get("operation"); op != "ostemplate" {
 		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "operation", Value: op, Message: "Unsupported operation"}
 	}
@@ -747,6 +750,10 @@ func (s *Server) ipmiRedirect(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The WHMCS module sends newwindow=yes and value="IPMI S<id>" (the
+	// button's label); the target does not depend on them.
+	c.Req.Get("newwindow")
+	c.Req.Get("value")
 	for _, cn := range sv.conns {
 		if cn.typ == "IPMI" {
 			d := mgr5.NewDoc()

@@ -67,6 +67,7 @@ func errCode(out map[string]any) float64 {
 func TestWhereParser(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer()
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
 	good := map[string]int{
@@ -114,6 +115,7 @@ func TestWhereParser(t *testing.T) {
 func TestAuthRules(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Hour))
+	// Not strict: this test probes the answers to calls nobody models.
 	defer f.Close()
 	c := login(t, f)
 	st, _ := c.do("GET", "/api/dci/v3/location", "", nil, map[string]string{"Cookie": "ses6=" + c.token})
@@ -144,6 +146,7 @@ func TestAuthRules(t *testing.T) {
 
 	// Expiry.
 	short := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Millisecond))
+	short.SetStrict(true)
 	defer short.Close()
 	sc := login(t, short)
 	deadline := time.Now().Add(2 * time.Second)
@@ -159,6 +162,7 @@ func TestAuthRules(t *testing.T) {
 func TestFaultsAndWakeUp(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithWakeUp(2))
+	f.SetStrict(true)
 	defer f.Close()
 	c := &rawClient{t: t, base: f.URL()}
 	for i := 0; i < 2; i++ {
@@ -192,6 +196,7 @@ func TestFaultsAndWakeUp(t *testing.T) {
 func TestOperationsAdvance(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
 	st, out := c.do("POST", "/api/dci/v3/server/1/reinstall", "", map[string]any{"os": 1, "password": "pw", "domain": "a.example.com"}, nil)
@@ -217,6 +222,7 @@ func TestOperationsAdvance(t *testing.T) {
 func TestConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(5*time.Millisecond, time.Millisecond), dcimanager6test.WithSeed(7))
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
 	f.Inject(dcimanager6test.Fault{Kind: dcimanager6test.FaultPanelError, Status: 500, Probability: 0.1, Times: -1})

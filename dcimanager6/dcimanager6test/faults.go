@@ -1,6 +1,10 @@
 package dcimanager6test
 
-import "github.com/ispkit/ispkit/internal/fakekit"
+import (
+	"github.com/ispkit/ispkit/internal/fakekit"
+	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
+)
 
 // The fault, call-log and strict-mode vocabulary is the same in every
 // ispkit fake panel (dcimanager5test, dcimanager6test, ipmanagertest,
@@ -60,4 +64,22 @@ func (v Violation) String() string {
 		return v.Func + " (unknown path)"
 	}
 	return v.Func + ": " + v.Param
+}
+
+// TB is the part of testing.TB that Strict uses.
+type TB = wire.TB
+
+// Strict turns strict mode on for the rest of tb's test and, when the test
+// ends, fails it (tb.Errorf) for every path, query parameter or body field
+// the fake does not model and every call that dcimanager6.Ledger does not
+// list. The project's own tests run every fake this way.
+func (s *Server) Strict(tb TB) {
+	tb.Helper()
+	s.SetStrict(true)
+	tb.Cleanup(func() {
+		for _, v := range s.Violations() {
+			tb.Errorf("strict fake: the fake does not model %s", v)
+		}
+		mgr5fake.CheckLedger(tb, wire.DCImanager6, s.Calls(), nil)
+	})
 }

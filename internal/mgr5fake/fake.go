@@ -21,6 +21,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/fakekit"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // Level numbers used in lists. Only 16 (user) is confirmed by the spec; the
@@ -464,7 +466,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerR
 	}
 	s.log.Update(idx, func(c *fakekit.Call) { c.Handled = true })
 	doc, err := h.fn(&Ctx{Req: req, Caller: caller, User: user, Context: r.Context()})
-	if strict {
+	// A function that refused the request may stop reading early; only a
+	// call it carried out must have read (modelled) every parameter.
+	if strict && err == nil {
 		for _, p := range req.Unread() {
 			if !protocolParams[p] {
 				s.violate(Violation{Func: req.Func, Param: p})
@@ -642,4 +646,54 @@ func (s *Server) newKey(c *Ctx) (*mgr5.Node, error) {
 	s.keys[key] = keyEntry{user: user, created: s.now()}
 	s.mu.Unlock()
 	return mgr5.NewDoc().OK(), nil
+}
+
+// Enforce turns strict mode on for the rest of tb's test and, when the
+// test ends, reports through tb every violation and every call whose
+// function or parameters ledger does not list.
+func (s *Server) Enforce(tb wire.TB, ledger wire.Ledger) {
+	tb.Helper()
+	s.SetStrict(true)
+	tb.Cleanup(func() {
+		for _, v := range s.Violations() {
+			tb.Errorf("strict fake: the fake does not model %s", v)
+		}
+		CheckLedger(tb, ledger, s.Calls(), wire.MGR5Protocol)
+	})
+}
+
+// CheckLedger reports through tb every call of calls that ledger does not
+// list (the function, or one of its parameters); skip names parameters
+// the protocol carries. Calls without a function (a browser opening the
+// panel) are not checked.
+func CheckLedger(tb wire.TB, ledger wire.Ledger, calls []Call, skip func(string) bool) {
+	tb.Helper()
+	if path := os.Getenv("ISPKIT_WIRE_DUMP"); path != "" {
+		dumpCalls(path, calls)
+	}
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if c.Func == "" {
+			continue
+		}
+		for _, p := range ledger.Problems(c.Func, c.Params, skip) {
+			if !seen[p] {
+				seen[p] = true
+				tb.Errorf("wire ledger: %s", p)
+			}
+		}
+	}
+}
+
+// dumpCalls appends "func param..." lines to path, for whoever writes a
+// ledger.
+func dumpCalls(path string, calls []Call) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, c := range calls {
+		_, _ = f.WriteString(c.Func + " " + strings.Join(c.Params, " ") + "\n")
+	}
 }

@@ -1,6 +1,7 @@
 package ispmanagertest
 
 import (
+	"github.com/ispkit/ispkit/internal/wire"
 	"time"
 
 	"github.com/ispkit/ispkit/internal/fakekit"
@@ -107,3 +108,15 @@ func (s *Server) Violations() []Violation { return s.core.Violations() }
 // object (false, the default) or a one-item array (true). No public source
 // settles which a real panel sends; clients must read both.
 func (s *Server) SetOneRowArray(on bool) { s.core.SetOneRowArray(on) }
+
+// TB is the part of testing.TB that Strict uses.
+type TB = wire.TB
+
+// Strict turns strict mode on for the rest of tb's test and, when the test
+// ends, fails it (tb.Errorf) for every function or parameter the fake does
+// not model and every call that ispmanager.Ledger does not list. The
+// project's own tests run every fake this way.
+func (s *Server) Strict(tb TB) {
+	tb.Helper()
+	s.core.Enforce(tb, wire.ISPmanager)
+}

@@ -64,6 +64,7 @@
 package ispmanagertest
 
 import (
+	"cmp"
 	"crypto/x509"
 	"maps"
 	"net/http"
@@ -105,6 +106,9 @@ type User struct {
 	Domain string
 	// IPSource and IPType are the ipsrc and iptype sent at creation.
 	IPSource, IPType string
+	// FTPUser is the main FTP user created with the account
+	// (ftp_user_name; "" = none).
+	FTPUser string
 }
 
 func (u *User) clone() User {
@@ -159,7 +163,25 @@ type Server struct {
 	users      map[string]*User
 	presets    map[string]ispmanager.Limits
 	webdomains map[string]string // WWW domain → owner user
+	// mail and DNS domains → owner user
+	emaildomains, dnsdomains map[string]string
+	// addresses: the shared one first, then dedicated ones
+	addrs      []Address
+	nextAddr   int
+	diskQuotas bool
 }
+
+// Address is an IP address of the fake (ipaddr): the shared address has
+// no owner; a dedicated one has the role "assigned" and its account.
+type Address struct {
+	Addr  string
+	Role  string
+	Owner string
+}
+
+// SharedAddress is the panel's shared address; dedicated addresses are
+// handed out from 198.51.100.10 upwards.
+const SharedAddress = "198.51.100.2"
 
 // NewServer starts a fake panel.
 func NewServer(opts ...Option) *Server {
@@ -170,6 +192,8 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		core: mgr5fake.New(Path), admin: o.admin, password: o.password, edition: o.edition,
 		users: map[string]*User{}, presets: o.presets, webdomains: map[string]string{},
+		emaildomains: map[string]string{}, dnsdomains: map[string]string{}, diskQuotas: true,
+		addrs: []Address{{Addr: SharedAddress, Role: "shared"}},
 	}
 	s.core.AddAccount(mgr5fake.Account{Name: o.admin, Password: o.password, Level: mgr5fake.LevelAdmin})
 	s.register()
@@ -333,6 +357,144 @@ func (s *Server) register() {
 	s.core.Handle("preset", mgr5fake.AdminOnly, s.presetList)
 	s.core.Handle("preset.edit", mgr5fake.AdminOnly, s.presetEdit)
 	s.core.Handle("license.info", mgr5fake.AnyUser, s.licenseInfo)
+	s.core.Handle("user.add", mgr5fake.AdminOnly, s.userAdd)
+	s.core.Handle("webdomain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.webdomains) })
+	s.core.Handle("emaildomain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.emaildomains) })
+	s.core.Handle("domain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.dnsdomains) })
+	s.core.Handle("ipaddr", mgr5fake.AnyUser, s.ipaddrList)
+	s.core.Handle("ipaddr.edit", mgr5fake.AdminOnly, s.ipaddrEdit)
+}
+
+// SetDiskQuotas turns the server's disk quotas on (the default) or off.
+// With quotas off the user form has no limit_quota field, as on a real
+// panel ("this field is available if disk quotas are enabled"), so a
+// quota sent at creation is a parameter the panel ignores.
+func (s *Server) SetDiskQuotas(on bool) {
+	s.mu.Lock()
+	s.diskQuotas = on
+	s.mu.Unlock()
+}
+
+// Addresses returns a copy of the addresses, the shared one first.
+func (s *Server) Addresses() []Address {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.addrs)
+}
+
+// EmailDomains returns a copy of the mail domains (domain → owner).
+func (s *Server) EmailDomains() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.emaildomains)
+}
+
+// DNSDomains returns a copy of the DNS domains (domain → owner).
+func (s *Server) DNSDomains() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.dnsdomains)
+}
+
+// owned reports whether an object of owner is visible to the call: an
+// administrator without su sees everything, anyone else their own.
+func owned(c *mgr5fake.Ctx, owner string) bool {
+	if c.IsAdmin() && (c.Req.Su == "" || c.Req.Su == c.Caller.Name) {
+		return true
+	}
+	return owner == c.User.Name
+}
+
+func (s *Server) domainList(c *mgr5fake.Ctx, m map[string]string) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for _, d := range slices.Sorted(maps.Keys(m)) {
+		if !owned(c, m[d]) {
+			continue
+		}
+		e := doc.Elem()
+		e.Add("name", d)
+		e.Add("owner", m[d])
+		e.Add("active", "on")
+	}
+	return doc, nil
+}
+
+func (s *Server) ipaddrList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for _, a := range s.addrs {
+		// A user sees the shared address and their own.
+		if a.Owner != "" && !owned(c, a.Owner) {
+			continue
+		}
+		e := doc.Elem()
+		e.Add("name", a.Addr)
+		e.Add("iprole", a.Role)
+		if a.Owner != "" {
+			e.Add("owner", a.Owner)
+		}
+	}
+	return doc, nil
+}
+
+// allocAddr hands out the next dedicated address to owner; s.mu is held.
+func (s *Server) allocAddr(owner, family string) (Address, *mgr5.Error) {
+	if s.edition == ispmanager.EditionLite {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeAccess, Object: "ipaddr", Message: "Address management is not available in ISPmanager Lite"}
+	}
+	if family != "" && family != "ipv4" {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeValue, Object: "iptype", Value: family, Message: "No free address of this type"}
+	}
+	if s.nextAddr >= 200 {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeValue, Object: "name", Message: "No free address left"}
+	}
+	a := Address{Addr: "198.51.100." + strconv.Itoa(10+s.nextAddr), Role: "assigned", Owner: owner}
+	s.nextAddr++
+	s.addrs = append(s.addrs, a)
+	return a, nil
+}
+
+// ipaddrEdit adds a dedicated address to an account, as the WHMCS module
+// does: sok=ok, iprole=assigned, iptype, name empty (a free one), owner.
+func (s *Server) ipaddrEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	r := c.Req
+	if !r.Sok {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "sok", Message: "the fake models only adding an address"}
+	}
+	if role := r.Get("iprole"); role != "assigned" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "iprole", Value: role}
+	}
+	if n := r.Get("name"); n != "" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "name", Value: n, Message: "the fake hands out free addresses only"}
+	}
+	r.Get("node") // "*" or a cluster node; one node here
+	owner := r.Get("owner")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[owner]; !ok {
+		return nil, missedUser(owner)
+	}
+	a, err := s.allocAddr(owner, r.Get("iptype"))
+	if err != nil {
+		return nil, err
+	}
+	doc := mgr5.NewDoc().OK()
+	doc.Add("id", a.Addr)
+	return doc, nil
+}
+
+// userAdd is user.add, the first step of the new-user wizard that the
+// Blesta, FOSSBilling and other modules use: it creates the user like
+// user.add.finish (addinfo=off skips the optional second step).
+func (s *Server) userAdd(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	c.Req.Get("addinfo")
+	c.Req.Get("status")
+	c.Req.Get("comment")
+	c.Req.Get("desc")
+	return s.userCreate(c)
 }
 
 func missedUser(name string) *mgr5.Error {
@@ -368,10 +530,22 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// sentLimits parses the limit_* parameters of a request.
-func sentLimits(r *mgr5.ServerRequest) (ispmanager.Limits, *mgr5.Error) {
+// domainParam reads <kind>_name, unless <kind>=off; "" means none.
+func domainParam(r *mgr5.ServerRequest, kind string) string {
+	if r.Get(kind) == "off" {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(r.Get(kind+"_name"), "."))
+}
+
+// sentLimits parses the limit_* parameters of a request. With disk quotas
+// off the panel has no limit_quota field: the fake does not read it.
+func sentLimits(r *mgr5.ServerRequest, quotas bool) (ispmanager.Limits, *mgr5.Error) {
 	vals := map[string]string{}
 	for k := range r.Params {
+		if k == ispmanager.LimitPrefix+"quota" && !quotas {
+			continue
+		}
 		if strings.HasPrefix(k, ispmanager.LimitPrefix) {
 			if _, err := ispmanager.ParseLimits(map[string]string{k: r.Get(k)}); err != nil {
 				return ispmanager.Limits{}, &mgr5.Error{Type: mgr5.TypeValue, Object: k, Value: r.Get(k)}
@@ -428,9 +602,21 @@ func (s *Server) presetLimits(name string) (l ispmanager.Limits, created bool) {
 func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	r := c.Req
 	if !r.Sok {
+		// The blank new-user form: its limit_* fields are those the panel
+		// accepts (limit_quota only while disk quotas are on).
 		doc := mgr5.NewDoc()
-		doc.Add("name", "")
-		doc.Add("preset", "")
+		for _, f := range []string{"name", "fullname", "preset", "ftp_user_name", "webdomain_name", "emaildomain_name"} {
+			doc.Add(f, "")
+		}
+		s.mu.Lock()
+		quotas := s.diskQuotas
+		s.mu.Unlock()
+		for _, k := range ispmanager.LimitNames() {
+			if k == "quota" && !quotas {
+				continue
+			}
+			doc.Add(ispmanager.LimitPrefix+k, "")
+		}
 		return doc, nil
 	}
 	name := r.Get("name")
@@ -441,11 +627,22 @@ func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	sent, lerr := sentLimits(r)
+	s.mu.Lock()
+	quotas := s.diskQuotas
+	s.mu.Unlock()
+	sent, lerr := sentLimits(r, quotas)
 	if lerr != nil {
 		return nil, lerr
 	}
-	domain := strings.ToLower(strings.TrimSuffix(r.Get("domain"), "."))
+	// The site and the mail domain come from webdomain_name and
+	// emaildomain_name; webdomain=off / emaildomain=off say "none" (the
+	// WHMCS module sends them when the domain already exists).
+	web := domainParam(r, "webdomain")
+	mail := domainParam(r, "emaildomain")
+	ftp := r.Get("ftp_user_name")
+	if ftp != "" && !validName(ftp) {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "ftp_user_name", Value: ftp}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -467,22 +664,40 @@ func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		Preset: preset, Active: true, Limits: eff, Usage: map[string]int{},
 		IPSource: r.Get("ipsrc"), IPType: r.Get("iptype"),
 	}
-	if domain != "" {
-		allowed := func(limit string) bool { n, set := eff.Int(limit); return !set || n != 0 }
-		if allowed("webdomains") {
-			if _, taken := s.webdomains[domain]; taken {
-				return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: domain, Message: "WWW domain '" + domain + "' already exists"}
-			}
-			s.webdomains[domain] = name
-			u.Usage["webdomains"] = 1
+	u.FTPUser = ftp
+	allowed := func(limit string) bool { n, set := eff.Int(limit); return !set || n != 0 }
+	if web != "" && allowed("webdomains") {
+		if _, taken := s.webdomains[web]; taken {
+			return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: web, Message: "WWW domain '" + web + "' already exists"}
 		}
-		for _, l := range []string{"domains", "emaildomains"} {
-			if allowed(l) {
-				u.Usage[l] = 1
-			}
-		}
-		u.Domain = domain
 	}
+	if mail != "" && allowed("emaildomains") {
+		if _, taken := s.emaildomains[mail]; taken {
+			return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: mail, Message: "Mail domain '" + mail + "' already exists"}
+		}
+	}
+	if u.IPSource == "auto" {
+		if _, err := s.allocAddr(name, u.IPType); err != nil {
+			return nil, err
+		}
+	}
+	// BILLmanager: the WWW, DNS and mail domains are created with the
+	// user; with a WWW-domain limit of 0 the WWW domain is skipped.
+	if web != "" && allowed("webdomains") {
+		s.webdomains[web] = name
+		u.Usage["webdomains"] = 1
+	}
+	if mail != "" && allowed("emaildomains") {
+		s.emaildomains[mail] = name
+		u.Usage["emaildomains"] = 1
+	}
+	if dns := cmp.Or(web, mail); dns != "" && allowed("domains") {
+		if _, taken := s.dnsdomains[dns]; !taken {
+			s.dnsdomains[dns] = name
+			u.Usage["domains"] = 1
+		}
+	}
+	u.Domain = cmp.Or(web, mail)
 	if newPreset {
 		s.presets[preset] = ispmanager.UnlimitedLimits()
 	}
@@ -521,7 +736,10 @@ func (s *Server) userEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	sent, lerr := sentLimits(r)
+	s.mu.Lock()
+	quotas := s.diskQuotas
+	s.mu.Unlock()
+	sent, lerr := sentLimits(r, quotas)
 	if lerr != nil {
 		return nil, lerr
 	}
@@ -648,6 +866,15 @@ func (s *Server) usrparam(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		}
 		return doc, nil
 	}
+	// JBS resends the form's other fields with the password: atype (from
+	// which addresses the user may log in; "atany" = any) and the pressed
+	// button. The fake keeps neither but checks their values.
+	if a := c.Req.Get("atype"); a != "" && a != "atany" && a != "atallow" && a != "atdeny" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "atype", Value: a}
+	}
+	if b := c.Req.Get("clicked_button"); b != "" && b != "ok" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "clicked_button", Value: b}
+	}
 	pw, perr := checkPassword(c.Req, false)
 	if perr != nil {
 		return nil, perr
@@ -705,7 +932,7 @@ func (s *Server) presetEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		doc.Add("name", "")
 		return doc, nil
 	}
-	sent, lerr := sentLimits(r)
+	sent, lerr := sentLimits(r, true)
 	if lerr != nil {
 		return nil, lerr
 	}
