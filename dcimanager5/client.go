@@ -178,6 +178,8 @@ type Client struct {
 	IPs *IPsService
 	// OSTemplates lists OS templates.
 	OSTemplates *OSTemplatesService
+	// Networks lists the networks (IP pools) of the panel.
+	Networks *NetworksService
 	// Users manages panel users and single sign-on.
 	Users *UsersService
 	// Traffic reads traffic reports.
@@ -229,6 +231,7 @@ func wrap(m *mgr5.Client, pollMin, pollMax time.Duration) *Client {
 	c.Connections = (*ConnectionsService)(s)
 	c.IPs = (*IPsService)(s)
 	c.OSTemplates = (*OSTemplatesService)(s)
+	c.Networks = (*NetworksService)(s)
 	c.Users = (*UsersService)(s)
 	c.Traffic = (*TrafficService)(s)
 	return c

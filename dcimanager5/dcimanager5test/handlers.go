@@ -12,6 +12,7 @@ import (
 func (s *Server) register() {
 	h := func(fn string, a mgr5fake.Access, f mgr5fake.HandlerFunc) { s.core.Handle(fn, a, f) }
 	h("whoami", mgr5fake.AnyUser, s.whoami)
+	h("ipnet", mgr5fake.AdminOnly, s.networkList)
 	h("server", mgr5fake.AnyUser, s.serverList)
 	h("server.edit", mgr5fake.AdminOnly, s.serverEdit)
 	h("server.enable", mgr5fake.AdminOnly, s.serverEnable(true))
@@ -777,4 +778,20 @@ func (s *Server) traffic(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		e.Add("burst", strconv.FormatFloat(sv.traffic, 'f', 2, 64))
 	}
 	return d, nil
+}
+
+// networkList is the fake's answer to ipnet (an assumed function name,
+// see dcimanager5.NetworksService.List): one row per pool.
+func (s *Server) networkList(*mgr5fake.Ctx) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for i, p := range s.pools {
+		e := doc.Elem()
+		e.Add("id", strconv.Itoa(i+1))
+		e.Add("name", p.prefix.String())
+		e.Add("iptype", p.group)
+		e.Add("family", p.family)
+	}
+	return doc, nil
 }

@@ -83,7 +83,8 @@ var ISPmanager = Ledger(append(append([]Call(nil), mgrAuth...), []Call{
 		"limit_quota", "limit_traff", "limit_db", "limit_dbsize", "limit_db_users", "limit_ftp_users", "limit_webdomains",
 		"limit_domains", "limit_emaildomains", "limit_emails", "limit_email_quota", "limit_cpu", "limit_memory", "limit_process",
 		"limit_mailrate", "limit_scheduler", "limit_shell", "limit_ssl", "limit_cgi", "limit_php_mode"},
-		Status: Confirmed, Source: whmcsISP + "; " + jbsISP + "; " + blestaISP},
+		Status: Confirmed, Source: whmcsISP + "; " + jbsISP + "; " + blestaISP,
+		Note: "without elid and sok it returns the blank new-user form, whose limit_quota field exists only while disk quotas are on (https://www.ispmanager.com/docs/ispmanager/account-limits-and-resources)"},
 	{Func: "user.suspend", Status: Confirmed, Source: whmcsISP + "; " + blestaISP},
 	{Func: "user.resume", Status: Confirmed, Source: whmcsISP + "; " + blestaISP},
 	{Func: "user.delete", Status: Confirmed, Source: whmcsISP + "; " + blestaISP},
@@ -105,8 +106,6 @@ var ISPmanager = Ledger(append(append([]Call(nil), mgrAuth...), []Call{
 	{Func: "ipaddr", Status: Confirmed, Source: whmcsISP, Note: "addresses, with su=<user>: rows name (the address) and iprole"},
 	{Func: "ipaddr.edit", Params: []string{"iprole", "iptype", "name", "owner", "node"}, Status: Confirmed, Source: whmcsISP + "; " + jbsISP,
 		Note: "adds a dedicated address to an account (iprole=assigned, name empty = a free one); the new address comes back in id; not on Lite"},
-	{Func: "quota", Status: Assumed, Source: "https://www.ispmanager.com/docs/ispmanager-lite (disk quotas must be on for per-user limits; the function name is assumed)",
-		Note: "read to tell whether disk quotas are on before creating an account on Lite; rows name, status"},
 }...))
 
 // DCImanager6 is the ledger of the dcimanager6 client. Paths are below the
