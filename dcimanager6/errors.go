@@ -257,3 +257,13 @@ type TransportError = httpx.TransportError
 // RateLimitError is returned when the panel asks (Retry-After on 429/503)
 // to wait longer than the client allows (30 s).
 type RateLimitError = httpx.RateLimitError
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries the login or the session, which
+// must never reach another host), or one redirect too many. Redirects on
+// the same scheme and host are followed.
+type RedirectError = httpx.RedirectError
+
+// ResponseTooLargeError is an answer larger than the cap set with
+// WithMaxResponseSize; the rest of it was not read.
+type ResponseTooLargeError = httpx.ResponseTooLargeError

@@ -3,7 +3,7 @@ package ispmanager
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
+
 	"log/slog"
 	"net/http"
 	"strings"
@@ -21,7 +21,7 @@ const (
 	DefaultPath = "/ispmgr"
 	// DefaultTimeout bounds one HTTP attempt; the WHMCS ISPmanager module
 	// uses 60 s (spec mgr5 §6).
-	DefaultTimeout = 60 * time.Second
+	DefaultTimeout = clientopt.DefaultTimeout
 	// DefaultMaxRetries is the number of retries of safe and idempotent
 	// calls after the first attempt.
 	DefaultMaxRetries = 4
@@ -79,6 +79,16 @@ func WithHTTPClient(hc *http.Client) Option {
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
+}
+
+// WithMaxResponseSize caps the size of one answer (default 256 MiB, four
+// times a list of 100,000 servers); a larger answer fails with
+// *ResponseTooLargeError and is not read on, so a broken or hostile panel
+// cannot exhaust the caller's memory.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
+	}
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
@@ -178,7 +188,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		Mode: mode, Lang: cfg.lang, HTTP: cfg.http,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ispmanager: %w", err)
+		return nil, clientopt.Construction(err).Err("NewClient", argErr)
 	}
 	c := &Client{m: m, username: cfg.creds.Username}
 	s := &service{c: c}

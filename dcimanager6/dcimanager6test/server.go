@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/ispkit/ispkit/internal/fakekit"
+	"html"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -287,6 +288,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = "/" + p
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
+	if r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/auth/key-v4/") || r.URL.Path == "/") {
+		s.browser(w, r)
+		s.record(rec, 0)
+		return
+	}
 	key := r.Method + " " + path
 	var body []byte
 	if r.Body != nil {
@@ -682,4 +688,35 @@ func copiesByID[V, T any](m map[int64]*V, cp func(*V) T) []T {
 		out = append(out, cp(m[id]))
 	}
 	return out
+}
+
+// browser serves what a person's browser opens: the key-login link
+// (GET /auth/key-v4/<key>, outside the API prefix) exchanges the key, once,
+// for a session in the ses6 cookie and redirects into the panel; the panel
+// page ("/") shows who is logged in, or the login page.
+func (s *Server) browser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	if key, ok := strings.CutPrefix(r.URL.Path, "/auth/key-v4/"); ok {
+		uid, ok := s.keys()[key]
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte("<html><body>The link is invalid or was already used.</body></html>"))
+			return
+		}
+		delete(s.keys(), key)
+		http.SetCookie(w, &http.Cookie{Name: "ses6", Value: s.newToken(uid, now), Path: "/", HttpOnly: true, Secure: r.TLS != nil})
+		w.Header().Set("Location", "/")
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	if uid, ok := s.authenticate(r, now); ok {
+		if u := s.st.users[uid]; u != nil {
+			_, _ = w.Write([]byte("<html><body>DCImanager: " + html.EscapeString(u.Email) + "</body></html>"))
+			return
+		}
+	}
+	_, _ = w.Write([]byte(`<html><body><form><input name="email"><input name="password" type="password"></form></body></html>`))
 }
