@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // This file holds the write calls that fill two gaps of the public API
@@ -168,11 +169,8 @@ func (s *UsersService) SetPassword(ctx context.Context, id int64, password strin
 	if err := checkID(op, "id", id); err != nil {
 		return err
 	}
-	if password == "" {
-		return argErr(op, "password", "empty")
-	}
-	if strings.ContainsAny(password, "\x00") {
-		return argErr(op, "password", "contains a NUL byte")
+	if why := validate.Password(password); why != "" {
+		return argErr(op, "password", why)
 	}
 	return s.c.do(ctx, call{op: op, method: http.MethodPost, path: pathf(pathUserPassword, id),
 		body: map[string]string{fieldPassword: password}, class: httpx.IdempotentWrite}, nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // ServersService manages dedicated servers (/dci/v3/server).
@@ -188,11 +189,8 @@ func (r *InstallRequest) Validate() error {
 	if err := checkID(op, "TemplateID", r.TemplateID); err != nil {
 		return err
 	}
-	if r.Password == "" {
-		return argErr(op, "Password", "empty")
-	}
-	if strings.ContainsAny(r.Password, "\x00") {
-		return argErr(op, "Password", "contains a NUL byte")
+	if why := validate.Password(r.Password); why != "" {
+		return argErr(op, "Password", why)
 	}
 	if r.Hostname != "" {
 		if err := checkHostname(op, r.Hostname); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -75,12 +76,14 @@ func (r UserCreateRequest) GoString() string { return "dcimanager6." + r.String(
 // Validate checks the request before it is sent.
 func (r *UserCreateRequest) Validate() error {
 	const op = "Users.Create"
-	at := strings.IndexByte(r.Email, '@')
-	if at <= 0 || at == len(r.Email)-1 || strings.ContainsAny(r.Email, " \r\n") {
-		return argErr(op, "Email", "not an e-mail address")
+	if why := validate.Email(r.Email); why != "" {
+		return argErr(op, "Email", why)
 	}
-	if r.Password == "" {
-		return argErr(op, "Password", "empty")
+	if why := validate.Password(r.Password); why != "" {
+		return argErr(op, "Password", why)
+	}
+	if why := validate.Text(r.FullName, validate.MaxText); why != "" {
+		return argErr(op, "FullName", why)
 	}
 	if r.Role != "" && !strings.HasPrefix(r.Role, "@") {
 		return argErr(op, "Role", `must look like "@user"`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // UsersService manages ISPmanager users (hosting accounts). A user is
@@ -105,8 +106,8 @@ func (r *UserCreateRequest) Validate() error {
 	if err := validatePassword(op, r.Password); err != nil {
 		return err
 	}
-	if strings.ContainsAny(r.FullName, "\r\n\x00") {
-		return argErr(op, "FullName", "contains a line break")
+	if why := validate.Text(r.FullName, 255); why != "" {
+		return argErr(op, "FullName", why)
 	}
 	if r.Preset != "" {
 		if err := validatePresetName(op, r.Preset); err != nil {
@@ -418,11 +419,8 @@ func validateUserName(op, name string) error {
 }
 
 func validatePassword(op, pw string) error {
-	if pw == "" {
-		return argErr(op, "password", "empty")
-	}
-	if strings.ContainsAny(pw, "\r\n\x00") {
-		return argErr(op, "password", "contains a line break or NUL")
+	if why := validate.Password(pw); why != "" {
+		return argErr(op, "password", why)
 	}
 	return nil
 }
