@@ -18,7 +18,7 @@ import (
 // Defaults used when no option overrides them.
 const (
 	// DefaultTimeout bounds one HTTP attempt. The WHMCS module uses 60 s
-	// (spec mgr5 §6).
+	//.
 	DefaultTimeout = clientopt.DefaultTimeout
 	// DefaultPollInterval and DefaultMaxPollInterval bound the jittered
 	// exponential backoff of the waiters.

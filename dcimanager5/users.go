@@ -146,8 +146,8 @@ type userPasswordParams struct {
 // is harmless, so the call is retried like the other idempotent writes. An
 // unknown id fails with IsNotFound.
 //
-// No public source names DCImanager 5's password-change function (spec mgr5
-// §3.4 and §6 [G]); this follows the COREmanager convention that the
+// No public source names DCImanager 5's password-change function (the
+// wire ledger records it as assumed); this follows the COREmanager convention that the
 // ISPmanager clients use: editing the user form with the new password and
 // its confirmation.
 //
@@ -165,7 +165,7 @@ func (s *UsersService) SetPassword(ctx context.Context, userID int64, password s
 }
 
 // Delete deletes user id. DCImanager 5's user.delete is not confirmed by a
-// public source (spec mgr5 §3.1 [G]); it follows the COREmanager naming.
+// public source; it follows the COREmanager naming.
 //
 // Calls func=user.delete.
 func (s *UsersService) Delete(ctx context.Context, id int64) error {

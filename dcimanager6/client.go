@@ -17,7 +17,7 @@ import (
 )
 
 // Defaults. The retry budget follows the vendor's own example, which
-// retries every call 10 times while the platform answers 503 (spec §A3).
+// retries every call 10 times while the platform answers 503.
 const (
 	DefaultAPIPrefix    = "/api"
 	DefaultTimeout      = clientopt.DefaultTimeout
@@ -312,7 +312,7 @@ func (c *Client) url(path, query string) string {
 // send performs the HTTP exchange. httpx retries safe and idempotent
 // calls; a non-idempotent call that gets 503 is retried here as well,
 // because a suspended platform answers 503 without executing anything
-// (spec §A3: "repeat until another code is received").
+// .
 func (c *Client) send(ctx context.Context, cl call, body []byte, tok string) (*httpx.Response, error) {
 	h := http.Header{}
 	h.Set("Accept", "application/json")

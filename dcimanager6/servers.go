@@ -63,7 +63,7 @@ func (s *ServersService) Operation(ctx context.Context, id int64) (*Operation, e
 	return srv.Operation, nil
 }
 
-// SetOwner makes user userID the owner of the server. [G] endpoint and body.
+// SetOwner makes user userID the owner of the server. (assumed) endpoint and body.
 //
 // endpoint: POST /dci/v3/server/{id} {"owner": userID}
 func (s *ServersService) SetOwner(ctx context.Context, id, userID int64) error {
@@ -79,7 +79,7 @@ func (s *ServersService) SetOwner(ctx context.Context, id, userID int64) error {
 }
 
 // ClearOwner removes the server's owner (releases it). What else a real
-// panel does on release (wipe, diagnostics) is unknown [G].
+// panel does on release (wipe, diagnostics) is unknown (assumed).
 //
 // endpoint: POST /dci/v3/server/{id} {"owner": null}
 func (s *ServersService) ClearOwner(ctx context.Context, id int64) error {
@@ -214,7 +214,7 @@ type recipeParam struct {
 // Install starts an OS installation and returns the operation started.
 // Wait for it with Operations.Wait or WaitInstalled. Sent once.
 //
-// endpoint: POST /dci/v3/server/{id}/reinstall [G]
+// endpoint: POST /dci/v3/server/{id}/reinstall (assumed)
 func (s *ServersService) Install(ctx context.Context, id int64, req InstallRequest) (*ActionResult, error) {
 	if err := checkID("Servers.Install", "id", id); err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (s *ServersService) Install(ctx context.Context, id int64, req InstallReque
 }
 
 // EnablePorts sets every non-IPMI switch port of the server up. This is
-// what BILLmanager does on resume (spec §A5.8).
+// what BILLmanager does on resume.
 func (s *ServersService) EnablePorts(ctx context.Context, id int64) error {
 	return s.setPorts(ctx, id, true)
 }

@@ -20,7 +20,7 @@ const (
 	// path ("https://host:1500" → "https://host:1500/ispmgr").
 	DefaultPath = "/ispmgr"
 	// DefaultTimeout bounds one HTTP attempt; the WHMCS ISPmanager module
-	// uses 60 s (spec mgr5 §6).
+	// uses 60 s.
 	DefaultTimeout = clientopt.DefaultTimeout
 	// DefaultMaxRetries is the number of retries of safe and idempotent
 	// calls after the first attempt.
@@ -55,7 +55,7 @@ func WithCredentials(username, password string) Option {
 // WithSessionAuth logs in once with func=auth and sends the session id
 // (auth=) instead of authinfo=user:password on every call. An expired
 // session is renewed once and the call replayed. Use it where the panel
-// restricts authinfo to a whitelist (spec mgr5 §1.5).
+// restricts authinfo to a whitelist.
 func WithSessionAuth() Option {
 	return func(c *config) error { c.session = true; return nil }
 }
@@ -210,8 +210,8 @@ func (c *Client) String() string {
 // LoginURL returns a one-time browser link that logs username in to the
 // panel without a password (the "log in to control panel" button): it
 // creates a key with session.newkey (as administrator) and returns
-// <endpoint>?func=auth&username=…&key=…&checkcookie=no (spec mgr5 §1.5).
-// The URL is a credential: do not log it. [G] The fake keeps keys for one
+// <endpoint>?func=auth&username=…&key=…&checkcookie=no.
+// The URL is a credential: do not log it. (assumed) The fake keeps keys for one
 // hour and accepts each once.
 func (c *Client) LoginURL(ctx context.Context, username string) (string, error) {
 	if err := validateUserName("LoginURL", username); err != nil {
@@ -237,7 +237,7 @@ type License struct {
 	// Mgr is the mgr field.
 	Mgr string
 	// Edition is Business when mgr or panel_name contains "Business"
-	// (as JBS decides, spec mgr5 §5.1), Lite when either names Lite or
+	// (as JBS decides, the wire ledger), Lite when either names Lite or
 	// the answer names a panel without saying Business, Unknown when
 	// both are empty.
 	Edition Edition
@@ -267,7 +267,7 @@ func (c *Client) License(ctx context.Context) (*License, error) {
 }
 
 // Edition tells ISPmanager Lite from Business with license.info. Lite has
-// no resellers and no IP address management (spec mgr5 §6).
+// no resellers and no IP address management.
 func (c *Client) Edition(ctx context.Context) (Edition, error) {
 	l, err := c.License(ctx)
 	if err != nil {

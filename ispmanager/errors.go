@@ -62,12 +62,12 @@ func IsAccess(err error) bool { return mgr5.IsAccess(err) }
 
 // IsUserExists reports whether err is user.add.finish's "exists"/"user"
 // error: the user name is taken. The provision engine retries with the
-// next candidate name (user_665 → user_6651 → …, spec mgr5 §5.4).
+// next candidate name (user_665 → user_6651 → …, the wire ledger).
 func IsUserExists(err error) bool { return isExistsOf(err, "user") }
 
 // IsDomainExists reports whether err is user.add.finish's "exists"/"name"
 // error: the WWW domain sent with the user already exists. BILLmanager
-// retries without the domain (spec mgr5 §5.4).
+// retries without the domain.
 func IsDomainExists(err error) bool { return isExistsOf(err, "name") }
 
 func isExistsOf(err error, object string) bool {
@@ -97,10 +97,10 @@ func argErr(op, arg, reason string) error {
 }
 
 // LimitBelowUsageError is user.edit's refusal to set a limit lower than
-// what the user already uses (spec mgr5 §5.3: ISPmanager 5 refuses to lower
+// what the user already uses (the wire ledger: ISPmanager 5 refuses to lower
 // a limit below current usage, e.g. a 50 MiB quota with 100 MiB in use).
 //
-// [I] The panel reports it as a doc.error of type "value" (or "limit")
+// (inferred) The panel reports it as a doc.error of type "value" (or "limit")
 // whose object is a numeric limit_* field; the client turns such an answer
 // to a well-formed number in Users.Update into this type, reading the
 // usage from the error's "usage" param when present. Err is the panel's

@@ -14,7 +14,7 @@ import (
 const LimitPrefix = "limit_"
 
 // Unlimited is the value of a numeric limit that has no upper bound. On the
-// wire it is an empty limit_* value ([I]: the panels show an empty limit
+// wire it is an empty limit_* value ((inferred): the panels show an empty limit
 // field as "unlimited"; a preset the panel creates on its own leaves every
 // limit empty).
 const Unlimited = -1
@@ -372,7 +372,7 @@ func (l Limits) String() string {
 // UnlimitedLimits returns Limits with every typed numeric limit set to
 // [Unlimited] and nothing else set: the limits of a preset the panel
 // creates on its own when user.add.finish names one that does not exist
-// (spec mgr5 §5.3).
+// .
 func UnlimitedLimits() Limits {
 	var l Limits
 	for _, f := range intFields {

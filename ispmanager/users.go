@@ -42,7 +42,7 @@ type User struct {
 // address (ipsrc).
 type IPSource string
 
-// IP sources seen in the WHMCS module (spec mgr5 §5.2).
+// IP sources seen in the WHMCS module.
 const (
 	// IPAuto assigns a free dedicated address of IPType (not on Lite).
 	IPAuto IPSource = "auto"
@@ -255,7 +255,7 @@ func limitsFromForm(form map[string]mgr5.Value) Limits {
 // UserUpdateRequest is the input of Users.Update (user.edit). Nil fields
 // and unset limits are not sent.
 type UserUpdateRequest struct {
-	// Preset moves the user to another template. [I] The panel then takes
+	// Preset moves the user to another template. (inferred) The panel then takes
 	// the limits from the new preset, except those set in Limits.
 	Preset *string
 	// FullName changes the display name.
@@ -314,8 +314,8 @@ func (s *UsersService) Update(ctx context.Context, name string, r *UserUpdateReq
 }
 
 // SetPassword changes a user's password with user.edit (elid, passwd,
-// confirm, sok=ok), as the Blesta and FOSSBilling modules do (spec mgr5
-// §5.5). The password never appears in logs or errors.
+// confirm, sok=ok), as the Blesta and FOSSBilling modules do (see
+// the wire ledger). The password never appears in logs or errors.
 func (s *UsersService) SetPassword(ctx context.Context, name, password string) error {
 	if err := validateUserName("Users.SetPassword", name); err != nil {
 		return err
@@ -397,7 +397,7 @@ func (s *UsersService) Usage(ctx context.Context, name string) (map[string]Usage
 
 // validateUserName enforces the client's rule for user names: 1–32
 // characters, a letter first, then ASCII letters, digits, '_', '-' or '.'.
-// [I] This is the Linux account-name rule ISPmanager users follow; it also
+// (inferred) This is the Linux account-name rule ISPmanager users follow; it also
 // keeps ", " (the group-elid separator) out of names.
 func validateUserName(op, name string) error {
 	if name == "" {

@@ -146,7 +146,7 @@ func (s *Server) serverList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 
 // serverHint answers the progress hint the vendor's Node client reads
 // (func=server&elid=<id>&clickstat=title&hint_field=install_in_progress,
-// text in doc.value.$; spec §3.1). The text's format is not public [G]:
+// text in doc.value.$; the wire ledger). The text's format is not public (assumed):
 // the fake answers "Installing <template>: <n>%" during an install, n =
 // elapsed × 100 / install duration (0–99), and an empty document (no
 // value) when no install runs or for another hint_field. The caller holds

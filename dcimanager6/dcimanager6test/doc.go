@@ -31,7 +31,7 @@
 //     with a quote written twice, numbers, true/false; unknown fields are 400);
 //     orderby is "<field> [asc|desc]" (one field); limit is "offset,count"
 //     or "count".
-//   - Servers carry the §A6 availability inputs: owner/owner_email (null
+//   - Servers carry the BILLmanager's availability availability inputs: owner/owner_email (null
 //     when free), is_new, maintenance_mode, state ("active"), configuration
 //     and operation.status; the fake also renders a convenience field
 //     "available" (not in the real API).

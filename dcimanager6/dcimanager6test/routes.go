@@ -554,7 +554,7 @@ func (c *reqCtx) start(s *Machine, kind string, stages []string, d time.Duration
 	return op
 }
 
-// power applies the preconditions of spec §A5.2: power_on needs off or
+// power applies the preconditions of the vendor's "Server power supply management logic" page: power_on needs off or
 // unknown, power_off needs on, power_reset is always allowed; a server
 // with a running operation is busy. Violations are 409 (code 4001).
 func (c *reqCtx) power(kind string) {

@@ -558,7 +558,7 @@ func (s *Server) Machines() []Machine {
 	return copiesByID(s.st.servers, func(v *Machine) Machine { return v.clone() })
 }
 
-// Available reports whether a server is free by the rules of spec §A6.
+// Available reports whether a server is free by the rules of BILLmanager's availability rules (DCImanager 6 docs, "Integration with BILLmanager").
 func (s *Server) Available(id int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -176,8 +176,8 @@ var repeatable = map[string]bool{"elem": true, "slist": true, "val": true, "para
 // In out=json a repeated element that occurs once is rendered as a single
 // object and as an array when it occurs more than once; out=sjson always
 // renders elem, slist, val, param and page as arrays. This is the fakes'
-// documented choice for a point the public sources leave open (spec mgr5
-// §2.2); clients must accept both.
+// documented choice for a point the public sources leave open ; clients must
+// accept both.
 func Render(w http.ResponseWriter, out string, doc *Node) {
 	var b []byte
 	switch out {
@@ -326,7 +326,7 @@ func writeJSONNode(buf *bytes.Buffer, n *Node, strict bool) {
 }
 
 // renderJSONData renders the rows of a list as a flat array of string maps;
-// other documents render as one flat object (spec mgr5 §2.3, [G] for forms).
+// other documents render as one flat object.
 func renderJSONData(doc *Node) []byte {
 	var rows []map[string]string
 	flat := map[string]string{}

@@ -4,7 +4,7 @@
 // Each panel fake (dcimanager5test, ipmanagertest, ispmanagertest) registers
 // its functions on a Server.
 //
-// Behaviours chosen where the public spec is silent ([G] in spec mgr5):
+// Behaviours chosen where the public spec is silent (assumed; see each panel's wire ledger):
 //   - an expired or unknown session answers doc.error type "auth", object
 //     "session" (HTTP 200), so clients re-login on any auth error;
 //   - keys from session.newkey are valid for one hour and single-use;

@@ -18,7 +18,7 @@
 //
 // # Functions and the behaviour chosen for them
 //
-// The public facts stop at the ip list and ip.edit (spec mgr5 §4 [G]); the
+// The public facts stop at the ip list and ip.edit; the
 // fake implements the project's choices, which the ipmanager client
 // documents too:
 //
@@ -76,8 +76,8 @@ import (
 // Path is the panel entry point served by the fake.
 const Path = "/ipmgr"
 
-// Default logins. The user-level account is what integrations use (spec
-// mgr5 §4); the administrator exists for tests that need one.
+// Default logins. The user-level account is what integrations use
+// (IPmanager docs, "Manage the groups of IP addresses"); the administrator exists for tests that need one.
 const (
 	DefaultUser          = "billing"
 	DefaultPassword      = "Billing-Pa55-secret"

@@ -10,7 +10,7 @@
 // preset.edit, license.info. Everything else answers doc.error
 // missed/func.
 //
-// Behaviour chosen where the public facts stop ([G] in spec mgr5; the
+// Behaviour chosen where the public facts stop (the wire ledger, ispmanager.Ledger, says which facts are assumed; the
 // ispmanager client documents the same choices):
 //
 //   - Users are keyed by name. A name must be 1–32 characters, a letter
@@ -23,7 +23,7 @@
 //     MergeLimits(preset, limit_* sent): values sent win. Without a preset
 //     the user has only the limits sent.
 //   - domain=<fqdn> creates the WWW domain unless the effective
-//     webdomains limit is 0 (spec §5.2); if that WWW domain already exists
+//     webdomains limit is 0; if that WWW domain already exists
 //     the answer is exists/name with the domain as value and nothing is
 //     created. DNS and mail domains are counted in usage (domains,
 //     emaildomains = 1) when their limits are not 0; webdomains = 1 when
