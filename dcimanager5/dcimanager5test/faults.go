@@ -1,12 +1,10 @@
 package dcimanager5test
 
 import (
-	"github.com/ispkit/ispkit/internal/wire"
-	"time"
-
 	"github.com/ispkit/ispkit/internal/fakekit"
 	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // The fault, call-log and strict-mode vocabulary is the same in every
@@ -61,62 +59,5 @@ type Call = fakekit.Call
 // model, or a parameter its function never read.
 type Violation = mgr5fake.Violation
 
-// Inject adds a fault; faults are consulted in the order added.
-func (s *Server) Inject(f Fault) { s.core.Inject(f) }
-
-// ClearFaults removes every fault.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetFaultSeed reseeds the generator behind Fault.Probability, so a run
-// with random faults replays exactly.
-func (s *Server) SetFaultSeed(seed uint64) { s.core.SetFaultSeed(seed) }
-
-// Calls returns a copy of the call log: every request, in arrival order.
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many calls of fn reached the panel function ("" =
-// all), whatever their answer; faults that stop a call before the
-// function do not count.
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
-
-// ResetCalls empties the call log.
-func (s *Server) ResetCalls() { s.core.ResetCalls() }
-
-// Requests returns the number of HTTP requests received.
-func (s *Server) Requests() int64 { return s.core.Requests() }
-
-// ExpireSessions ends every session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// SetSessionTTL sets the idle lifetime of sessions (default one hour).
-func (s *Server) SetSessionTTL(d time.Duration) { s.core.SetSessionTTL(d) }
-
-// SessionCount returns the number of live sessions.
-func (s *Server) SessionCount() int { return s.core.SessionCount() }
-
-// SetStrict turns strict mode on or off. In strict mode a function the
-// fake does not model, and any parameter its function never read, are
-// recorded (see Violations): a client that sends what the real panel
-// would ignore can then fail its test. The project's own tests run
-// strict.
-func (s *Server) SetStrict(on bool) { s.core.SetStrict(on) }
-
-// Violations returns what strict mode recorded, in order.
-func (s *Server) Violations() []Violation { return s.core.Violations() }
-
-// SetOneRowArray chooses how out=json renders a list with one row: as an
-// object (false, the default) or a one-item array (true). No public source
-// settles which a real panel sends; clients must read both.
-func (s *Server) SetOneRowArray(on bool) { s.core.SetOneRowArray(on) }
-
 // TB is the part of testing.TB that Strict uses.
 type TB = wire.TB
-
-// Strict turns strict mode on for the rest of tb's test and, when the test
-// ends, fails it (tb.Errorf) for every function or parameter the fake does
-// not model and every call that dcimanager5.Ledger does not list. The
-// project's own tests run every fake this way.
-func (s *Server) Strict(tb TB) {
-	tb.Helper()
-	s.core.Enforce(tb, wire.DCImanager5)
-}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // Access levels shown in the user list.
@@ -113,6 +114,9 @@ func WithPath(p string) Option { return func(o *options) { o.path = p } }
 
 // Server is a running fake DCImanager 5. It is safe for concurrent use.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core *mgr5fake.Server
 	http *httptest.Server
 	opts options
@@ -160,6 +164,7 @@ func NewServer(opts ...Option) *Server {
 		s.core.SetClock(o.clock.Now)
 	}
 	s.addUser(o.admin, o.adminPassword, LevelAdmin)
+	s.Controls = mgr5fake.NewControls(s.core, wire.DCImanager5)
 	s.register()
 	if o.seed {
 		s.Seed()

@@ -71,6 +71,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // Path is the panel entry point served by the fake.
@@ -228,6 +229,9 @@ type record struct {
 
 // Server is a running fake IPmanager.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core    *mgr5fake.Server
 	maxFree int
 
@@ -254,6 +258,7 @@ func NewServer(opts ...Option) *Server {
 		groups:  map[string]*group{},
 		records: map[netip.Addr]*record{},
 	}
+	s.Controls = mgr5fake.NewControls(s.core, wire.IPmanager)
 	for _, gs := range cfg.groups {
 		if err := s.addGroup(gs); err != nil {
 			panic("ipmanagertest: " + err.Error())

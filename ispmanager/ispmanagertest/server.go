@@ -75,6 +75,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 	"github.com/ispkit/ispkit/ispmanager"
 )
 
@@ -155,6 +156,9 @@ func WithPreset(name string, l ispmanager.Limits) Option {
 // Server is a running fake ISPmanager panel. It is safe for concurrent
 // use. Call Close when done.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core            *mgr5fake.Server
 	admin, password string
 
@@ -196,6 +200,7 @@ func NewServer(opts ...Option) *Server {
 		addrs: []Address{{Addr: SharedAddress, Role: "shared"}},
 	}
 	s.core.AddAccount(mgr5fake.Account{Name: o.admin, Password: o.password, Level: mgr5fake.LevelAdmin})
+	s.Controls = mgr5fake.NewControls(s.core, wire.ISPmanager)
 	s.register()
 	if o.tls {
 		s.core.StartTLS()
