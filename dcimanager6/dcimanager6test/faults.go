@@ -53,18 +53,7 @@ type Call = fakekit.Call
 // Violation is what strict mode recorded: Func is "METHOD /path"; Param
 // names the query parameter or body field the route does not model, or
 // is empty for a path the fake does not route.
-type Violation struct {
-	Func  string
-	Param string
-}
-
-// String renders "func: param", or "func (unknown path)".
-func (v Violation) String() string {
-	if v.Param == "" {
-		return v.Func + " (unknown path)"
-	}
-	return v.Func + ": " + v.Param
-}
+type Violation = mgr5fake.Violation
 
 // TB is the part of testing.TB that Strict uses.
 type TB = wire.TB

@@ -384,18 +384,6 @@ func (s *Server) clock() time.Time {
 	return s.cfg.now()
 }
 
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
 func (s *Server) record(rec Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
