@@ -249,6 +249,21 @@ func (s *Server) ExpireSessions() {
 	s.mu.Unlock()
 }
 
+// ResetAccounts removes every login but keep, with their sessions and
+// keys, and empties the call log.
+func (s *Server) ResetAccounts(keep string) {
+	s.mu.Lock()
+	for name := range s.accounts {
+		if name != keep {
+			delete(s.accounts, name)
+		}
+	}
+	s.sessions = map[string]*session{}
+	s.keys = map[string]keyEntry{}
+	s.mu.Unlock()
+	s.log.Reset()
+}
+
 // SessionCount returns the number of live sessions.
 func (s *Server) SessionCount() int {
 	s.mu.Lock()
