@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 	"github.com/ispkit/ispkit/dcimanager6"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
 )
@@ -567,17 +568,16 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	}
 	assert.Equal(t, 3, f.Logins(), "one re-login shared by all callers")
 
-	// Short TTL: sessions keep expiring during a series of calls.
-	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(15 * time.Millisecond)})
-	deadline := time.Now().Add(150 * time.Millisecond)
-	calls := 0
-	for time.Now().Before(deadline) {
+	// Short TTL on the fake's own clock: the session expires before every
+	// call of a series; each call renews it once and succeeds.
+	clock := dcimanager5test.NewManualClock()
+	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(15 * time.Millisecond), dcimanager6test.WithClock(clock.Now)})
+	for range 10 {
+		clock.Advance(time.Second)
 		_, _, err := c2.Users.List(ctx, nil)
 		require.NoError(t, err)
-		calls++
 	}
-	assert.Greater(t, f2.Logins(), 1)
-	assert.Greater(t, calls, f2.Logins())
+	assert.Equal(t, 10, f2.Logins(), "one login per expired session, none more")
 }
 
 // TestWakeUp: the platform answers 503 five times before the login

@@ -75,6 +75,12 @@ func WithDurations(install, power time.Duration) Option {
 // (default 1), so a failing run can be replayed.
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
+// WithClock makes the fake read time from now instead of the wall clock:
+// token expiry and the progress of operations follow it, so a test can
+// move time on by hand (see dcimanager5test.ManualClock for such a
+// clock).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
 // WithTLS serves HTTPS with a self-signed certificate (see Certificate).
 func WithTLS() Option { return func(c *config) { c.tls = true } }
 
