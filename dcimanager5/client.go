@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
+
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,8 +18,8 @@ import (
 // Defaults used when no option overrides them.
 const (
 	// DefaultTimeout bounds one HTTP attempt. The WHMCS module uses 60 s
-	// (spec mgr5 §6).
-	DefaultTimeout = 60 * time.Second
+	//.
+	DefaultTimeout = clientopt.DefaultTimeout
 	// DefaultPollInterval and DefaultMaxPollInterval bound the jittered
 	// exponential backoff of the waiters.
 	DefaultPollInterval    = 2 * time.Second
@@ -88,6 +88,16 @@ func WithTransport(rt http.RoundTripper) Option {
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
+}
+
+// WithMaxResponseSize caps the size of one answer (default 256 MiB, four
+// times a list of 100,000 servers); a larger answer fails with
+// *ResponseTooLargeError and is not read on, so a broken or hostile panel
+// cannot exhaust the caller's memory.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
+	}
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
@@ -178,6 +188,8 @@ type Client struct {
 	IPs *IPsService
 	// OSTemplates lists OS templates.
 	OSTemplates *OSTemplatesService
+	// Networks lists the networks (IP pools) of the panel.
+	Networks *NetworksService
 	// Users manages panel users and single sign-on.
 	Users *UsersService
 	// Traffic reads traffic reports.
@@ -217,7 +229,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		Mode:        mode, Lang: cfg.lang, HTTP: cfg.http,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dcimanager5: %w", err)
+		return nil, clientopt.Construction(err).Err("NewClient", argErr)
 	}
 	return wrap(m, cfg.pollMin, cfg.pollMax), nil
 }
@@ -229,6 +241,7 @@ func wrap(m *mgr5.Client, pollMin, pollMax time.Duration) *Client {
 	c.Connections = (*ConnectionsService)(s)
 	c.IPs = (*IPsService)(s)
 	c.OSTemplates = (*OSTemplatesService)(s)
+	c.Networks = (*NetworksService)(s)
 	c.Users = (*UsersService)(s)
 	c.Traffic = (*TrafficService)(s)
 	return c

@@ -124,7 +124,7 @@ func TestCheckConnection(t *testing.T) {
 	assert.NotContains(t, err.Error(), "wrong-password-77")
 
 	// A panel without whoami: the check falls back to func=auth.
-	srv.InjectFault(dcimanager5test.Fault{Func: "whoami", Kind: dcimanager5test.FaultPanelError, Times: 1,
+	srv.Inject(dcimanager5test.Fault{Match: "whoami", Kind: dcimanager5test.FaultPanelError, Times: 1,
 		Err: &dcimanager5test.PanelError{Type: "missed", Object: "func", Value: "whoami"}})
 	require.NoError(t, c.CheckConnection(ctx))
 	assert.Equal(t, 1, srv.CallCount("auth"))
@@ -154,12 +154,12 @@ func TestSessionExpiryRelogin(t *testing.T) {
 
 func TestNonIdempotentIPAddNotResent(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []dcimanager5test.FaultKind{dcimanager5test.FaultAfter, dcimanager5test.FaultDrop} {
+	for _, kind := range []dcimanager5test.FaultKind{dcimanager5test.FaultDropAfter, dcimanager5test.FaultDropBefore} {
 		srv, c := newEnv(t, nil)
 		ctx := ctxT(t)
 		id := serverByName(t, srv, "srv-01").ID
 		before := len(srv.IPs(0))
-		srv.InjectFault(dcimanager5test.Fault{Func: "iplist.edit", Kind: kind, Times: 1})
+		srv.Inject(dcimanager5test.Fault{Match: "iplist.edit", Kind: kind, Times: 1})
 		_, err := c.IPs.Add(ctx, id, dcimanager5.IPAddRequest{Domain: "web1.example.com"})
 		require.Error(t, err)
 		assert.True(t, dcimanager5.MayHaveHappened(err), "%v", err)
@@ -168,7 +168,7 @@ func TestNonIdempotentIPAddNotResent(t *testing.T) {
 		assert.Equal(t, 1, te.Attempts)
 		assert.Contains(t, err.Error(), "may have been executed")
 		assert.Equal(t, 1, srv.RequestCount("iplist.edit"), "sent exactly once")
-		if kind == dcimanager5test.FaultAfter {
+		if kind == dcimanager5test.FaultDropAfter {
 			assert.Len(t, srv.IPs(0), before+1, "the panel did allocate the address")
 		} else {
 			assert.Len(t, srv.IPs(0), before)
@@ -180,7 +180,7 @@ func TestInstallNotResentOnDrop(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
 	id := serverByName(t, srv, "srv-02").ID
-	srv.InjectFault(dcimanager5test.Fault{Func: "server.operations", Kind: dcimanager5test.FaultAfter, Times: 1})
+	srv.Inject(dcimanager5test.Fault{Match: "server.operations", Kind: dcimanager5test.FaultDropAfter, Times: 1})
 	err := c.Servers.Install(ctxT(t), id, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: "pw-1"})
 	assert.True(t, dcimanager5.MayHaveHappened(err), "%v", err)
 	st, _ := srv.Server(id)
@@ -192,29 +192,30 @@ func TestSafeCallsAreRetried(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil, dcimanager5.WithRetry(6, time.Millisecond, 2*time.Millisecond))
 	ctx := ctxT(t)
-	srv.InjectFault(dcimanager5test.Fault{Func: "server", Kind: dcimanager5test.FaultDrop, Times: 1})
-	srv.InjectFault(dcimanager5test.Fault{Func: "server", Kind: dcimanager5test.FaultStatus, Status: 503, Times: 1})
+	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultDropBefore, Times: 1})
+	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultStatus, Status: 503, Times: 1})
 	list, err := c.Servers.List(ctx)
 	require.NoError(t, err)
 	assert.Len(t, list, 6)
 	assert.Equal(t, 3, srv.RequestCount("server"))
 
-	srv.InjectFault(dcimanager5test.Fault{Func: "server.poweron", Kind: dcimanager5test.FaultStatus, Status: 502, Times: 2})
+	srv.Inject(dcimanager5test.Fault{Match: "server.poweron", Kind: dcimanager5test.FaultStatus, Status: 502, Times: 2})
 	require.NoError(t, c.Servers.PowerOn(ctx, 1))
 	assert.Equal(t, 3, srv.RequestCount("server.poweron"))
 
-	srv.InjectFault(dcimanager5test.Fault{Func: "osmgr", Kind: dcimanager5test.FaultMalformed, Times: 1})
+	srv.Inject(dcimanager5test.Fault{Match: "osmgr", Kind: dcimanager5test.FaultMalformed, Times: 1})
 	_, err = c.OSTemplates.List(ctx)
 	var pe *dcimanager5.ProtocolError
 	assert.ErrorAs(t, err, &pe)
 
-	srv.InjectFault(dcimanager5test.Fault{Func: "server", Kind: dcimanager5test.FaultStatus, Status: 500})
+	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultStatus, Status: 500, Times: -1})
 	_, err = c.Servers.List(ctx)
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 500, pe.StatusCode)
 	srv.ClearFaults()
 
-	srv.SetRandom5xx(0.3, 7)
+	srv.SetFaultSeed(7)
+	srv.Inject(dcimanager5test.Fault{Kind: dcimanager5test.FaultStatus, Status: 503, Probability: 0.3, Times: -1})
 	for i := 0; i < 10; i++ {
 		_, err := c.Servers.List(ctx)
 		require.NoError(t, err)
@@ -225,7 +226,7 @@ func TestSafeCallsAreRetried(t *testing.T) {
 func TestCancelledContextReturnsPromptly(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
-	srv.InjectFault(dcimanager5test.Fault{Func: "server", Kind: dcimanager5test.FaultDelay, Delay: 10 * time.Second})
+	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultSlow, Delay: 10 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -271,6 +272,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := dcimanager5test.NewServer(append(fastFake, dcimanager5test.WithAdmin("root", adminPW))...)
+	srv.Strict(t)
 	defer srv.Close()
 	var errs []error
 	for i, session := range []bool{false, true} {
@@ -295,12 +297,12 @@ func TestSecretsNeverLogged(t *testing.T) {
 		// Failures whose requests carried secrets.
 		errs = append(errs, c.Servers.Install(ctx, sid, dcimanager5.InstallRequest{Template: "ISPsystem__Nope", Password: installPW}))
 		errs = append(errs, c.Servers.Install(ctx, sid, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: installPW, Recipe: "x__missing"}))
-		srv.InjectFault(dcimanager5test.Fault{Func: "server.operations", Kind: dcimanager5test.FaultDrop, Times: 1})
+		srv.Inject(dcimanager5test.Fault{Match: "server.operations", Kind: dcimanager5test.FaultDropBefore, Times: 1})
 		errs = append(errs, c.Servers.Install(ctx, sid, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: installPW}))
-		srv.InjectFault(dcimanager5test.Fault{Func: "server.operations", Kind: dcimanager5test.FaultPanelError, Times: 1,
+		srv.Inject(dcimanager5test.Fault{Match: "server.operations", Kind: dcimanager5test.FaultPanelError, Times: 1,
 			Err: &dcimanager5test.PanelError{Type: "value", Object: "passwd", Value: installPW, Message: "Weak password '__value__'"}})
 		errs = append(errs, c.Servers.Install(ctx, sid, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: installPW}))
-		srv.InjectFault(dcimanager5test.Fault{Func: "user.edit", Kind: dcimanager5test.FaultStatus, Status: 500, Times: 1})
+		srv.Inject(dcimanager5test.Fault{Match: "user.edit", Kind: dcimanager5test.FaultStatus, Status: 500, Times: 1})
 		_, err = c.Users.Create(ctx, dcimanager5.UserCreateRequest{Name: name + "x", Password: userPW})
 		errs = append(errs, err)
 		link, err := c.Users.LoginURL(ctx, "client1")
@@ -332,6 +334,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 func TestTLSOptions(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithTLS())
+	srv.Strict(t)
 	defer srv.Close()
 	user, pass := srv.Admin()
 	ctx := ctxT(t)

@@ -3,6 +3,7 @@ package dcimanager5
 import (
 	"errors"
 	"fmt"
+	"github.com/ispkit/ispkit"
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
@@ -49,7 +50,7 @@ var (
 	ErrValue    = mgr5.ErrValue
 	ErrAccess   = mgr5.ErrAccess
 	// ErrInvalidArgument is matched by *ArgumentError.
-	ErrInvalidArgument = errors.New("dcimanager5: invalid argument")
+	ErrInvalidArgument = ispkit.ErrInvalidArgument
 )
 
 // IsAuth reports whether err is an authentication failure (bad password,
@@ -77,25 +78,17 @@ func MayHaveHappened(err error) bool {
 	return errors.As(err, &te) && te.MayHaveHappened
 }
 
-// ArgumentError reports invalid input detected before anything was sent.
-type ArgumentError struct {
-	// Op is the method or option, e.g. "Servers.Install".
-	Op string
-	// Arg names the argument or field.
-	Arg string
-	// Reason says what is wrong.
-	Reason string
+// ArgumentError reports input refused before anything was sent: a bad
+// option, a malformed name, a field out of range. It is the one type every
+// ispkit package returns for refused input (its Package field says which
+// package refused it), so one errors.As handles them all; it matches
+// ErrInvalidArgument. The offending value is never part of the message: it
+// may be a password.
+type ArgumentError = ispkit.ArgumentError
+
+func argErr(op, arg, reason string) error {
+	return &ArgumentError{Package: "dcimanager5", Op: op, Arg: arg, Reason: reason}
 }
-
-// Error implements error.
-func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("dcimanager5: %s: invalid %s: %s", e.Op, e.Arg, e.Reason)
-}
-
-// Is matches ErrInvalidArgument.
-func (e *ArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
 
 // InstallFailedError is returned by WaitInstalled when the server shows
 // operation_failed: the OS installation failed on the panel.
@@ -153,3 +146,13 @@ func (e *WaitError) Error() string {
 
 // Unwrap returns the cause (a context error or the last poll error).
 func (e *WaitError) Unwrap() error { return e.Err }
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries the login or the session, which
+// must never reach another host), or one redirect too many. Redirects on
+// the same scheme and host are followed.
+type RedirectError = httpx.RedirectError
+
+// ResponseTooLargeError is an answer larger than the cap set with
+// WithMaxResponseSize; the rest of it was not read.
+type ResponseTooLargeError = httpx.ResponseTooLargeError

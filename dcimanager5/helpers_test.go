@@ -21,6 +21,7 @@ var fastFake = []dcimanager5test.Option{
 func newEnv(t *testing.T, fopts []dcimanager5test.Option, copts ...dcimanager5.Option) (*dcimanager5test.Server, *dcimanager5.Client) {
 	t.Helper()
 	srv := dcimanager5test.NewServer(append(append([]dcimanager5test.Option{}, fastFake...), fopts...)...)
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	user, pass := srv.Admin()
 	opts := []dcimanager5.Option{

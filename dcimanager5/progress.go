@@ -23,12 +23,12 @@ type InstallProgress struct {
 // InstallProgress reads the progress hint of a running OS install: the
 // hint the panel shows over the install_in_progress flag, which the
 // vendor's Node client reads with func=server&elid=<id>&clickstat=title
-// &hint_field=install_in_progress from doc.value.$ (spec §3.1) [C-code].
+// &hint_field=install_in_progress from doc.value.$ (seen in public clients).
 //
-// The hint's wording is not public [G]. Percent is taken from the last
+// The hint's wording is not public (assumed). Percent is taken from the last
 // number directly followed by "%" in the text ("Installing 45%",
 // "Installing Debian-12: 45 %"); a text that is just a number ("45") is
-// read as a percentage [I]; anything else gives -1 with the text kept.
+// read as a percentage (inferred); anything else gives -1 with the text kept.
 // Values above 100 are capped at 100. Check the format against a real
 // panel (the hint over the install icon in the server list).
 //

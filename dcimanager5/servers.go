@@ -10,6 +10,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // ServersService manages servers. Get it from Client.Servers.
@@ -283,8 +284,15 @@ func (s *ServersService) Update(ctx context.Context, id int64, u ServerUpdate) (
 		return nil, argErr("Servers.Update", "Owner", "negative user id")
 	}
 	for name, p := range map[string]*string{"Name": u.Name, "MAC": u.MAC, "Notes": u.Notes, "Type": u.Type} {
-		if p != nil && strings.ContainsAny(*p, "\x00") {
-			return nil, argErr("Servers.Update", name, "contains a NUL byte")
+		if p == nil {
+			continue
+		}
+		max := validate.MaxText
+		if name != "Notes" {
+			max = 255
+		}
+		if why := validate.Text(*p, max); why != "" {
+			return nil, argErr("Servers.Update", name, why)
 		}
 	}
 	f, err := s.Form(ctx, id)
@@ -433,11 +441,8 @@ func (r InstallRequest) Validate() error {
 	if !validTemplateID(r.Template) {
 		return argErr("Servers.Install", "Template", fmt.Sprintf("%q is not <repository>__<template>", r.Template))
 	}
-	if r.Password == "" {
-		return argErr("Servers.Install", "Password", "empty")
-	}
-	if strings.IndexFunc(r.Password, unicode.IsControl) >= 0 {
-		return argErr("Servers.Install", "Password", "contains control characters")
+	if why := validate.Password(r.Password); why != "" {
+		return argErr("Servers.Install", "Password", why)
 	}
 	if !validRecipe(r.Recipe) {
 		return argErr("Servers.Install", "Recipe", fmt.Sprintf("%q is not null, #local__<name> or <repo>__<name>", r.Recipe))

@@ -29,7 +29,7 @@ type Burst struct {
 
 // Burstable returns the burstable traffic report: one row per server. The
 // rows are found under doc.reportdata, wherever the report nests its elem
-// rows (spec mgr5 §3.1: elem[id=<server>]/burst).
+// rows.
 //
 // Calls func=trafficburstable.
 func (s *TrafficService) Burstable(ctx context.Context) ([]Burst, error) {

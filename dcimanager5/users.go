@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // UsersService manages panel users and single sign-on. Get it from
@@ -16,6 +16,14 @@ type UsersService service
 
 // LevelUser is the numeric level of an ordinary user in the user list.
 const LevelUser = 16
+
+// MaxUserName bounds a login name. A name is 1 to 64 characters: a letter
+// or digit first, then letters, digits, '_', '-', '.' or '@'. No public
+// source states DCImanager 5's rule; this is the rule of the COREmanager
+// panels' login names (Linux-account-like, or e-mail-shaped as billing
+// systems create them), kept strict so that a name a customer typed with
+// '&', '%00' or 100,000 characters never reaches the panel.
+const MaxUserName = 64
 
 // User is one row of the user list.
 type User struct {
@@ -62,8 +70,8 @@ func (s *UsersService) List(ctx context.Context) ([]User, error) {
 //
 // Calls func=user.
 func (s *UsersService) FindByName(ctx context.Context, name string) (*User, error) {
-	if name == "" {
-		return nil, argErr("Users.FindByName", "name", "empty")
+	if why := validate.Login(name, MaxUserName); why != "" {
+		return nil, argErr("Users.FindByName", "name", why)
 	}
 	all, err := s.List(ctx)
 	if err != nil {
@@ -99,11 +107,11 @@ type userCreateParams struct {
 //
 // Calls func=user.edit (sok=ok, level=lvUser).
 func (s *UsersService) Create(ctx context.Context, r UserCreateRequest) (*User, error) {
-	if r.Name == "" || strings.IndexFunc(r.Name, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) || c == ':' }) >= 0 {
-		return nil, argErr("Users.Create", "Name", "empty or contains spaces or ':'")
+	if why := validate.Login(r.Name, MaxUserName); why != "" {
+		return nil, argErr("Users.Create", "Name", why)
 	}
-	if r.Password == "" {
-		return nil, argErr("Users.Create", "Password", "empty")
+	if why := validate.Password(r.Password); why != "" {
+		return nil, argErr("Users.Create", "Password", why)
 	}
 	if r.Level == "" {
 		r.Level = "lvUser"
@@ -138,8 +146,8 @@ type userPasswordParams struct {
 // is harmless, so the call is retried like the other idempotent writes. An
 // unknown id fails with IsNotFound.
 //
-// No public source names DCImanager 5's password-change function (spec mgr5
-// §3.4 and §6 [G]); this follows the COREmanager convention that the
+// No public source names DCImanager 5's password-change function (the
+// wire ledger records it as assumed); this follows the COREmanager convention that the
 // ISPmanager clients use: editing the user form with the new password and
 // its confirmation.
 //
@@ -148,8 +156,8 @@ func (s *UsersService) SetPassword(ctx context.Context, userID int64, password s
 	if err := checkID("Users.SetPassword", "userID", userID); err != nil {
 		return err
 	}
-	if password == "" {
-		return argErr("Users.SetPassword", "password", "empty")
+	if why := validate.Password(password); why != "" {
+		return argErr("Users.SetPassword", "password", why)
 	}
 	_, err := s.c.exec(ctx, mgr5.Request{Func: "user.edit", Elid: []string{idStr(userID)}, Sok: true,
 		Params: userPasswordParams{Passwd: password, Confirm: password}, Class: httpx.IdempotentWrite})
@@ -157,7 +165,7 @@ func (s *UsersService) SetPassword(ctx context.Context, userID int64, password s
 }
 
 // Delete deletes user id. DCImanager 5's user.delete is not confirmed by a
-// public source (spec mgr5 §3.1 [G]); it follows the COREmanager naming.
+// public source; it follows the COREmanager naming.
 //
 // Calls func=user.delete.
 func (s *UsersService) Delete(ctx context.Context, id int64) error {
@@ -175,8 +183,8 @@ func (s *UsersService) Delete(ctx context.Context, id int64) error {
 //
 // Calls func=session.newkey.
 func (s *UsersService) LoginURL(ctx context.Context, username string) (string, error) {
-	if username == "" {
-		return "", argErr("Users.LoginURL", "username", "empty")
+	if why := validate.Login(username, MaxUserName); why != "" {
+		return "", argErr("Users.LoginURL", "username", why)
 	}
 	return s.c.m.LoginURL(ctx, username)
 }
@@ -189,8 +197,8 @@ func (s *UsersService) LoginURL(ctx context.Context, username string) (string, e
 //
 // Calls func=session.newkey, then func=auth with the key.
 func (s *UsersService) AsUser(ctx context.Context, username string) (*Client, error) {
-	if username == "" {
-		return nil, argErr("Users.AsUser", "username", "empty")
+	if why := validate.Login(username, MaxUserName); why != "" {
+		return nil, argErr("Users.AsUser", "username", why)
 	}
 	m, err := s.c.m.AsUser(ctx, username)
 	if err != nil {

@@ -66,7 +66,7 @@ func TestUsersSetPasswordIsRetried(t *testing.T) {
 	srv, c := newEnv(t, nil)
 	ctx := ctxT(t)
 	id := userID(t, srv, "client1")
-	srv.InjectFault(dcimanager5test.Fault{Func: "user.edit", Kind: dcimanager5test.FaultStatus, Status: http.StatusBadGateway, Times: 1})
+	srv.Inject(dcimanager5test.Fault{Match: "user.edit", Kind: dcimanager5test.FaultStatus, Status: http.StatusBadGateway, Times: 1})
 	require.NoError(t, c.Users.SetPassword(ctx, id, "Retried-pw-3"), "an idempotent write is retried after a 502")
 	assert.Equal(t, 2, srv.RequestCount("user.edit"))
 	uc, err := dcimanager5.NewClient(srv.URL(), dcimanager5.WithCredentials("client1", "Retried-pw-3"))

@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // This file holds the write calls that fill two gaps of the public API
-// (spec §A5.3, §A5.9, §A5.10 and part D): binding an address of the IP
+//: binding an address of the IP
 // service to a server and freeing it, and changing a user's password.
 // Every path and field is an assumption of assumptions.go.
 
@@ -89,7 +90,7 @@ func (r *IPAssignRequest) body() map[string]any {
 // MayHaveHappened is true, call FindAssignment with the same request
 // before trying again, or the server may end up with two addresses.
 //
-// endpoint: POST /ip/v3/ip {"ippool","name","server_id","domain","note"} [G]
+// endpoint: POST /ip/v3/ip {"ippool","name","server_id","domain","note"} (assumed)
 func (s *IPsService) Assign(ctx context.Context, req IPAssignRequest) (*IP, error) {
 	const op = "IPs.Assign"
 	if err := req.Validate(); err != nil {
@@ -148,7 +149,7 @@ func (s *IPsService) FindAssignment(ctx context.Context, req IPAssignRequest) (*
 // address that is not assigned) answers not found (IsNotFound), which
 // callers that only want the address gone may treat as success.
 //
-// endpoint: DELETE /ip/v3/ip/{id} [G]
+// endpoint: DELETE /ip/v3/ip/{id} (assumed)
 func (s *IPsService) Unassign(ctx context.Context, id int64) error {
 	const op = "IPs.Unassign"
 	if err := checkID(op, "id", id); err != nil {
@@ -162,17 +163,14 @@ func (s *IPsService) Unassign(ctx context.Context, id int64) error {
 // only in the request body. Retried as an idempotent write (setting the
 // same password twice has the same effect).
 //
-// endpoint: POST /auth/v4/user/{id}/password {"password"} [G]
+// endpoint: POST /auth/v4/user/{id}/password {"password"} (assumed)
 func (s *UsersService) SetPassword(ctx context.Context, id int64, password string) error {
 	const op = "Users.SetPassword"
 	if err := checkID(op, "id", id); err != nil {
 		return err
 	}
-	if password == "" {
-		return argErr(op, "password", "empty")
-	}
-	if strings.ContainsAny(password, "\x00") {
-		return argErr(op, "password", "contains a NUL byte")
+	if why := validate.Password(password); why != "" {
+		return argErr(op, "password", why)
 	}
 	return s.c.do(ctx, call{op: op, method: http.MethodPost, path: pathf(pathUserPassword, id),
 		body: map[string]string{fieldPassword: password}, class: httpx.IdempotentWrite}, nil)

@@ -154,7 +154,7 @@ func TestIPAssignLostAnswer(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, nil)
 	ctx := testCtx(t)
-	f.Inject(dcimanager6test.Fault{Method: "POST", Path: "/ip/v3/ip", DropAfter: true})
+	f.Inject(dcimanager6test.Fault{Match: "POST /ip/v3/ip", Kind: dcimanager6test.FaultDropAfter})
 	req := dcimanager6.IPAssignRequest{ServerID: 3, PoolID: 1, Note: "op-lost"}
 	_, err := c.IPs.Assign(ctx, req)
 	var te *dcimanager6.TransportError

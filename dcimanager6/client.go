@@ -17,10 +17,10 @@ import (
 )
 
 // Defaults. The retry budget follows the vendor's own example, which
-// retries every call 10 times while the platform answers 503 (spec §A3).
+// retries every call 10 times while the platform answers 503.
 const (
 	DefaultAPIPrefix    = "/api"
-	DefaultTimeout      = 30 * time.Second
+	DefaultTimeout      = clientopt.DefaultTimeout
 	DefaultMaxRetries   = 10
 	DefaultRetryWaitMin = 100 * time.Millisecond
 	DefaultRetryWaitMax = 5 * time.Second
@@ -91,10 +91,20 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
-// WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
+// WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
+}
+
+// WithMaxResponseSize caps the size of one answer (default 256 MiB, four
+// times a list of 100,000 servers); a larger answer fails with
+// *ResponseTooLargeError and is not read on, so a broken or hostile panel
+// cannot exhaust the caller's memory.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
+	}
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Prefer
@@ -213,7 +223,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	cfg.http.Panel = "dcimanager6"
 	h, err := httpx.New(cfg.http)
 	if err != nil {
-		return nil, fmt.Errorf("dcimanager6: %w", err)
+		return nil, clientopt.Construction(err).Err("NewClient", argErr)
 	}
 	c := &Client{
 		base: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), prefix: cfg.prefix,
@@ -302,7 +312,7 @@ func (c *Client) url(path, query string) string {
 // send performs the HTTP exchange. httpx retries safe and idempotent
 // calls; a non-idempotent call that gets 503 is retried here as well,
 // because a suspended platform answers 503 without executing anything
-// (spec §A3: "repeat until another code is received").
+// .
 func (c *Client) send(ctx context.Context, cl call, body []byte, tok string) (*httpx.Response, error) {
 	h := http.Header{}
 	h.Set("Accept", "application/json")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 	"github.com/ispkit/ispkit/dcimanager6"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
 )
@@ -567,19 +568,16 @@ func TestTokenExpiresMidRun(t *testing.T) {
 	}
 	assert.Equal(t, 3, f.Logins(), "one re-login shared by all callers")
 
-	// Short TTL: sessions keep expiring during a series of calls. (A TTL
-	// shorter than one login and call under load expires the fresh token
-	// before it is used: 250 ms leaves room for a loaded, -race machine.)
-	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(250 * time.Millisecond)})
-	deadline := time.Now().Add(1200 * time.Millisecond)
-	calls := 0
-	for time.Now().Before(deadline) {
+	// Short TTL on the fake's own clock: the session expires before every
+	// call of a series; each call renews it once and succeeds.
+	clock := dcimanager5test.NewManualClock()
+	f2, c2 := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithTokenTTL(15 * time.Millisecond), dcimanager6test.WithClock(clock.Now)})
+	for range 10 {
+		clock.Advance(time.Second)
 		_, _, err := c2.Users.List(ctx, nil)
 		require.NoError(t, err)
-		calls++
 	}
-	assert.Greater(t, f2.Logins(), 1)
-	assert.Greater(t, calls, f2.Logins())
+	assert.Equal(t, 10, f2.Logins(), "one login per expired session, none more")
 }
 
 // TestWakeUp: the platform answers 503 five times before the login
@@ -626,7 +624,7 @@ func TestRandomFailures(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithSeed(42)})
 	ctx := testCtx(t)
-	f.SetRandomFailures(0.3)
+	f.Inject(dcimanager6test.Fault{Kind: dcimanager6test.FaultPanelError, Status: 500, Probability: 0.3, Times: -1})
 	for i := 0; i < 30; i++ {
 		_, _, err := c.Servers.List(ctx, &dcimanager6.ListOptions{Limit: dcimanager6.Limit(0, 1)})
 		require.NoError(t, err)
@@ -646,11 +644,11 @@ func TestDroppedConnections(t *testing.T) {
 	ctx := testCtx(t)
 	require.NoError(t, c.Login(ctx))
 
-	f.Inject(dcimanager6test.Fault{Method: "GET", Path: "/dci/v3/location", Drop: true, Times: 2})
+	f.Inject(dcimanager6test.Fault{Match: "GET /dci/v3/location", Kind: dcimanager6test.FaultDropBefore, Times: 2})
 	_, _, err := c.Locations.List(ctx, nil)
 	require.NoError(t, err, "a safe read is retried after a dropped connection")
 
-	f.Inject(dcimanager6test.Fault{Method: "POST", Path: "/dci/v3/user", Drop: true})
+	f.Inject(dcimanager6test.Fault{Match: "POST /dci/v3/user", Kind: dcimanager6test.FaultDropBefore})
 	_, err = c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "drop1@example.com", Password: "pw"})
 	var te *dcimanager6.TransportError
 	require.ErrorAs(t, err, &te)
@@ -658,7 +656,7 @@ func TestDroppedConnections(t *testing.T) {
 	_, err = c.Users.GetByEmail(ctx, "drop1@example.com")
 	assert.True(t, dcimanager6.IsNotFound(err), "dropped before processing")
 
-	f.Inject(dcimanager6test.Fault{Method: "POST", Path: "/dci/v3/user", DropAfter: true})
+	f.Inject(dcimanager6test.Fault{Match: "POST /dci/v3/user", Kind: dcimanager6test.FaultDropAfter})
 	_, err = c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "drop2@example.com", Password: "pw"})
 	require.Error(t, err)
 	u, err := c.Users.GetByEmail(ctx, "drop2@example.com")
@@ -670,13 +668,13 @@ func TestMalformedAndErrors(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, nil)
 	ctx := testCtx(t)
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Malformed: true})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultMalformed})
 	_, _, err := c.Locations.List(ctx, nil)
 	var pe *dcimanager6.ProtocolError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 200, pe.StatusCode)
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/server/*", Status: 403, Code: 77, Msg: "forbidden\r\nInjected: header"})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server/*", Kind: dcimanager6test.FaultPanelError, Status: 403, Code: 77, Msg: "forbidden\r\nInjected: header"})
 	_, err = c.Servers.Get(ctx, 1)
 	var e *dcimanager6.Error
 	require.ErrorAs(t, err, &e)
@@ -685,7 +683,7 @@ func TestMalformedAndErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\n", "no log injection")
 	assert.Contains(t, err.Error(), "Servers.Get")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/operation/*", Status: 500, Code: 5000, Msg: "boom", Times: -1})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/operation/*", Kind: dcimanager6test.FaultPanelError, Status: 500, Code: 5000, Msg: "boom", Times: -1})
 	_, err = c.Operations.Get(ctx, 1)
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, 11, e.Attempts, "retried up to the budget")
@@ -694,7 +692,7 @@ func TestMalformedAndErrors(t *testing.T) {
 	require.NoError(t, err)
 
 	// Retry-After beyond the cap is a rate-limit error, not a long sleep.
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Status: 503, RetryAfter: "3600"})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultPanelError, Status: 503, RetryAfter: "3600"})
 	_, _, err = c.Locations.List(ctx, nil)
 	var rl *dcimanager6.RateLimitError
 	require.ErrorAs(t, err, &rl)
@@ -704,7 +702,7 @@ func TestCancelledContext(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, nil)
 	require.NoError(t, c.Login(testCtx(t)))
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/server", Delay: 10 * time.Second})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server", Kind: dcimanager6test.FaultSlow, Delay: 10 * time.Second})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
 		timer := time.NewTimer(50 * time.Millisecond)
@@ -720,7 +718,7 @@ func TestCancelledContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled, "an already cancelled context sends nothing")
 
 	// Cancelled during the retry backoff.
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Status: 503, Times: -1})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultPanelError, Status: 503, Times: -1})
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel2()
 	c2, err := dcimanager6.NewClient(f.URL(), dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),

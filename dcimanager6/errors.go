@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ispkit/ispkit"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ var (
 	ErrConflict          = errors.New("dcimanager6: conflict or already exists")
 	ErrInvalidInput      = errors.New("dcimanager6: rejected as invalid by the panel")
 	ErrUnavailable       = errors.New("dcimanager6: panel unavailable")
-	ErrInvalidArgument   = errors.New("dcimanager6: invalid argument")
+	ErrInvalidArgument   = ispkit.ErrInvalidArgument
 	ErrOperationFailed   = errors.New("dcimanager6: operation failed")
 	ErrOperationCanceled = errors.New("dcimanager6: operation canceled")
 )
@@ -103,26 +104,17 @@ func IsUnauthorized(err error) bool { return errors.Is(err, ErrUnauthorized) }
 // action is not allowed in the object's current state (HTTP 409).
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 
-// ArgumentError reports bad input detected before anything was sent. The
-// offending value is never part of the message.
-type ArgumentError struct {
-	// Op names the client call or option.
-	Op string
-	// Arg names the argument.
-	Arg string
-	// Reason says what is wrong.
-	Reason string
+// ArgumentError reports input refused before anything was sent: a bad
+// option, a malformed name, a field out of range. It is the one type every
+// ispkit package returns for refused input (its Package field says which
+// package refused it), so one errors.As handles them all; it matches
+// ErrInvalidArgument. The offending value is never part of the message: it
+// may be a password.
+type ArgumentError = ispkit.ArgumentError
+
+func argErr(op, arg, reason string) error {
+	return &ArgumentError{Package: "dcimanager6", Op: op, Arg: arg, Reason: reason}
 }
-
-// Error implements error.
-func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("dcimanager6: %s: invalid %s: %s", e.Op, e.Arg, e.Reason)
-}
-
-// Is matches ErrInvalidArgument.
-func (e *ArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
 
 // optErr turns a problem found by an internal/clientopt setter into an
 // *ArgumentError for the option op; nil stays nil.
@@ -265,3 +257,13 @@ type TransportError = httpx.TransportError
 // RateLimitError is returned when the panel asks (Retry-After on 429/503)
 // to wait longer than the client allows (30 s).
 type RateLimitError = httpx.RateLimitError
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries the login or the session, which
+// must never reach another host), or one redirect too many. Redirects on
+// the same scheme and host are followed.
+type RedirectError = httpx.RedirectError
+
+// ResponseTooLargeError is an answer larger than the cap set with
+// WithMaxResponseSize; the rest of it was not read.
+type ResponseTooLargeError = httpx.ResponseTooLargeError

@@ -17,6 +17,7 @@ func newEnv(t *testing.T, fopts []dcimanager6test.Option, copts ...dcimanager6.O
 	t.Helper()
 	fopts = append([]dcimanager6test.Option{dcimanager6test.WithDurations(60*time.Millisecond, 15*time.Millisecond)}, fopts...)
 	f := dcimanager6test.NewServer(fopts...)
+	f.Strict(t)
 	t.Cleanup(f.Close)
 	opts := append([]dcimanager6.Option{
 		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),

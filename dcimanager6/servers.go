@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // ServersService manages dedicated servers (/dci/v3/server).
@@ -62,7 +63,7 @@ func (s *ServersService) Operation(ctx context.Context, id int64) (*Operation, e
 	return srv.Operation, nil
 }
 
-// SetOwner makes user userID the owner of the server. [G] endpoint and body.
+// SetOwner makes user userID the owner of the server. (assumed) endpoint and body.
 //
 // endpoint: POST /dci/v3/server/{id} {"owner": userID}
 func (s *ServersService) SetOwner(ctx context.Context, id, userID int64) error {
@@ -78,7 +79,7 @@ func (s *ServersService) SetOwner(ctx context.Context, id, userID int64) error {
 }
 
 // ClearOwner removes the server's owner (releases it). What else a real
-// panel does on release (wipe, diagnostics) is unknown [G].
+// panel does on release (wipe, diagnostics) is unknown (assumed).
 //
 // endpoint: POST /dci/v3/server/{id} {"owner": null}
 func (s *ServersService) ClearOwner(ctx context.Context, id int64) error {
@@ -188,11 +189,8 @@ func (r *InstallRequest) Validate() error {
 	if err := checkID(op, "TemplateID", r.TemplateID); err != nil {
 		return err
 	}
-	if r.Password == "" {
-		return argErr(op, "Password", "empty")
-	}
-	if strings.ContainsAny(r.Password, "\x00") {
-		return argErr(op, "Password", "contains a NUL byte")
+	if why := validate.Password(r.Password); why != "" {
+		return argErr(op, "Password", why)
 	}
 	if r.Hostname != "" {
 		if err := checkHostname(op, r.Hostname); err != nil {
@@ -216,7 +214,7 @@ type recipeParam struct {
 // Install starts an OS installation and returns the operation started.
 // Wait for it with Operations.Wait or WaitInstalled. Sent once.
 //
-// endpoint: POST /dci/v3/server/{id}/reinstall [G]
+// endpoint: POST /dci/v3/server/{id}/reinstall (assumed)
 func (s *ServersService) Install(ctx context.Context, id int64, req InstallRequest) (*ActionResult, error) {
 	if err := checkID("Servers.Install", "id", id); err != nil {
 		return nil, err
@@ -239,7 +237,7 @@ func (s *ServersService) Install(ctx context.Context, id int64, req InstallReque
 }
 
 // EnablePorts sets every non-IPMI switch port of the server up. This is
-// what BILLmanager does on resume (spec §A5.8).
+// what BILLmanager does on resume.
 func (s *ServersService) EnablePorts(ctx context.Context, id int64) error {
 	return s.setPorts(ctx, id, true)
 }

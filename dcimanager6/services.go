@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -30,7 +31,7 @@ func (s *UsersService) All(ctx context.Context, opts *ListOptions) iter.Seq2[Use
 	return all[User](ctx, s.c, "Users.All", pathUsers, opts, Where{})
 }
 
-// Get returns one user. [I] endpoint.
+// Get returns one user. (inferred) endpoint.
 //
 // endpoint: GET /dci/v3/user/{id}
 func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
@@ -54,13 +55,13 @@ func (s *UsersService) GetByEmail(ctx context.Context, email string) (*User, err
 	return &users[0], nil
 }
 
-// UserCreateRequest is the body of a user creation [C].
+// UserCreateRequest is the body of a user creation (vendor docs).
 type UserCreateRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	FullName string `json:"full_name,omitempty"`
 	Phone    string `json:"phone_number,omitempty"`
-	// Role is e.g. "@user" (default) or "@admin"; the full list is [G].
+	// Role is e.g. "@user" (default) or "@admin"; the full list is (assumed).
 	Role string `json:"role,omitempty"`
 }
 
@@ -75,12 +76,14 @@ func (r UserCreateRequest) GoString() string { return "dcimanager6." + r.String(
 // Validate checks the request before it is sent.
 func (r *UserCreateRequest) Validate() error {
 	const op = "Users.Create"
-	at := strings.IndexByte(r.Email, '@')
-	if at <= 0 || at == len(r.Email)-1 || strings.ContainsAny(r.Email, " \r\n") {
-		return argErr(op, "Email", "not an e-mail address")
+	if why := validate.Email(r.Email); why != "" {
+		return argErr(op, "Email", why)
 	}
-	if r.Password == "" {
-		return argErr(op, "Password", "empty")
+	if why := validate.Password(r.Password); why != "" {
+		return argErr(op, "Password", why)
+	}
+	if why := validate.Text(r.FullName, validate.MaxText); why != "" {
+		return argErr(op, "FullName", why)
 	}
 	if r.Role != "" && !strings.HasPrefix(r.Role, "@") {
 		return argErr(op, "Role", `must look like "@user"`)
@@ -110,7 +113,7 @@ func (s *UsersService) Create(ctx context.Context, req UserCreateRequest) (int64
 	return out.ID, nil
 }
 
-// Delete deletes a user. [I] endpoint. Retried as an idempotent write: a
+// Delete deletes a user. (inferred) endpoint. Retried as an idempotent write: a
 // repeat after success answers not found.
 //
 // endpoint: DELETE /dci/v3/user/{id}
@@ -168,7 +171,7 @@ func (s *AuthService) Key(ctx context.Context, user string) (*LoginKey, error) {
 	return k, nil
 }
 
-// Session describes the logged-in user (fields beyond these are [G]).
+// Session describes the logged-in user (fields beyond these are (assumed)).
 type Session struct {
 	ID    int64  `json:"id"`
 	Email string `json:"email"`
@@ -216,7 +219,7 @@ type OSTemplatesService service
 
 // List returns one page of the templates of a location (0 = all).
 //
-// endpoint: GET /dci/v3/os_template?where=location_id EQ {id} [G]
+// endpoint: GET /dci/v3/os_template?where=location_id EQ {id} (assumed)
 func (s *OSTemplatesService) List(ctx context.Context, locationID int64, opts *ListOptions) ([]OSTemplate, int, error) {
 	return list[OSTemplate](ctx, s.c, "OSTemplates.List", pathOSTemplates, opts, locWhere(locationID))
 }
@@ -250,14 +253,14 @@ func (s *SwitchesService) ListPorts(ctx context.Context, switchID int64, opts *L
 
 // EnablePort sets a port administratively up. Idempotent.
 //
-// endpoint: POST /dci/v3/switch/{id}/port/{port}/enable [G]
+// endpoint: POST /dci/v3/switch/{id}/port/{port}/enable (assumed)
 func (s *SwitchesService) EnablePort(ctx context.Context, switchID, portID int64) error {
 	return s.port(ctx, "Switches.EnablePort", pathPortEnable, switchID, portID)
 }
 
 // DisablePort sets a port administratively down. Idempotent.
 //
-// endpoint: POST /dci/v3/switch/{id}/port/{port}/disable [G]
+// endpoint: POST /dci/v3/switch/{id}/port/{port}/disable (assumed)
 func (s *SwitchesService) DisablePort(ctx context.Context, switchID, portID int64) error {
 	return s.port(ctx, "Switches.DisablePort", pathPortDisable, switchID, portID)
 }

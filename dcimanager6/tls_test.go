@@ -19,6 +19,7 @@ func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) 
 func TestTLSOptions(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithTLS())
+	f.Strict(t)
 	t.Cleanup(f.Close)
 	ctx := testCtx(t)
 	creds := dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword)

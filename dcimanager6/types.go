@@ -6,41 +6,41 @@ import (
 )
 
 // Server is a dedicated server as listed by GET /dci/v3/server. Fields
-// marked [C] are in the vendor's schema excerpt, [C3] in third-party code,
-// [G] are ispkit's assumptions (see the package doc).
+// marked (vendor docs) are in the vendor's schema excerpt, (seen in third-party code) in third-party code,
+// (assumed) are ispkit's assumptions (see the package doc).
 type Server struct {
-	ID            int64  `json:"id"`            // [C]
-	Name          string `json:"name"`          // [C3]
-	Domain        string `json:"domain"`        // [C] host name
-	Configuration string `json:"configuration"` // [C]
-	State         string `json:"state"`         // [C]
-	StateInfo     string `json:"state_info"`    // [C]
-	LocationID    int64  `json:"location_id"`   // [C3]
-	// Owner is the owner's user ID, 0 when the server has none [G].
+	ID            int64  `json:"id"`            // (vendor docs)
+	Name          string `json:"name"`          // (seen in third-party code)
+	Domain        string `json:"domain"`        // (vendor docs) host name
+	Configuration string `json:"configuration"` // (vendor docs)
+	State         string `json:"state"`         // (vendor docs)
+	StateInfo     string `json:"state_info"`    // (vendor docs)
+	LocationID    int64  `json:"location_id"`   // (seen in third-party code)
+	// Owner is the owner's user ID, 0 when the server has none (assumed).
 	Owner int64 `json:"owner"`
-	// OwnerEmail is empty when the server has no owner [C3].
+	// OwnerEmail is empty when the server has no owner (seen in third-party code).
 	OwnerEmail string `json:"owner_email"`
-	// IsNew is true until diagnostics have run [C3].
+	// IsNew is true until diagnostics have run (seen in third-party code).
 	IsNew bool `json:"is_new"`
-	// MaintenanceMode is the maintenance flag [G].
+	// MaintenanceMode is the maintenance flag (assumed).
 	MaintenanceMode bool `json:"maintenance_mode"`
 	// PowerStatus is PowerOn, PowerOff or PowerUnknown [C3 name, I values].
 	PowerStatus      string             `json:"power_status"`
-	Operation        *Operation         `json:"operation"`   // [C] current or last operation
-	OSTemplate       *OSTemplateRef     `json:"os_template"` // [C]
-	IPs              []ServerIP         `json:"ip"`          // [C]
+	Operation        *Operation         `json:"operation"`   // (vendor docs) current or last operation
+	OSTemplate       *OSTemplateRef     `json:"os_template"` // (vendor docs)
+	IPs              []ServerIP         `json:"ip"`          // (vendor docs)
 	SwitchConnection []SwitchConnection `json:"switch_connection"`
-	HardwareInfo     json.RawMessage    `json:"hardware_info,omitempty"` // [C] free-form
-	Settings         ServerSettings     `json:"settings"`                // [C]
-	Barcode          string             `json:"barcode,omitempty"`       // [C3]
+	HardwareInfo     json.RawMessage    `json:"hardware_info,omitempty"` // (vendor docs) free-form
+	Settings         ServerSettings     `json:"settings"`                // (vendor docs)
+	Barcode          string             `json:"barcode,omitempty"`       // (seen in third-party code)
 	Rack             *struct {
 		Name string `json:"name"`
-	} `json:"rack,omitempty"` // [C3]
-	Unit int `json:"unit,omitempty"` // [C3]
+	} `json:"rack,omitempty"` // (seen in third-party code)
+	Unit int `json:"unit,omitempty"` // (seen in third-party code)
 }
 
 // Available reports whether s is free for sale by the rules of the
-// vendor's BILLmanager integration (spec §A6): no owner, diagnostics done,
+// vendor's BILLmanager integration: no owner, diagnostics done,
 // configuration defined, not in maintenance, last operation ok or canceled.
 func (s *Server) Available() bool {
 	if s.OwnerEmail != "" || s.Owner != 0 || s.IsNew || s.MaintenanceMode || s.Configuration == "" {
@@ -49,19 +49,19 @@ func (s *Server) Available() bool {
 	return s.Operation == nil || s.Operation.Status == StatusOK || s.Operation.Status == StatusCanceled
 }
 
-// ServerSettings are per-server settings [C].
+// ServerSettings are per-server settings (vendor docs).
 type ServerSettings struct {
 	EFI bool `json:"efi"`
 }
 
-// OSTemplateRef is the template a server was installed with [C].
+// OSTemplateRef is the template a server was installed with (vendor docs).
 type OSTemplateRef struct {
 	ID   int64    `json:"id"`
 	Name string   `json:"name"`
 	Tags []string `json:"tags"`
 }
 
-// ServerIP is an address bound to a server [C].
+// ServerIP is an address bound to a server (vendor docs).
 type ServerIP struct {
 	ID         int64           `json:"id"`
 	Name       string          `json:"name"` // the address
@@ -73,11 +73,11 @@ type ServerIP struct {
 	StatusInfo json.RawMessage `json:"status_info,omitempty"`
 }
 
-// SwitchConnection links a server to a switch port [C].
+// SwitchConnection links a server to a switch port (vendor docs).
 type SwitchConnection struct {
 	ID                  int64  `json:"id"`
 	Switch              int64  `json:"switch"`
-	SwitchName          string `json:"switch_name"` // [C3]
+	SwitchName          string `json:"switch_name"` // (seen in third-party code)
 	ConnectionID        int64  `json:"connection_id"`
 	Description         string `json:"description"`
 	AdminStatus         string `json:"admin_status"` // "up", "down"
@@ -88,20 +88,20 @@ type SwitchConnection struct {
 
 // Operation is a long-running job on a server (install, power, ...).
 type Operation struct {
-	ID     int64  `json:"id"`     // [C]
-	Status string `json:"status"` // [C] see StatusOK etc.
-	// StatusInfo is free-form [C]; the fake puts {"msg": "..."} in it on
-	// error [G].
+	ID     int64  `json:"id"`     // (vendor docs)
+	Status string `json:"status"` // (vendor docs) see StatusOK etc.
+	// StatusInfo is free-form (vendor docs); the fake puts {"msg": "..."} in it on
+	// error (assumed).
 	StatusInfo json.RawMessage `json:"status_info,omitempty"`
 	// ProgressInfo lists the stages [C as a list of objects; fields G].
 	ProgressInfo []Stage `json:"progress_info"`
-	// Name is the kind of operation ("os_install", "power_on", ...) [G].
+	// Name is the kind of operation ("os_install", "power_on", ...) (assumed).
 	Name string `json:"name,omitempty"`
-	// ServerID is the server the operation runs on [G].
+	// ServerID is the server the operation runs on (assumed).
 	ServerID int64 `json:"server_id,omitempty"`
 }
 
-// Stage is one step of an operation [G].
+// Stage is one step of an operation (assumed).
 type Stage struct {
 	Name   string `json:"name"`
 	Status string `json:"status"` // "waiting", "running", "ok", "error"
@@ -159,11 +159,11 @@ type ConfigurationCount struct {
 	FreeServerCount int    `json:"free_server_count"`
 }
 
-// User is a DCImanager user [C].
+// User is a DCImanager user (vendor docs).
 type User struct {
 	ID           int64  `json:"id"`
 	Email        string `json:"email"`
-	FullName     string `json:"full_name,omitempty"` // [I]
+	FullName     string `json:"full_name,omitempty"` // (inferred)
 	ServerCount  int    `json:"server_count"`
 	Roles        Roles  `json:"roles"`
 	VLANsPerUser int    `json:"vlans_per_user"`
@@ -222,9 +222,9 @@ type IP struct {
 	IPNetName string `json:"ipnet_name"`
 	Gateway   string `json:"gateway"`
 	Status    string `json:"status"` // "free", "allocated", "extended", ...
-	Pool      int64  `json:"pool"`   // [G]
+	Pool      int64  `json:"pool"`   // (assumed)
 	ServerID  int64  `json:"server_id,omitempty"`
-	// Note is the free text written by IPs.Assign [G].
+	// Note is the free text written by IPs.Assign (assumed).
 	Note string `json:"note,omitempty"`
 }
 

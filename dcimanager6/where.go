@@ -89,7 +89,7 @@ func literal(v any) (string, error) {
 
 // Quote renders s as a single-quoted where string literal; a single quote
 // inside is doubled (SQL style). How the real panel escapes a quote is not
-// documented [G]; the fake accepts exactly this form.
+// documented (assumed); the fake accepts exactly this form.
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
@@ -139,7 +139,7 @@ func Group(w Where) Where {
 func And(ws ...Where) Where { return join("AND", 1, ws) }
 
 // Or joins the non-empty operands with OR. OR is not seen in any public
-// DCImanager 6 source [G]; prefer NOT/AND when talking to a real panel.
+// DCImanager 6 source (assumed); prefer NOT/AND when talking to a real panel.
 func Or(ws ...Where) Where { return join("OR", 0, ws) }
 
 func join(op string, prec int, ws []Where) Where {
@@ -275,7 +275,7 @@ func queryParams(raw string) url.Values {
 }
 
 // FreeServers returns the filter for servers that are available for sale
-// in the sense of the vendor's BILLmanager integration (spec §A6): no
+// in the sense of the vendor's BILLmanager integration: no
 // owner, diagnostics done (is_new false), not in maintenance, last
 // operation ok or canceled; optionally in one location (locationID > 0)
 // and with one configuration (non-empty). It only uses operators seen in

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // Family is an address family as the panel names it.
@@ -89,15 +90,19 @@ func checkFamily(op string, f Family, allowEmpty bool) (Family, error) {
 }
 
 func checkText(op, arg, v string) error {
-	if strings.ContainsAny(v, "\x00\r\n") {
-		return argErr(op, arg, "contains a line break or NUL")
+	if why := validate.Text(v, validate.MaxText); why != "" {
+		return argErr(op, arg, why)
 	}
 	return nil
 }
 
+// checkDomain accepts an empty domain (none) or a DNS name.
 func checkDomain(op, v string) error {
-	if strings.ContainsAny(v, " \t\x00\r\n/\\?#") || len(v) > 253 {
-		return argErr(op, "Domain", "not a domain name")
+	if v == "" {
+		return nil
+	}
+	if why := validate.Domain(v); why != "" {
+		return argErr(op, "Domain", why)
 	}
 	return nil
 }

@@ -335,7 +335,7 @@ func TestPanelErrorsAreTyped(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil)
 	ctx := context.Background()
-	s.InjectFault(ipmanagertest.Fault{Func: "ip", Kind: ipmanagertest.FaultPanelError, Times: 1,
+	s.Inject(ipmanagertest.Fault{Match: "ip", Kind: ipmanagertest.FaultPanelError, Times: 1,
 		Err: &ipmanagertest.PanelError{Type: "access", Object: "ip"}})
 	_, err := c.List(ctx, ipmanager.ListOptions{})
 	assert.True(t, ipmanager.IsAccess(err), "%v", err)
@@ -345,7 +345,7 @@ func TestPanelErrorsAreTyped(t *testing.T) {
 
 	// A real panel that reports exhaustion with another type but the usual
 	// words is still recognised.
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultPanelError, Times: 1,
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultPanelError, Times: 1,
 		Err: &ipmanagertest.PanelError{Type: "value", Object: "ip", Message: "No free IP addresses in the pool"}})
 	_, err = c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
 	assert.ErrorIs(t, err, ipmanager.ErrPoolExhausted)

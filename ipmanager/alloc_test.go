@@ -94,7 +94,7 @@ func TestAllocateWithFaultAfterIsNotResent(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil)
 	ctx := context.Background()
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultAfter, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultDropAfter, Times: 1})
 
 	req := ipmanager.AllocateRequest{Group: "public", Domain: "srv9.example.com", Note: "op-42"}
 	_, err := c.Allocate(ctx, req)
@@ -116,7 +116,7 @@ func TestAllocateWithFaultAfterIsNotResent(t *testing.T) {
 func TestAllocateMalformedAnswerIsUncertain(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil)
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultMalformed, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultMalformed, Times: 1})
 	_, err := c.Allocate(context.Background(), ipmanager.AllocateRequest{Group: "public"})
 	assert.ErrorIs(t, err, ipmanager.ErrMayHaveHappened)
 	assert.Equal(t, int64(1), s.Requests())
@@ -125,7 +125,7 @@ func TestAllocateMalformedAnswerIsUncertain(t *testing.T) {
 func TestAllocate5xxIsNotRetried(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil)
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultStatus, Status: 502, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultStatus, Status: 502, Times: 1})
 	_, err := c.Allocate(context.Background(), ipmanager.AllocateRequest{Group: "public"})
 	assert.ErrorIs(t, err, ipmanager.ErrMayHaveHappened)
 	assert.Equal(t, int64(1), s.Requests(), "a non-idempotent call is sent once")
@@ -134,7 +134,7 @@ func TestAllocate5xxIsNotRetried(t *testing.T) {
 func TestAllocateDeadlineIsUncertain(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil)
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.edit", Kind: ipmanagertest.FaultDelay, Delay: 5 * time.Second, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.edit", Kind: ipmanagertest.FaultSlow, Delay: 5 * time.Second, Times: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
@@ -149,12 +149,12 @@ func TestReadsAndIdempotentWritesAreRetried(t *testing.T) {
 	a, err := c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
 	require.NoError(t, err)
 
-	s.InjectFault(ipmanagertest.Fault{Func: "ip", Kind: ipmanagertest.FaultStatus, Status: 503, Times: 2})
+	s.Inject(ipmanagertest.Fault{Match: "ip", Kind: ipmanagertest.FaultStatus, Status: 503, Times: 2})
 	list, err := c.List(ctx, ipmanager.ListOptions{})
 	require.NoError(t, err)
 	assert.Len(t, list, 1)
 
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.delete", Kind: ipmanagertest.FaultDrop, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.delete", Kind: ipmanagertest.FaultDropBefore, Times: 1})
 	require.NoError(t, c.Release(ctx, a.IP))
 	assert.Empty(t, s.Addresses())
 
@@ -162,7 +162,7 @@ func TestReadsAndIdempotentWritesAreRetried(t *testing.T) {
 	// is retried and reports not found: the caller treats it as done.
 	b, err := c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
 	require.NoError(t, err)
-	s.InjectFault(ipmanagertest.Fault{Func: "ip.delete", Kind: ipmanagertest.FaultAfter, Times: 1})
+	s.Inject(ipmanagertest.Fault{Match: "ip.delete", Kind: ipmanagertest.FaultDropAfter, Times: 1})
 	err = c.Release(ctx, b.IP)
 	assert.True(t, ipmanager.IsNotFound(err), "%v", err)
 	assert.Empty(t, s.Addresses())
@@ -172,7 +172,8 @@ func TestRandom5xxReadsSucceed(t *testing.T) {
 	t.Parallel()
 	s, c := newEnv(t, nil, ipmanager.WithRetry(10, time.Millisecond, 2*time.Millisecond))
 	ctx := context.Background()
-	s.SetRandom5xx(0.3, 7)
+	s.SetFaultSeed(7)
+	s.Inject(ipmanagertest.Fault{Kind: ipmanagertest.FaultStatus, Status: 503, Probability: 0.3, Times: -1})
 	for range 20 {
 		_, err := c.Groups(ctx)
 		require.NoError(t, err)

@@ -23,7 +23,7 @@ const (
 // Defaults.
 const (
 	// DefaultTimeout bounds one HTTP attempt.
-	DefaultTimeout = 30 * time.Second
+	DefaultTimeout = clientopt.DefaultTimeout
 )
 
 type config struct {
@@ -72,10 +72,20 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
 }
 
-// WithTimeout bounds one HTTP attempt (default 30 s). The whole call,
+// WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
+}
+
+// WithMaxResponseSize caps the size of one answer (default 256 MiB, four
+// times a list of 100,000 servers); a larger answer fails with
+// *ResponseTooLargeError and is not read on, so a broken or hostile panel
+// cannot exhaust the caller's memory.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
+	}
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
@@ -139,7 +149,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	cfg.http.Timeout = DefaultTimeout
 	for _, o := range opts {
 		if o == nil {
-			return nil, argErr("NewClient", "option", "nil")
+			continue
 		}
 		if err := o(cfg); err != nil {
 			return nil, err
@@ -157,7 +167,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		Mode: mode, Lang: cfg.lang, HTTP: cfg.http,
 	})
 	if err != nil {
-		return nil, &ArgumentError{Op: "NewClient", Arg: "configuration", Reason: err.Error()}
+		return nil, clientopt.Construction(err).Err("NewClient", argErr)
 	}
 	return &Client{m: m}, nil
 }

@@ -14,8 +14,8 @@
 // # The project's assumptions about the wire protocol
 //
 // The public facts about IPmanager stop at the ip list (columns ip, domain,
-// iptype, note) and the ip.edit form whose first parameter is family (spec
-// mgr5 §4, [G]). Everything else below is this project's choice, made by
+// iptype, note) and the ip.edit form whose first parameter is family (vendor
+// function reference; see the wire ledger, Ledger). Everything else below is this project's choice, made by
 // analogy with DCImanager's iplist.edit and ISPmanager's ipaddr.edit, and the
 // fake panel in [github.com/ispkit/ispkit/ipmanager/ipmanagertest] behaves the
 // same way. Check it against a real panel before depending on it.

@@ -3,6 +3,7 @@ package ipmanager
 import (
 	"errors"
 	"fmt"
+	"github.com/ispkit/ispkit"
 	"net/http"
 	"strings"
 
@@ -31,7 +32,7 @@ var (
 	// ErrPoolExhausted: the group has no free address of the family left.
 	ErrPoolExhausted = errors.New("ipmanager: no free address left in the group")
 	// ErrInvalidArgument: bad input detected before anything was sent.
-	ErrInvalidArgument = errors.New("ipmanager: invalid argument")
+	ErrInvalidArgument = ispkit.ErrInvalidArgument
 	// ErrMayHaveHappened: a non-idempotent call (Allocate) may have been
 	// executed by the panel although no answer was read.
 	ErrMayHaveHappened = errors.New("ipmanager: the call may have been executed by the panel")
@@ -59,25 +60,17 @@ func IsPoolExhausted(err error) bool { return errors.Is(err, ErrPoolExhausted) }
 // although it failed (see [ErrMayHaveHappened]).
 func IsUncertain(err error) bool { return errors.Is(err, ErrMayHaveHappened) }
 
-// ArgumentError reports bad input detected before anything was sent.
-type ArgumentError struct {
-	// Op names the client call or option, e.g. "Allocate".
-	Op string
-	// Arg names the argument, e.g. "Family".
-	Arg string
-	// Reason says what is wrong.
-	Reason string
+// ArgumentError reports input refused before anything was sent: a bad
+// option, a malformed name, a field out of range. It is the one type every
+// ispkit package returns for refused input (its Package field says which
+// package refused it), so one errors.As handles them all; it matches
+// ErrInvalidArgument. The offending value is never part of the message: it
+// may be a password.
+type ArgumentError = ispkit.ArgumentError
+
+func argErr(op, arg, reason string) error {
+	return &ArgumentError{Package: "ipmanager", Op: op, Arg: arg, Reason: reason}
 }
-
-// Error implements error.
-func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("ipmanager: %s: invalid %s: %s", e.Op, e.Arg, e.Reason)
-}
-
-// Is matches ErrInvalidArgument.
-func (e *ArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
 
 // PoolExhaustedError is returned by Allocate when the group has no free
 // address of the requested family (panel answer: type "limit", object
@@ -159,3 +152,13 @@ func classifyAllocate(err error, group string, family Family) error {
 	}
 	return err
 }
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries the login or the session, which
+// must never reach another host), or one redirect too many. Redirects on
+// the same scheme and host are followed.
+type RedirectError = httpx.RedirectError
+
+// ResponseTooLargeError is an answer larger than the cap set with
+// WithMaxResponseSize; the rest of it was not read.
+type ResponseTooLargeError = httpx.ResponseTooLargeError

@@ -16,6 +16,7 @@ import (
 func newEnv(t *testing.T, srvOpts []ipmanagertest.Option, opts ...ipmanager.Option) (*ipmanagertest.Server, *ipmanager.Client) {
 	t.Helper()
 	s := ipmanagertest.NewServer(srvOpts...)
+	s.Strict(t)
 	t.Cleanup(s.Close)
 	all := append([]ipmanager.Option{
 		ipmanager.WithCredentials(ipmanagertest.DefaultUser, ipmanagertest.DefaultPassword),

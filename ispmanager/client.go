@@ -3,7 +3,7 @@ package ispmanager
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
+
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,8 +20,8 @@ const (
 	// path ("https://host:1500" → "https://host:1500/ispmgr").
 	DefaultPath = "/ispmgr"
 	// DefaultTimeout bounds one HTTP attempt; the WHMCS ISPmanager module
-	// uses 60 s (spec mgr5 §6).
-	DefaultTimeout = 60 * time.Second
+	// uses 60 s.
+	DefaultTimeout = clientopt.DefaultTimeout
 	// DefaultMaxRetries is the number of retries of safe and idempotent
 	// calls after the first attempt.
 	DefaultMaxRetries = 4
@@ -55,7 +55,7 @@ func WithCredentials(username, password string) Option {
 // WithSessionAuth logs in once with func=auth and sends the session id
 // (auth=) instead of authinfo=user:password on every call. An expired
 // session is renewed once and the call replayed. Use it where the panel
-// restricts authinfo to a whitelist (spec mgr5 §1.5).
+// restricts authinfo to a whitelist.
 func WithSessionAuth() Option {
 	return func(c *config) error { c.session = true; return nil }
 }
@@ -79,6 +79,16 @@ func WithHTTPClient(hc *http.Client) Option {
 // retries included, is bounded by the context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
+}
+
+// WithMaxResponseSize caps the size of one answer (default 256 MiB, four
+// times a list of 100,000 servers); a larger answer fails with
+// *ResponseTooLargeError and is not read on, so a broken or hostile panel
+// cannot exhaust the caller's memory.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *config) error {
+		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
+	}
 }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
@@ -134,6 +144,10 @@ type Client struct {
 	Users *UsersService
 	// Presets manages user templates (preset, preset.edit).
 	Presets *PresetsService
+	// Domains lists the WWW, mail and DNS domains of accounts.
+	Domains *DomainsService
+	// Addresses lists and adds the IP addresses of accounts.
+	Addresses *AddressesService
 }
 
 type service struct{ c *Client }
@@ -174,12 +188,14 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		Mode: mode, Lang: cfg.lang, HTTP: cfg.http,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ispmanager: %w", err)
+		return nil, clientopt.Construction(err).Err("NewClient", argErr)
 	}
 	c := &Client{m: m, username: cfg.creds.Username}
 	s := &service{c: c}
 	c.Users = (*UsersService)(s)
 	c.Presets = (*PresetsService)(s)
+	c.Domains = (*DomainsService)(s)
+	c.Addresses = (*AddressesService)(s)
 	return c, nil
 }
 
@@ -194,8 +210,8 @@ func (c *Client) String() string {
 // LoginURL returns a one-time browser link that logs username in to the
 // panel without a password (the "log in to control panel" button): it
 // creates a key with session.newkey (as administrator) and returns
-// <endpoint>?func=auth&username=…&key=…&checkcookie=no (spec mgr5 §1.5).
-// The URL is a credential: do not log it. [G] The fake keeps keys for one
+// <endpoint>?func=auth&username=…&key=…&checkcookie=no.
+// The URL is a credential: do not log it. (assumed) The fake keeps keys for one
 // hour and accepts each once.
 func (c *Client) LoginURL(ctx context.Context, username string) (string, error) {
 	if err := validateUserName("LoginURL", username); err != nil {
@@ -221,7 +237,7 @@ type License struct {
 	// Mgr is the mgr field.
 	Mgr string
 	// Edition is Business when mgr or panel_name contains "Business"
-	// (as JBS decides, spec mgr5 §5.1), Lite when either names Lite or
+	// (as JBS decides, the wire ledger), Lite when either names Lite or
 	// the answer names a panel without saying Business, Unknown when
 	// both are empty.
 	Edition Edition
@@ -251,7 +267,7 @@ func (c *Client) License(ctx context.Context) (*License, error) {
 }
 
 // Edition tells ISPmanager Lite from Business with license.info. Lite has
-// no resellers and no IP address management (spec mgr5 §6).
+// no resellers and no IP address management.
 func (c *Client) Edition(ctx context.Context) (Edition, error) {
 	l, err := c.License(ctx)
 	if err != nil {

@@ -155,6 +155,7 @@ func TestSessionAuthAndRelogin(t *testing.T) {
 func TestBadCredentialsIsAuthError(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer()
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials("admin", "wrong-Passw0rd"))
 	require.NoError(t, err)
@@ -166,6 +167,7 @@ func TestBadCredentialsIsAuthError(t *testing.T) {
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer(ispmanagertest.WithTLS())
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	ctx := context.Background()
@@ -265,7 +267,7 @@ func TestRedaction(t *testing.T) {
 	key := mustQuery(t, link).Get("key")
 
 	// A panel error that quotes the password is redacted by the client.
-	srv.InjectFault(ispmanagertest.Fault{Func: "user.edit", Kind: ispmanagertest.FaultPanelError, Times: 1,
+	srv.Inject(ispmanagertest.Fault{Match: "user.edit", Kind: ispmanagertest.FaultPanelError, Times: 1,
 		Err: &ispmanager.Error{Type: "value", Object: "passwd", Value: userPW, Message: "weak password " + userPW}})
 	err = c.Users.SetPassword(ctx, "redact", userPW)
 	require.Error(t, err)
@@ -296,7 +298,7 @@ func mustQuery(t *testing.T, link string) url.Values {
 func TestContextCancelled(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
-	srv.InjectFault(ispmanagertest.Fault{Kind: ispmanagertest.FaultDelay, Delay: 10 * time.Second, Times: 1})
+	srv.Inject(ispmanagertest.Fault{Kind: ispmanagertest.FaultSlow, Delay: 10 * time.Second, Times: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()

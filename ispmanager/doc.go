@@ -78,7 +78,7 @@
 //
 // # Assumptions
 //
-// Where the public facts stop ([G] and [I] in the project's mgr5 spec)
+// Where the public facts stop ((assumed) and (inferred) in the project's mgr5 spec)
 // the client and its fake agree on these choices:
 //
 //   - An empty limit value means unlimited; a preset the panel creates on

@@ -3,6 +3,7 @@ package ispmanager
 import (
 	"errors"
 	"fmt"
+	"github.com/ispkit/ispkit"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,9 @@ var (
 	ErrNotFound = mgr5.ErrNotFound // type "missed": object not found
 	ErrValue    = mgr5.ErrValue    // type "value": invalid field value
 	ErrAccess   = mgr5.ErrAccess   // type "access": insufficient rights
+	// ErrInvalidArgument is matched by *ArgumentError (input refused
+	// before anything was sent).
+	ErrInvalidArgument = ispkit.ErrInvalidArgument
 )
 
 // IsAuth reports whether err is a panel authentication error.
@@ -58,12 +62,12 @@ func IsAccess(err error) bool { return mgr5.IsAccess(err) }
 
 // IsUserExists reports whether err is user.add.finish's "exists"/"user"
 // error: the user name is taken. The provision engine retries with the
-// next candidate name (user_665 → user_6651 → …, spec mgr5 §5.4).
+// next candidate name (user_665 → user_6651 → …, the wire ledger).
 func IsUserExists(err error) bool { return isExistsOf(err, "user") }
 
 // IsDomainExists reports whether err is user.add.finish's "exists"/"name"
 // error: the WWW domain sent with the user already exists. BILLmanager
-// retries without the domain (spec mgr5 §5.4).
+// retries without the domain.
 func IsDomainExists(err error) bool { return isExistsOf(err, "name") }
 
 func isExistsOf(err error, object string) bool {
@@ -80,30 +84,23 @@ func MayHaveHappened(err error) bool {
 	return errors.As(err, &te) && te.MayHaveHappened
 }
 
-// ArgumentError reports bad input found before anything was sent: an
-// empty or malformed user name, a negative limit, an invalid option. The
-// offending value is never part of the message (it may be a password).
-type ArgumentError struct {
-	// Op names the call or option, e.g. "Users.Create".
-	Op string
-	// Arg names the argument or field.
-	Arg string
-	// Reason says what is wrong.
-	Reason string
-}
+// ArgumentError reports input refused before anything was sent: a bad
+// option, a malformed name, a field out of range. It is the one type every
+// ispkit package returns for refused input (its Package field says which
+// package refused it), so one errors.As handles them all; it matches
+// ErrInvalidArgument. The offending value is never part of the message: it
+// may be a password.
+type ArgumentError = ispkit.ArgumentError
 
-// Error implements error.
-func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("ispmanager: %s: invalid %s: %s", e.Op, e.Arg, e.Reason)
+func argErr(op, arg, reason string) error {
+	return &ArgumentError{Package: "ispmanager", Op: op, Arg: arg, Reason: reason}
 }
-
-func argErr(op, arg, reason string) error { return &ArgumentError{Op: op, Arg: arg, Reason: reason} }
 
 // LimitBelowUsageError is user.edit's refusal to set a limit lower than
-// what the user already uses (spec mgr5 §5.3: ISPmanager 5 refuses to lower
+// what the user already uses (the wire ledger: ISPmanager 5 refuses to lower
 // a limit below current usage, e.g. a 50 MiB quota with 100 MiB in use).
 //
-// [I] The panel reports it as a doc.error of type "value" (or "limit")
+// (inferred) The panel reports it as a doc.error of type "value" (or "limit")
 // whose object is a numeric limit_* field; the client turns such an answer
 // to a well-formed number in Users.Update into this type, reading the
 // usage from the error's "usage" param when present. Err is the panel's
@@ -194,3 +191,13 @@ func scrubSecrets(err error, secrets ...string) error {
 	}
 	return err
 }
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries the login or the session, which
+// must never reach another host), or one redirect too many. Redirects on
+// the same scheme and host are followed.
+type RedirectError = httpx.RedirectError
+
+// ResponseTooLargeError is an answer larger than the cap set with
+// WithMaxResponseSize; the rest of it was not read.
+type ResponseTooLargeError = httpx.ResponseTooLargeError

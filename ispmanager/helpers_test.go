@@ -14,6 +14,7 @@ import (
 func newEnv(t *testing.T, fopts []ispmanagertest.Option, copts ...ispmanager.Option) (*ispmanagertest.Server, *ispmanager.Client) {
 	t.Helper()
 	srv := ispmanagertest.NewServer(fopts...)
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	opts := append([]ispmanager.Option{

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/ispkit/ispkit/billing"
 )
 
 // LimitPrefix is the prefix ISPmanager puts on limit parameters and form
@@ -16,7 +14,7 @@ import (
 const LimitPrefix = "limit_"
 
 // Unlimited is the value of a numeric limit that has no upper bound. On the
-// wire it is an empty limit_* value ([I]: the panels show an empty limit
+// wire it is an empty limit_* value ((inferred): the panels show an empty limit
 // field as "unlimited"; a preset the panel creates on its own leaves every
 // limit empty).
 const Unlimited = -1
@@ -123,25 +121,24 @@ func isTypedLimit(name string) bool {
 	return false
 }
 
-// MergeLimits applies the precedence rule of BILLmanager and ISPmanager
-// (spec mgr5 §5.3): a value set by billing (tariff) wins; a value the
-// tariff leaves unset comes from the template (preset). The result is a
-// new value sharing no memory with its arguments.
+// MergeLimits applies the precedence rule of BILLmanager and ISPmanager: a
+// value set by billing (the tariff) wins; a value the tariff leaves unset
+// comes from the template (preset). The result is a new value sharing no
+// memory with its arguments. The rule is documented in BILLmanager's
+// "Tariff plan ISPmanager" page: a template with 25 databases and 25
+// domains and a tariff with 10 databases give an account with 10 databases
+// and 25 domains.
 //
-// Example from the vendor documentation: a template with 25 databases and
-// 25 domains and a tariff with 10 databases give an account with 10
-// databases and 25 domains.
-//
-// The rule itself lives in [billing.MergeLimits]; this is the same merge on
-// the typed limits.
+// billing.MergeLimits applies the same rule to billing's untyped limits;
+// this package does not import billing, so that it stays a leaf.
 func MergeLimits(template, tariff Limits) Limits {
-	tm, err1 := billing.LimitsFrom(template.Values())
-	tf, err2 := billing.LimitsFrom(tariff.Values())
-	if err1 != nil || err2 != nil {
+	vals := template.Values()
+	maps.Copy(vals, tariff.Values())
+	out, err := decodeLimits(vals, true)
+	if err != nil {
 		// Values only yields valid limit names; this cannot happen.
-		panic(fmt.Sprintf("ispmanager: MergeLimits: %v %v", err1, err2))
+		panic(fmt.Sprintf("ispmanager: MergeLimits: %v", err))
 	}
-	out, _ := decodeLimits(billing.MergeLimits(tm, tf).Params(), true)
 	return out
 }
 
@@ -375,7 +372,7 @@ func (l Limits) String() string {
 // UnlimitedLimits returns Limits with every typed numeric limit set to
 // [Unlimited] and nothing else set: the limits of a preset the panel
 // creates on its own when user.add.finish names one that does not exist
-// (spec mgr5 §5.3).
+// .
 func UnlimitedLimits() Limits {
 	var l Limits
 	for _, f := range intFields {

@@ -40,7 +40,7 @@ func (s *PresetsService) List(ctx context.Context) ([]string, error) {
 }
 
 // Get reads a preset's limits from the preset.edit form (elid = name):
-// every limit_* field, as the WHMCS module does (spec mgr5 §5.1). An
+// every limit_* field, as the WHMCS module does. An
 // unknown name fails with IsNotFound.
 func (s *PresetsService) Get(ctx context.Context, name string) (*Preset, error) {
 	if err := validatePresetName("Presets.Get", name); err != nil {
@@ -74,7 +74,7 @@ func (s *PresetsService) Create(ctx context.Context, p *Preset) error {
 }
 
 // Update changes the set limits of preset name with preset.edit (elid =
-// name, sok=ok); unset limits keep their values. [G] Whether the panel
+// name, sok=ok); unset limits keep their values. (assumed) Whether the panel
 // re-applies an edited preset to the users created from it is not public;
 // the fake does not (document it where it matters and use Users.Update).
 func (s *PresetsService) Update(ctx context.Context, name string, l Limits) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // UsersService manages ISPmanager users (hosting accounts). A user is
@@ -41,7 +42,7 @@ type User struct {
 // address (ipsrc).
 type IPSource string
 
-// IP sources seen in the WHMCS module (spec mgr5 §5.2).
+// IP sources seen in the WHMCS module.
 const (
 	// IPAuto assigns a free dedicated address of IPType (not on Lite).
 	IPAuto IPSource = "auto"
@@ -75,9 +76,13 @@ type UserCreateRequest struct {
 	// Limits are the tariff's explicit limits; they win over the preset's
 	// (see MergeLimits). Unset limits come from the preset.
 	Limits Limits
-	// Domain, when set, makes the panel create the WWW, DNS and mail
-	// domain with the user (sent as domain). If the WWW domain exists the
-	// panel answers exists/name (IsDomainExists): retry without it.
+	// Domain, when set, makes the panel create the site (WWW domain), the
+	// mail domain and the DNS domain with the user; it is sent as
+	// webdomain_name and emaildomain_name, as BILLmanager's and the
+	// vendor's WHMCS module do. Empty sends webdomain=off and
+	// emaildomain=off. If the domain exists the panel answers exists/name
+	// (IsDomainExists): retry without it, or check first with
+	// Domains.Exists as the WHMCS module does.
 	Domain string
 	// Email is the user's contact address (optional).
 	Email string
@@ -101,8 +106,8 @@ func (r *UserCreateRequest) Validate() error {
 	if err := validatePassword(op, r.Password); err != nil {
 		return err
 	}
-	if strings.ContainsAny(r.FullName, "\r\n\x00") {
-		return argErr(op, "FullName", "contains a line break")
+	if why := validate.Text(r.FullName, 255); why != "" {
+		return argErr(op, "FullName", why)
 	}
 	if r.Preset != "" {
 		if err := validatePresetName(op, r.Preset); err != nil {
@@ -132,9 +137,11 @@ func (r *UserCreateRequest) Validate() error {
 	return r.Limits.validate(op)
 }
 
-// Create adds a user with user.add.finish, the function BILLmanager uses
-// (spec mgr5 §5.1), sending name, passwd, confirm, fullname, preset, the
-// set limit_* values, domain, email, ipsrc and iptype.
+// Create adds a user with user.add.finish, the function BILLmanager uses,
+// sending name, passwd, confirm, fullname, preset, the set limit_* values,
+// webdomain_name and emaildomain_name (or webdomain=off, emaildomain=off),
+// ftp_user_name (the account's name: its main FTP user, as the WHMCS
+// module creates it), email, ipsrc and iptype.
 //
 // It is not idempotent and is sent exactly once (no retries): after a
 // *TransportError with MayHaveHappened, check with Get before creating
@@ -152,7 +159,14 @@ func (s *UsersService) Create(ctx context.Context, r *UserCreateRequest) (*User,
 	v.Set("confirm", r.Password)
 	setIf(v, "fullname", r.FullName)
 	setIf(v, "preset", r.Preset)
-	setIf(v, "domain", r.Domain)
+	if r.Domain != "" {
+		v.Set("webdomain_name", r.Domain)
+		v.Set("emaildomain_name", r.Domain)
+	} else {
+		v.Set("webdomain", "off")
+		v.Set("emaildomain", "off")
+	}
+	v.Set("ftp_user_name", r.Name)
 	setIf(v, "email", r.Email)
 	setIf(v, "ipsrc", string(r.IPSource))
 	setIf(v, "iptype", string(r.IPType))
@@ -241,7 +255,7 @@ func limitsFromForm(form map[string]mgr5.Value) Limits {
 // UserUpdateRequest is the input of Users.Update (user.edit). Nil fields
 // and unset limits are not sent.
 type UserUpdateRequest struct {
-	// Preset moves the user to another template. [I] The panel then takes
+	// Preset moves the user to another template. (inferred) The panel then takes
 	// the limits from the new preset, except those set in Limits.
 	Preset *string
 	// FullName changes the display name.
@@ -300,8 +314,8 @@ func (s *UsersService) Update(ctx context.Context, name string, r *UserUpdateReq
 }
 
 // SetPassword changes a user's password with user.edit (elid, passwd,
-// confirm, sok=ok), as the Blesta and FOSSBilling modules do (spec mgr5
-// §5.5). The password never appears in logs or errors.
+// confirm, sok=ok), as the Blesta and FOSSBilling modules do (see
+// the wire ledger). The password never appears in logs or errors.
 func (s *UsersService) SetPassword(ctx context.Context, name, password string) error {
 	if err := validateUserName("Users.SetPassword", name); err != nil {
 		return err
@@ -383,7 +397,7 @@ func (s *UsersService) Usage(ctx context.Context, name string) (map[string]Usage
 
 // validateUserName enforces the client's rule for user names: 1–32
 // characters, a letter first, then ASCII letters, digits, '_', '-' or '.'.
-// [I] This is the Linux account-name rule ISPmanager users follow; it also
+// (inferred) This is the Linux account-name rule ISPmanager users follow; it also
 // keeps ", " (the group-elid separator) out of names.
 func validateUserName(op, name string) error {
 	if name == "" {
@@ -405,11 +419,8 @@ func validateUserName(op, name string) error {
 }
 
 func validatePassword(op, pw string) error {
-	if pw == "" {
-		return argErr(op, "password", "empty")
-	}
-	if strings.ContainsAny(pw, "\r\n\x00") {
-		return argErr(op, "password", "contains a line break or NUL")
+	if why := validate.Password(pw); why != "" {
+		return argErr(op, "password", why)
 	}
 	return nil
 }
@@ -432,4 +443,21 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// DiskQuotasEnabled reports whether the panel's disk quotas are on. The
+// panel's user form offers the disk limit (limit_quota) only while they
+// are ("this field is available if disk quotas are enabled", ISPmanager's
+// "Account limits and resources" page); on ISPmanager Lite they are often
+// off, and a quota sent at creation is then silently ignored. It reads the
+// blank new-user form.
+//
+// Calls func=user.edit (no elid, no sok).
+func (s *UsersService) DiskQuotasEnabled(ctx context.Context) (bool, error) {
+	d, err := s.c.m.Call(ctx, mgr5.Request{Func: "user.edit", Class: httpx.SafeRead})
+	if err != nil {
+		return false, err
+	}
+	_, ok := d.Form()[LimitPrefix+"quota"]
+	return ok, nil
 }

@@ -408,7 +408,7 @@ func TestCreateIsNotRetriedButSuspendIs(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
 	ctx := context.Background()
-	srv.InjectFault(ispmanagertest.Fault{Func: "user.add.finish", Kind: ispmanagertest.FaultStatus, Status: 502, Times: 1})
+	srv.Inject(ispmanagertest.Fault{Match: "user.add.finish", Kind: ispmanagertest.FaultStatus, Status: 502, Times: 1})
 	_, err := c.Users.Create(ctx, createReq("once"))
 	require.Error(t, err)
 	assert.Equal(t, int64(1), srv.Requests())
@@ -417,7 +417,7 @@ func TestCreateIsNotRetriedButSuspendIs(t *testing.T) {
 
 	_, err = c.Users.Create(ctx, createReq("once"))
 	require.NoError(t, err)
-	srv.InjectFault(ispmanagertest.Fault{Func: "user.suspend", Kind: ispmanagertest.FaultStatus, Status: 503, Times: 2})
+	srv.Inject(ispmanagertest.Fault{Match: "user.suspend", Kind: ispmanagertest.FaultStatus, Status: 503, Times: 2})
 	require.NoError(t, c.Users.Suspend(ctx, "once"))
 	u, _ := srv.User("once")
 	assert.False(t, u.Active)
@@ -429,7 +429,7 @@ func TestCreateDroppedAfterExecution(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
 	ctx := context.Background()
-	srv.InjectFault(ispmanagertest.Fault{Func: "user.add.finish", Kind: ispmanagertest.FaultAfter, Times: 1})
+	srv.Inject(ispmanagertest.Fault{Match: "user.add.finish", Kind: ispmanagertest.FaultDropAfter, Times: 1})
 	_, err := c.Users.Create(ctx, createReq("ghosted"))
 	require.Error(t, err)
 	assert.True(t, ispmanager.MayHaveHappened(err), "%v", err)
@@ -444,7 +444,7 @@ func TestCreateDroppedAfterExecution(t *testing.T) {
 func TestMalformedAnswerIsProtocolError(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil, ispmanager.WithRetry(0, time.Millisecond, time.Millisecond))
-	srv.InjectFault(ispmanagertest.Fault{Func: "user", Kind: ispmanagertest.FaultMalformed, Times: 1})
+	srv.Inject(ispmanagertest.Fault{Match: "user", Kind: ispmanagertest.FaultMalformed, Times: 1})
 	_, err := c.Users.List(context.Background())
 	var pe *ispmanager.ProtocolError
 	require.ErrorAs(t, err, &pe)

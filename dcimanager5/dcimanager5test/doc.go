@@ -22,8 +22,8 @@
 //
 // # Behaviour chosen where the public spec is silent
 //
-// The spec (mgr5 §3, §6, §7, §8) leaves these points open ([G]) or only
-// inferred ([I]); the fake behaves as follows, and the dcimanager5 client
+// The spec  leaves these points open ((assumed)) or only
+// inferred ((inferred)); the fake behaves as follows, and the dcimanager5 client
 // does not depend on any of them unless stated:
 //
 //   - Output: out=json renders a repeated element that occurs once as an
@@ -87,7 +87,7 @@
 //     object "ip". Explicit addresses need not belong to a pool. The
 //     answer carries ok, id and ip (the address). The first address of a
 //     server becomes its main address.
-//   - Deleting the main address [G] (iplist.delete; no public source says
+//   - Deleting the main address (assumed) (iplist.delete; no public source says
 //     what DCImanager 5 does): it is refused while the main address is the
 //     server's only one (type "value", object "elid", value its id). When
 //     the server has other addresses the deletion succeeds and the
@@ -106,7 +106,7 @@
 //     lvAdmin (28), otherwise type "value", object "level"; a duplicate
 //     name answers type "exists", object "user". With elid it edits that
 //     user (no public source names DCImanager 5's password change, spec
-//     mgr5 §3.4 and §6 [G]; this is the COREmanager convention): a
+//     assumed in the wire ledger; this is the COREmanager convention): a
 //     non-empty passwd becomes the user's login password at once, for
 //     authinfo and func=auth, and the old one stops working (sessions
 //     already open stay valid); confirm, when sent, must equal passwd,

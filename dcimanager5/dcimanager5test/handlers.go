@@ -12,6 +12,7 @@ import (
 func (s *Server) register() {
 	h := func(fn string, a mgr5fake.Access, f mgr5fake.HandlerFunc) { s.core.Handle(fn, a, f) }
 	h("whoami", mgr5fake.AnyUser, s.whoami)
+	h("ipnet", mgr5fake.AdminOnly, s.networkList)
 	h("server", mgr5fake.AnyUser, s.serverList)
 	h("server.edit", mgr5fake.AdminOnly, s.serverEdit)
 	h("server.enable", mgr5fake.AdminOnly, s.serverEnable(true))
@@ -145,7 +146,7 @@ func (s *Server) serverList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 
 // serverHint answers the progress hint the vendor's Node client reads
 // (func=server&elid=<id>&clickstat=title&hint_field=install_in_progress,
-// text in doc.value.$; spec §3.1). The text's format is not public [G]:
+// text in doc.value.$; the wire ledger). The text's format is not public (assumed):
 // the fake answers "Installing <template>: <n>%" during an install, n =
 // elapsed × 100 / install duration (0–99), and an empty document (no
 // value) when no install runs or for another hint_field. The caller holds
@@ -324,6 +325,9 @@ func (s *Server) serverOperations(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 			rl.Add("val", rc).Attr("key", rc)
 		}
 		return d, nil
+	}
+	if b := r.Get("clicked_button"); b != "" && b != "ok" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "clicked_button", Value: b}
 	}
 	if op := r.Get("operation"); op != "ostemplate" {
 		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "operation", Value: op, Message: "Unsupported operation"}
@@ -747,6 +751,10 @@ func (s *Server) ipmiRedirect(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The WHMCS module sends newwindow=yes and value="IPMI S<id>" (the
+	// button's label); the target does not depend on them.
+	c.Req.Get("newwindow")
+	c.Req.Get("value")
 	for _, cn := range sv.conns {
 		if cn.typ == "IPMI" {
 			d := mgr5.NewDoc()
@@ -770,4 +778,20 @@ func (s *Server) traffic(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		e.Add("burst", strconv.FormatFloat(sv.traffic, 'f', 2, 64))
 	}
 	return d, nil
+}
+
+// networkList is the fake's answer to ipnet (an assumed function name,
+// see dcimanager5.NetworksService.List): one row per pool.
+func (s *Server) networkList(*mgr5fake.Ctx) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for i, p := range s.pools {
+		e := doc.Elem()
+		e.Add("id", strconv.Itoa(i+1))
+		e.Add("name", p.prefix.String())
+		e.Add("iptype", p.group)
+		e.Add("family", p.family)
+	}
+	return doc, nil
 }

@@ -17,6 +17,7 @@ import (
 func TestDeleteMainIP(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithoutSeed())
+	srv.SetStrict(true)
 	defer srv.Close()
 	require.NoError(t, srv.AddPool("parking", "ipv4", "10.0.0.0/24"))
 	require.NoError(t, srv.AddPool("public", "ipv4", "203.0.113.0/24"))

@@ -181,31 +181,7 @@ var ErrNoServer = errors.New("dcimanager5test: no such server")
 //     (type legacy-atom, no chassis template, free). Free servers have a
 //     parking address with domain free.ds and are powered off; each has a
 //     Switch and an IPMI connection.
-func (s *Server) Seed() {
-	client := s.addUser("client1", "client1-secret-pw", LevelUser)
-	must(s.AddPool("public", "ipv4", "203.0.113.0/24"))
-	must(s.AddPool("public", "ipv6", "2001:db8:100::/120"))
-	must(s.AddPool("parking", "ipv4", "10.10.0.0/24"))
-	s.AddOSTemplate("ISPsystem", "CentOS-7-amd64", "linux")
-	s.AddOSTemplate("ISPsystem", "Debian-12-x86_64", "linux")
-	s.AddOSTemplate("ISPsystem", "Ubuntu-22.04-amd64", "linux")
-	s.AddOSTemplate("ISPsystem", "Windows-2019", "windows")
-	s.AddRecipe("#local__lamp")
-	s.AddRecipe("ISPsystem__docker")
-	specs := []ServerSpec{
-		{Name: "srv-01", ChassisTemplate: "E3-16GB", Type: "1U", ChassisName: "Xeon E3-1230v6, 16 GB, 2x480 GB SSD", Rack: "R1 unit 1", MAC: "0c:c4:7a:00:00:01"},
-		{Name: "srv-02", ChassisTemplate: "E3-16GB", Type: "1U", ChassisName: "Xeon E3-1230v6, 16 GB, 2x480 GB SSD", Rack: "R1 unit 2", MAC: "0c:c4:7a:00:00:02"},
-		{Name: "srv-03", ChassisTemplate: "E5-64GB", Type: "2U", ChassisName: "2x Xeon E5-2620v4, 64 GB", Rack: "R1 unit 4", MAC: "0c:c4:7a:00:00:03"},
-		{Name: "srv-04", ChassisTemplate: "E3-16GB", Type: "1U", ChassisName: "Xeon E3-1230v6, 16 GB", Rack: "R2 unit 1", MAC: "0c:c4:7a:00:00:04", HWProblem: true},
-		{Name: "srv-05", ChassisTemplate: "E3-16GB", Type: "1U", ChassisName: "Xeon E3-1230v6, 16 GB", Rack: "R2 unit 2", MAC: "0c:c4:7a:00:00:05",
-			Owner: client, IPGroup: "public", Domain: "client1.example.com", PoweredOn: true, OSTemplate: "ISPsystem__Debian-12-x86_64"},
-		{Name: "srv-06", Type: "legacy-atom", ChassisName: "Atom D525, 4 GB", Rack: "R3 unit 1", MAC: "0c:c4:7a:00:00:06"},
-	}
-	for _, sp := range specs {
-		_, err := s.AddServer(sp)
-		must(err)
-	}
-}
+func (s *Server) Seed() { must(s.Load(DefaultSeed())) }
 
 func must(err error) {
 	if err != nil {

@@ -12,39 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 )
-
-// Fault is one injected failure (see the Fault* kinds).
-type Fault = mgr5fake.Fault
-
-// FaultKind selects what an injected fault does.
-type FaultKind = mgr5fake.FaultKind
-
-// Fault kinds.
-const (
-	// FaultPanelError answers Fault.Err as doc.error (HTTP 200).
-	FaultPanelError = mgr5fake.FaultPanelError
-	// FaultStatus answers HTTP Fault.Status with an HTML body.
-	FaultStatus = mgr5fake.FaultStatus
-	// FaultDrop closes the connection before processing the request.
-	FaultDrop = mgr5fake.FaultDrop
-	// FaultMalformed answers 200 with a truncated JSON body.
-	FaultMalformed = mgr5fake.FaultMalformed
-	// FaultDelay waits Fault.Delay, then processes the request.
-	FaultDelay = mgr5fake.FaultDelay
-	// FaultAfter processes the request, then drops the connection: the
-	// change happens but the client never hears of it.
-	FaultAfter = mgr5fake.FaultAfter
-)
-
-// PanelError is a doc.error for FaultPanelError (Type, Object, Value,
-// Message).
-type PanelError = mgr5.Error
-
-// Call is one entry of the call log.
-type Call = mgr5fake.Call
 
 // Access levels shown in the user list.
 const (
@@ -69,6 +39,7 @@ type options struct {
 	sessionTTL           time.Duration
 	output               string
 	path                 string
+	clock                Clock
 }
 
 // Option configures NewServer.
@@ -104,11 +75,48 @@ func WithSessionTTL(d time.Duration) Option { return func(o *options) { o.sessio
 // "xml"), whatever the client asks for.
 func WithOutput(format string) Option { return func(o *options) { o.output = format } }
 
+// Clock is the fake's time source for its timed operations (power, OS
+// install, switch ports) and session expiry.
+type Clock interface{ Now() time.Time }
+
+// ManualClock is a Clock that moves only when told: a test sees every
+// intermediate state of an operation for as long as it likes, and ends
+// the operation with Advance, whatever the machine's load.
+type ManualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManualClock returns a clock standing at a fixed instant.
+func NewManualClock() *ManualClock {
+	return &ManualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// WithClock makes the fake read time from c instead of the wall clock.
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
+
 // WithPath sets the entry point path (default "/dcimgr").
 func WithPath(p string) Option { return func(o *options) { o.path = p } }
 
 // Server is a running fake DCImanager 5. It is safe for concurrent use.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core *mgr5fake.Server
 	http *httptest.Server
 	opts options
@@ -151,7 +159,12 @@ func NewServer(opts ...Option) *Server {
 	if o.sessionTTL > 0 {
 		s.core.SetSessionTTL(o.sessionTTL)
 	}
+	if o.clock != nil {
+		s.now = o.clock.Now
+		s.core.SetClock(o.clock.Now)
+	}
 	s.addUser(o.admin, o.adminPassword, LevelAdmin)
+	s.Controls = mgr5fake.NewControls(s.core, wire.DCImanager5)
 	s.register()
 	if o.seed {
 		s.Seed()
@@ -227,32 +240,6 @@ func (s *Server) CertificateSHA256() string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
 }
-
-// InjectFault adds a fault; faults are consumed in the order added.
-func (s *Server) InjectFault(f Fault) { s.core.InjectFault(f) }
-
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 500,
-// 502 or 503, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) { s.core.SetRandom5xx(fraction, seed) }
-
-// ExpireSessions ends every session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// SetSessionTTL sets the idle lifetime of sessions.
-func (s *Server) SetSessionTTL(d time.Duration) { s.core.SetSessionTTL(d) }
-
-// SessionCount returns the number of live sessions.
-func (s *Server) SessionCount() int { return s.core.SessionCount() }
-
-// Calls returns the log of authenticated calls that reached a function.
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many authenticated calls reached function fn (""
-// = all), faults before processing excluded.
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
 
 // RequestCount returns how many HTTP requests named function fn (""
 // counts requests without func), faulted ones included.

@@ -28,6 +28,7 @@ func get(t *testing.T, u string) string {
 func TestRawProtocolShapes(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer()
+	srv.SetStrict(true)
 	defer srv.Close()
 	user, pass := srv.Admin()
 	auth := url.Values{"authinfo": {user + ":" + pass}}.Encode()
@@ -71,6 +72,7 @@ func TestRawProtocolShapes(t *testing.T) {
 func TestForcedOutput(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithOutput("sjson"), dcimanager5test.WithoutSeed())
+	srv.SetStrict(true)
 	defer srv.Close()
 	user, pass := srv.Admin()
 	_, err := srv.AddServer(dcimanager5test.ServerSpec{Name: "a", NoConnections: true})
@@ -85,6 +87,7 @@ func TestForcedOutput(t *testing.T) {
 func TestModelHelpers(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithoutSeed())
+	srv.SetStrict(true)
 	defer srv.Close()
 	require.Error(t, srv.AddPool("public", "ipv4", "2001:db8::/64"))
 	require.Error(t, srv.AddPool("public", "ipv4", "nonsense"))

@@ -19,6 +19,7 @@ import (
 func TestUserEditPassword(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer()
+	srv.SetStrict(true)
 	defer srv.Close()
 	user, pass := srv.Admin()
 	call := func(v url.Values) string {

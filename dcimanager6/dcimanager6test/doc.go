@@ -31,7 +31,7 @@
 //     with a quote written twice, numbers, true/false; unknown fields are 400);
 //     orderby is "<field> [asc|desc]" (one field); limit is "offset,count"
 //     or "count".
-//   - Servers carry the §A6 availability inputs: owner/owner_email (null
+//   - Servers carry the BILLmanager's availability availability inputs: owner/owner_email (null
 //     when free), is_new, maintenance_mode, state ("active"), configuration
 //     and operation.status; the fake also renders a convenience field
 //     "available" (not in the real API).
@@ -73,13 +73,18 @@
 //   - Switch ports: enable/disable set admin_status (oper_status mirrors
 //     it); the server's switch_connection shows the port's status.
 //   - WithWakeUp(n) / Suspend(n): the next n requests, whatever the path,
-//     answer 503. Inject adds faults (status/code/message, Retry-After,
-//     delay, drop before or after processing via connection hijack,
-//     truncated JSON); SetRandomFailures fails requests with 500 from a
-//     seeded source (WithSeed).
+//     answer 503.
+//   - Faults: Inject adds a Fault matched on "[METHOD ]/path" (the same
+//     vocabulary as the other ispkit fakes): the panel's JSON error, an
+//     HTTP status page, the connection dropped before or after the change,
+//     a truncated or malformed body, a slow answer, an expired session;
+//     once, N times, or with a probability from a seeded source (WithSeed,
+//     SetFaultSeed). Calls is the call log (path, parameter names, fault,
+//     applied); SetStrict records paths, query parameters and body fields
+//     the fake does not model (Violations).
 //
 // State is exposed for assertions through methods returning copies
-// (Machines, Users, Operations, Ports, IPs, Requests, Logins, Tokens) and
+// (Machines, Users, Operations, Ports, IPs, Calls, Requests, Logins, Tokens) and
 // can be changed with AddMachine, AddUser, AddLocation, AddOSTemplate and
 // UpdateMachine. The server is safe for concurrent requests; one mutex
 // guards the model.

@@ -67,6 +67,7 @@ func errCode(out map[string]any) float64 {
 func TestWhereParser(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer()
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
 	good := map[string]int{
@@ -114,6 +115,7 @@ func TestWhereParser(t *testing.T) {
 func TestAuthRules(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Hour))
+	// Not strict: this test probes the answers to calls nobody models.
 	defer f.Close()
 	c := login(t, f)
 	st, _ := c.do("GET", "/api/dci/v3/location", "", nil, map[string]string{"Cookie": "ses6=" + c.token})
@@ -144,6 +146,7 @@ func TestAuthRules(t *testing.T) {
 
 	// Expiry.
 	short := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Millisecond))
+	short.SetStrict(true)
 	defer short.Close()
 	sc := login(t, short)
 	deadline := time.Now().Add(2 * time.Second)
@@ -159,6 +162,7 @@ func TestAuthRules(t *testing.T) {
 func TestFaultsAndWakeUp(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithWakeUp(2))
+	f.SetStrict(true)
 	defer f.Close()
 	c := &rawClient{t: t, base: f.URL()}
 	for i := 0; i < 2; i++ {
@@ -167,7 +171,7 @@ func TestFaultsAndWakeUp(t *testing.T) {
 		assert.Equal(t, float64(dcimanager6test.CodeUnavailable), errCode(out))
 	}
 	c = login(t, f)
-	f.Inject(dcimanager6test.Fault{Method: "GET", Path: "/dci/v3/*", Status: 502, Times: 2})
+	f.Inject(dcimanager6test.Fault{Match: "GET /dci/v3/*", Kind: dcimanager6test.FaultPanelError, Status: 502, Times: 2})
 	for i := 0; i < 2; i++ {
 		st, _ := c.do("GET", "/dci/v3/location", "", nil, nil)
 		assert.Equal(t, 502, st)
@@ -175,14 +179,14 @@ func TestFaultsAndWakeUp(t *testing.T) {
 	st, _ := c.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 200, st, "the fault is used up")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Drop: true})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultDropBefore})
 	req, _ := http.NewRequest("GET", f.URL()+"/dci/v3/location", nil)
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	_, err := tr.RoundTrip(req)
 	assert.Error(t, err, "connection dropped")
 
-	f.Inject(dcimanager6test.Fault{Path: "/dci/v3/location", Delay: 30 * time.Millisecond})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultSlow, Delay: 30 * time.Millisecond})
 	start := time.Now()
 	st, _ = c.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 200, st)
@@ -192,6 +196,7 @@ func TestFaultsAndWakeUp(t *testing.T) {
 func TestOperationsAdvance(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
 	st, out := c.do("POST", "/api/dci/v3/server/1/reinstall", "", map[string]any{"os": 1, "password": "pw", "domain": "a.example.com"}, nil)
@@ -217,9 +222,10 @@ func TestOperationsAdvance(t *testing.T) {
 func TestConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(5*time.Millisecond, time.Millisecond), dcimanager6test.WithSeed(7))
+	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
-	f.SetRandomFailures(0.1)
+	f.Inject(dcimanager6test.Fault{Kind: dcimanager6test.FaultPanelError, Status: 500, Probability: 0.1, Times: -1})
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)

@@ -32,7 +32,7 @@ type Connection struct {
 }
 
 // Machine is a dedicated server (named Machine because Server is the
-// fake panel itself). The availability rules of spec §A6 are
+// fake panel itself). The availability rules of BILLmanager's availability rules (DCImanager 6 docs, "Integration with BILLmanager") are
 // visible as fields: Owner (0 = none), IsNew (diagnostics not done),
 // MaintenanceMode, State ("active"), and the last operation's status.
 type Machine struct {
@@ -269,7 +269,7 @@ func (st *state) seed(adminEmail, adminPassword string, now time.Time) {
 }
 
 // allocateIP gives s the first free address of a pool of its location as
-// its main address if it has none (extra addresses do not count). [G] the real allocation order is rack pool, location pool,
+// its main address if it has none (extra addresses do not count). (assumed) the real allocation order is rack pool, location pool,
 // then a pool whose name contains "public".
 func (st *state) allocateIP(s *Machine) {
 	for _, ip := range st.ips {
@@ -317,7 +317,7 @@ func (st *state) serverIPs(serverID int64) []*IP {
 	return out
 }
 
-// available is the rule of spec §A6.
+// available is the rule of BILLmanager's availability rules (DCImanager 6 docs, "Integration with BILLmanager").
 func (st *state) available(s *Machine) bool {
 	if s.Owner != 0 || s.IsNew || s.MaintenanceMode || s.Configuration == "" || s.State != "active" {
 		return false

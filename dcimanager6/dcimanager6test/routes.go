@@ -3,7 +3,9 @@ package dcimanager6test
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,11 +91,16 @@ func (s *Server) route(c *reqCtx) {
 		c.rep.fail(http.StatusMethodNotAllowed, CodeInvalidInput, "method not allowed", nil)
 		return
 	}
+	c.s.violate(Violation{Func: c.r.Method + " " + c.path})
 	c.rep.fail(http.StatusNotFound, CodeNotFound, "no such endpoint", map[string]any{"path": c.path})
 }
 
 func (c *reqCtx) st() *state { return c.s.st }
 
+// decode reads the JSON body into v. In strict mode a body field that v
+// (a pointer to a struct) has no json name for is a violation; a map
+// target reads every field, and its route lists what it models with
+// allow.
 func (c *reqCtx) decode(v any) bool {
 	if len(c.body) == 0 {
 		c.body = []byte("{}")
@@ -102,7 +109,36 @@ func (c *reqCtx) decode(v any) bool {
 		c.rep.fail(http.StatusBadRequest, CodeInvalidInput, "body is not valid JSON", nil)
 		return false
 	}
+	if t := reflect.TypeOf(v); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		c.allow(jsonNames(t.Elem())...)
+	}
 	return true
+}
+
+// allow records, in strict mode, every body field not named in names.
+func (c *reqCtx) allow(names ...string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(c.body, &m) != nil {
+		return
+	}
+	for k := range m {
+		if !slices.Contains(names, k) {
+			c.s.violate(Violation{Func: c.r.Method + " " + c.path, Param: k})
+		}
+	}
+}
+
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 func (c *reqCtx) notFound(what string) {
@@ -456,6 +492,7 @@ func (c *reqCtx) editServer() {
 	if !c.decode(&in) {
 		return
 	}
+	c.allow("owner", "domain")
 	if raw, ok := in["owner"]; ok {
 		var owner *int64
 		if err := json.Unmarshal(raw, &owner); err != nil {
@@ -517,7 +554,7 @@ func (c *reqCtx) start(s *Machine, kind string, stages []string, d time.Duration
 	return op
 }
 
-// power applies the preconditions of spec §A5.2: power_on needs off or
+// power applies the preconditions of the vendor's "Server power supply management logic" page: power_on needs off or
 // unknown, power_off needs on, power_reset is always allowed; a server
 // with a running operation is busy. Violations are 409 (code 4001).
 func (c *reqCtx) power(kind string) {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ispkit/ispkit/internal/fakekit"
+	"html"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -73,6 +75,12 @@ func WithDurations(install, power time.Duration) Option {
 // (default 1), so a failing run can be replayed.
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
+// WithClock makes the fake read time from now instead of the wall clock:
+// token expiry and the progress of operations follow it, so a test can
+// move time on by hand (see dcimanager5test.ManualClock for such a
+// clock).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
 // WithTLS serves HTTPS with a self-signed certificate (see Certificate).
 func WithTLS() Option { return func(c *config) { c.tls = true } }
 
@@ -88,18 +96,20 @@ type Server struct {
 	closing chan struct{}
 	once    sync.Once
 
-	mu        sync.Mutex
-	st        *state
-	rnd       *rand.Rand
-	tokens    map[string]session
-	faults    []*Fault
-	failRate  float64
-	wake      int
-	logins    int
-	reqs      []Request
-	failNext  map[string]string
-	loginKeys map[string]int64
-	issued    []string
+	mu         sync.Mutex
+	st         *state
+	rnd        *rand.Rand
+	tokens     map[string]session
+	faults     *fakekit.Faults
+	log        fakekit.Log
+	strict     bool
+	violations []Violation
+	wake       int
+	logins     int
+	reqs       []Request
+	failNext   map[string]string
+	loginKeys  map[string]int64
+	issued     []string
 }
 
 func (s *Server) keys() map[string]int64 {
@@ -133,7 +143,9 @@ func NewServer(opts ...Option) *Server {
 		o(&cfg)
 	}
 	s := &Server{cfg: cfg, closing: make(chan struct{}), st: newState(), tokens: map[string]session{},
-		rnd: rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)), wake: cfg.wake, failNext: map[string]string{}}
+		rnd: rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)), wake: cfg.wake, failNext: map[string]string{},
+		faults: fakekit.NewFaults(fakekit.MatchPath)}
+	s.faults.SetSeed(cfg.seed)
 	if cfg.empty {
 		s.st.users[s.st.id("user")] = &User{ID: 1, Email: cfg.adminEmail, Password: cfg.adminPassword, Role: "@admin"}
 	} else {
@@ -177,61 +189,52 @@ func (s *Server) Close() {
 
 // ---- fault injection ----
 
-// Fault changes how matching requests are answered.
-type Fault struct {
-	// Method matches the HTTP method ("" = any).
-	Method string
-	// Path matches the path below the /api prefix, e.g. "/dci/v3/server";
-	// a trailing "*" makes it a prefix ("/dci/v3/server/*"); "" = any.
-	Path string
-	// Times is how many requests the fault hits (0 = 1, negative = until
-	// ClearFaults).
-	Times int
+// Inject adds a fault; faults are consulted in the order added. Its
+// Match is a path below the /api prefix, optionally after a method:
+// "POST /dci/v3/server/*" (a trailing "*" makes it a prefix); "" matches
+// every request.
+func (s *Server) Inject(f Fault) { s.faults.Add(f) }
 
-	// Status and Code answer with {"error":{"code":Code,"msg":Msg}} and
-	// this HTTP status instead of processing the request.
-	Status int
-	Code   int
-	Msg    string
-	// RetryAfter is sent as the Retry-After header with Status.
-	RetryAfter string
-	// Delay holds the answer back (the request's context is honoured).
-	Delay time.Duration
-	// Drop closes the connection without answering and without
-	// processing the request.
-	Drop bool
-	// DropAfter processes the request, then closes the connection
-	// without answering (the client cannot know it happened).
-	DropAfter bool
-	// Malformed answers 200 with a truncated JSON body.
-	Malformed bool
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
-	hits int
+// SetFaultSeed reseeds the generator behind Fault.Probability, so a run
+// with random faults replays exactly.
+func (s *Server) SetFaultSeed(seed uint64) { s.faults.SetSeed(seed) }
+
+// Calls returns a copy of the call log: every request, in arrival order,
+// as "METHOD /path" (below /api) with its parameter names.
+func (s *Server) Calls() []Call { return s.log.Calls() }
+
+// CallCount returns how many calls of "METHOD /path" reached a route (""
+// = all), whatever their answer.
+func (s *Server) CallCount(key string) int { return s.log.Count(key) }
+
+// ResetCalls empties the call log.
+func (s *Server) ResetCalls() { s.log.Reset() }
+
+// SetStrict turns strict mode on or off. In strict mode a path the fake
+// does not route, a query parameter other than where, orderby and limit,
+// and a body field the route does not read are recorded (Violations).
+// The project's own tests run strict.
+func (s *Server) SetStrict(on bool) {
+	s.mu.Lock()
+	s.strict = on
+	s.mu.Unlock()
 }
 
-// Inject adds a fault; the first matching fault with hits left applies.
-func (s *Server) Inject(f Fault) {
+// Violations returns what strict mode recorded, in order.
+func (s *Server) Violations() []Violation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.Times == 0 {
-		f.Times = 1
+	return append([]Violation(nil), s.violations...)
+}
+
+// violate records v; s.mu is held.
+func (s *Server) violate(v Violation) {
+	if s.strict {
+		s.violations = append(s.violations, v)
 	}
-	s.faults = append(s.faults, &f)
-}
-
-// ClearFaults removes all faults and random failures.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults, s.failRate = nil, 0
-}
-
-// SetRandomFailures makes each request fail with 500 with probability
-// rate, drawn from the seeded random source (see WithSeed).
-func (s *Server) SetRandomFailures(rate float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failRate = rate
 }
 
 // Suspend makes the next n requests answer 503 "waking up".
@@ -258,30 +261,6 @@ func (s *Server) ExpireSessions() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokens = map[string]session{}
-}
-
-func (s *Server) matchFault(method, path string) *Fault {
-	for _, f := range s.faults {
-		if f.Times >= 0 && f.hits >= f.Times {
-			continue
-		}
-		if f.Method != "" && !strings.EqualFold(f.Method, method) {
-			continue
-		}
-		if f.Path != "" {
-			if p, ok := strings.CutSuffix(f.Path, "*"); ok {
-				if !strings.HasPrefix(path, p) {
-					continue
-				}
-			} else if f.Path != path {
-				continue
-			}
-		}
-		f.hits++
-		cp := *f
-		return &cp
-	}
-	return nil
 }
 
 // ---- HTTP plumbing ----
@@ -315,53 +294,100 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = "/" + p
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
-	s.mu.Lock()
-	f := s.matchFault(r.Method, path)
-	s.mu.Unlock()
-	if f != nil && f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			s.record(rec, 0)
-			return
-		case <-s.closing:
-			t.Stop()
-			return
+	if r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/auth/key-v4/") || r.URL.Path == "/") {
+		s.browser(w, r)
+		s.record(rec, 0)
+		return
+	}
+	key := r.Method + " " + path
+	var body []byte
+	if r.Body != nil {
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20)); err == nil {
+			body = buf.Bytes()
 		}
 	}
-	if f != nil && f.Drop {
-		s.record(rec, 0)
-		hijackClose(w)
-		return
+	params := fakekit.ParamNames(r.URL.Query())
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) == nil {
+		params = append(params, fakekit.ParamNames(fields)...)
+	}
+	call := fakekit.Call{Func: key, Params: params, At: s.clock()}
+	f := s.faults.Take(key)
+	if f != nil {
+		call.Fault = f.Kind
+	}
+	idx := s.log.Add(call)
+	done := func(status int) {
+		s.log.Update(idx, func(c *fakekit.Call) { c.Status = status })
+		s.record(rec, status)
 	}
 	var rep reply
-	s.handle(r, path, f, &rep)
-	if f != nil && f.DropAfter {
-		s.record(rec, 0)
-		hijackClose(w)
+	if f == nil {
+		s.handle(r, path, body, nil, &rep, idx)
+		done(rep.status)
+		rep.write(w)
 		return
 	}
-	s.record(rec, rep.status)
-	for k, v := range rep.header {
+	switch f.Kind {
+	case fakekit.FaultDropBefore:
+		done(0)
+		fakekit.Drop(w)
+		return
+	case fakekit.FaultMalformed:
+		done(http.StatusOK)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(fakekit.MalformedBody))
+		return
+	case fakekit.FaultStatus:
+		st := f.Status
+		if st == 0 {
+			st = http.StatusBadGateway
+		}
+		done(st)
+		w.Header().Set("Content-Type", "text/html")
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		w.WriteHeader(st)
+		_, _ = w.Write(fakekit.StatusPage(st))
+		return
+	}
+	s.handle(r, path, body, f, &rep, idx)
+	switch f.Kind {
+	case fakekit.FaultDropAfter:
+		done(0)
+		fakekit.Drop(w)
+	case fakekit.FaultTruncated:
+		done(rep.status)
+		fakekit.WriteTruncated(w, rep.status, http.Header{"Content-Type": {"application/json"}}, rep.body)
+	case fakekit.FaultSlow:
+		fakekit.Hold(f.Delay, r.Context().Done(), s.closing)
+		if r.Context().Err() != nil {
+			done(0)
+			return
+		}
+		done(rep.status)
+		rep.write(w)
+	default:
+		done(rep.status)
+		rep.write(w)
+	}
+}
+
+func (r *reply) write(w http.ResponseWriter) {
+	for k, v := range r.header {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body)
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body)
 }
 
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.now()
 }
 
 func (s *Server) record(rec Request, status int) {
@@ -371,20 +397,27 @@ func (s *Server) record(rec Request, status int) {
 	s.reqs = append(s.reqs, rec)
 }
 
-func (s *Server) handle(r *http.Request, path string, f *Fault, rep *reply) {
+func (s *Server) handle(r *http.Request, path string, body []byte, f *Fault, rep *reply, idx int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.now()
 	s.st.advance(now)
-	if f != nil && f.Status != 0 {
-		rep.fail(f.Status, f.Code, f.Msg, nil)
+	if f != nil && f.Kind == fakekit.FaultPanelError {
+		st := f.Status
+		if st == 0 {
+			st = http.StatusInternalServerError
+		}
+		code, msg := f.Code, f.Msg
+		if code == 0 {
+			code = CodeInternal
+		}
+		if msg == "" {
+			msg = "injected panel error"
+		}
+		rep.fail(st, code, msg, nil)
 		if f.RetryAfter != "" {
 			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
 		}
-		return
-	}
-	if f != nil && f.Malformed {
-		rep.status, rep.body = http.StatusOK, []byte(`{"list": [{"id": 1, "name": "trunc`)
 		return
 	}
 	if s.wake > 0 {
@@ -392,22 +425,15 @@ func (s *Server) handle(r *http.Request, path string, f *Fault, rep *reply) {
 		rep.fail(http.StatusServiceUnavailable, CodeUnavailable, "platform is waking up, repeat the request", nil)
 		return
 	}
-	if s.failRate > 0 && s.rnd.Float64() < s.failRate {
-		rep.fail(http.StatusInternalServerError, CodeInternal, "random failure (injected)", nil)
-		return
-	}
-	var body []byte
-	if r.Body != nil {
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20)); err != nil {
-			rep.fail(http.StatusBadRequest, CodeInvalidInput, "cannot read body", nil)
-			return
-		}
-		body = buf.Bytes()
-	}
 	ctx := &reqCtx{s: s, r: r, path: path, body: body, rep: rep, now: now}
 	public := path == "/auth/v4/public/token" || path == "/auth/v4/public/key"
 	if !public {
+		if f != nil && f.Kind == fakekit.FaultExpiredSession {
+			// The caller's session ends before the call.
+			for _, t := range s.requestTokens(r) {
+				delete(s.tokens, t)
+			}
+		}
 		uid, ok := s.authenticate(r, now)
 		if !ok {
 			rep.fail(http.StatusUnauthorized, CodeUnauthorized, "session is missing, invalid or expired", nil)
@@ -415,15 +441,29 @@ func (s *Server) handle(r *http.Request, path string, f *Fault, rep *reply) {
 		}
 		ctx.user = uid
 	}
+	for k := range r.URL.Query() {
+		if k != "where" && k != "orderby" && k != "limit" {
+			s.violate(Violation{Func: r.Method + " " + path, Param: k})
+		}
+	}
+	s.log.Update(idx, func(c *fakekit.Call) { c.Handled = true })
 	s.route(ctx)
+	if rep.status < 300 {
+		s.log.Update(idx, func(c *fakekit.Call) { c.Applied = true })
+	}
+}
+
+// requestTokens returns the session tokens a request carries.
+func (s *Server) requestTokens(r *http.Request) []string {
+	out := []string{r.Header.Get("x-xsrf-token")}
+	if c, err := r.Cookie("ses6"); err == nil {
+		out = append(out, c.Value)
+	}
+	return out
 }
 
 func (s *Server) authenticate(r *http.Request, now time.Time) (int64, bool) {
-	cands := []string{r.Header.Get("x-xsrf-token")}
-	if c, err := r.Cookie("ses6"); err == nil {
-		cands = append(cands, c.Value)
-	}
-	for _, t := range cands {
+	for _, t := range s.requestTokens(r) {
 		if t == "" {
 			continue
 		}
@@ -512,7 +552,7 @@ func (s *Server) Machines() []Machine {
 	return copiesByID(s.st.servers, func(v *Machine) Machine { return v.clone() })
 }
 
-// Available reports whether a server is free by the rules of spec §A6.
+// Available reports whether a server is free by the rules of BILLmanager's availability rules (DCImanager 6 docs, "Integration with BILLmanager").
 func (s *Server) Available(id int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -642,4 +682,35 @@ func copiesByID[V, T any](m map[int64]*V, cp func(*V) T) []T {
 		out = append(out, cp(m[id]))
 	}
 	return out
+}
+
+// browser serves what a person's browser opens: the key-login link
+// (GET /auth/key-v4/<key>, outside the API prefix) exchanges the key, once,
+// for a session in the ses6 cookie and redirects into the panel; the panel
+// page ("/") shows who is logged in, or the login page.
+func (s *Server) browser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	if key, ok := strings.CutPrefix(r.URL.Path, "/auth/key-v4/"); ok {
+		uid, ok := s.keys()[key]
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte("<html><body>The link is invalid or was already used.</body></html>"))
+			return
+		}
+		delete(s.keys(), key)
+		http.SetCookie(w, &http.Cookie{Name: "ses6", Value: s.newToken(uid, now), Path: "/", HttpOnly: true, Secure: r.TLS != nil})
+		w.Header().Set("Location", "/")
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	if uid, ok := s.authenticate(r, now); ok {
+		if u := s.st.users[uid]; u != nil {
+			_, _ = w.Write([]byte("<html><body>DCImanager: " + html.EscapeString(u.Email) + "</body></html>"))
+			return
+		}
+	}
+	_, _ = w.Write([]byte(`<html><body><form><input name="email"><input name="password" type="password"></form></body></html>`))
 }

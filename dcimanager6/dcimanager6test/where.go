@@ -18,7 +18,7 @@ import (
 //	unary   = NOT unary | "(" expr ")" | cmp
 //	cmp     = field (EQ|NE|CP) value | field IS [NOT] null
 //
-// Semantics chosen where the spec is silent [G]:
+// Semantics chosen where the spec is silent (assumed):
 //   - EQ on a null field is false, NE on a null field is true;
 //   - a number compares with a number field numerically and with a string
 //     field by its decimal text; a bool compares with a bool field;

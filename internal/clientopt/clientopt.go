@@ -32,6 +32,29 @@ import (
 // MaxRetries is the largest number of retries Retry accepts.
 const MaxRetries = 100
 
+// DefaultTimeout bounds one HTTP attempt of every panel client unless an
+// option says otherwise: 60 s, the timeout of the vendor's own WHMCS
+// modules.
+const DefaultTimeout = 60 * time.Second
+
+// MaxResponseSize caps the size of one answer at n bytes (n > 0).
+func MaxResponseSize(h *httpx.Config, n int64) *Problem {
+	if n <= 0 {
+		return problem("n", "must be positive")
+	}
+	h.MaxResponseBytes = n
+	return nil
+}
+
+// Construction reports a configuration the HTTP core refused (for example
+// TLS options with a custom RoundTripper that is not an *http.Transport).
+func Construction(err error) *Problem {
+	if err == nil {
+		return nil
+	}
+	return problem("configuration", err.Error())
+}
+
 // Problem describes an invalid option argument. It never contains the
 // offending value, which may be a secret.
 type Problem struct {

@@ -22,6 +22,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -133,7 +134,32 @@ type Config struct {
 	Logger *slog.Logger
 	// Application is prepended to the User-Agent ("app/1.0 ispkit/0.1.0").
 	Application string
+	// MaxResponseBytes caps the body of one answer. Zero means
+	// DefaultMaxResponseBytes; a longer answer is not read past the cap and
+	// fails with *ResponseTooLargeError.
+	MaxResponseBytes int64
+	// Clock paces the rate limiter; nil means the real clock. Tests give
+	// a fake one to observe the limiter's grants instead of timing them.
+	Clock Clock
 }
+
+// DefaultMaxResponseBytes is the default cap of one answer: 256 MiB, four
+// times the size of a DCImanager 5 list of 100,000 servers as the panels
+// render it (about 600 bytes a row).
+const DefaultMaxResponseBytes = 256 << 20
+
+// Clock is the time source of the rate limiter.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep waits d or until ctx is done (then it returns ctx.Err()).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                                   { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
 
 // Client sends requests with retries, rate limiting and logging.
 type Client struct {
@@ -141,6 +167,7 @@ type Client struct {
 	panel     string
 	logger    *slog.Logger
 	userAgent string
+	maxBody   int64
 }
 
 // Request is one HTTP call. Body is replayed on retries.
@@ -198,6 +225,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Panel == "" {
 		cfg.Panel = "panel"
 	}
+	if cfg.MaxResponseBytes < 0 {
+		return nil, errors.New("httpx: negative response size cap")
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
 
 	var hc http.Client
 	if cfg.HTTPClient != nil {
@@ -237,12 +273,16 @@ func New(cfg Config) (*Client, error) {
 		}
 		lim = rate.NewLimiter(rate.Limit(cfg.RateLimit), b)
 	}
-	hc.Transport = &limitTransport{base: base, lim: lim}
+	hc.Transport = &limitTransport{base: base, lim: lim, clock: cfg.Clock}
 	if hc.Timeout == 0 {
 		hc.Timeout = cfg.Timeout
 	}
+	// Whatever the caller's client does, a redirect is followed only to
+	// the same scheme and host: a form body carries authinfo and a
+	// DCImanager 6 request its token, and neither may reach another host.
+	hc.CheckRedirect = sameOriginRedirect
 
-	c := &Client{panel: cfg.Panel, logger: cfg.Logger}
+	c := &Client{panel: cfg.Panel, logger: cfg.Logger, maxBody: cfg.MaxResponseBytes}
 	c.userAgent = "ispkit/" + ispkit.Version
 	if cfg.Application != "" {
 		if strings.ContainsAny(cfg.Application, "\r\n") {
@@ -329,13 +369,36 @@ func (limiterDeadlineError) Is(target error) bool { return target == context.Dea
 
 // limitTransport waits for a limiter token before every attempt.
 type limitTransport struct {
-	base http.RoundTripper
-	lim  *rate.Limiter
+	base  http.RoundTripper
+	lim   *rate.Limiter
+	clock Clock
+}
+
+// wait takes one token of the limiter, waiting on the clock for it.
+func (t *limitTransport) wait(ctx context.Context) error {
+	now := t.clock.Now()
+	r := t.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return errLimiterDeadline
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		r.CancelAt(now)
+		return errLimiterDeadline
+	}
+	if err := t.clock.Sleep(ctx, d); err != nil {
+		r.CancelAt(t.clock.Now())
+		return err
+	}
+	return nil
 }
 
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.lim != nil {
-		if err := t.lim.Wait(req.Context()); err != nil {
+		if err := t.wait(req.Context()); err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}
@@ -360,7 +423,8 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.
 	// the transport is the per-attempt Timeout (http.Client.Timeout): a
 	// transport error like a reset, retried for safe and idempotent calls.
 	// A limiter that cannot serve before the deadline is final.
-	if errors.Is(err, errLimiterDeadline) || errors.Is(err, context.Canceled) {
+	var re *RedirectError
+	if errors.Is(err, errLimiterDeadline) || errors.Is(err, context.Canceled) || errors.As(err, &re) {
 		return false, err
 	}
 	if ClassFrom(ctx) == NonIdempotent {
@@ -466,7 +530,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	var out *Response
 	if err == nil && resp != nil {
-		b, rerr := io.ReadAll(resp.Body)
+		b, rerr := c.readBody(resp)
 		resp.Body.Close()
 		if rerr != nil {
 			err = rerr
@@ -478,10 +542,18 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	if err != nil {
 		var rl *RateLimitError
-		if errors.As(err, &rl) {
+		var re *RedirectError
+		var big *ResponseTooLargeError
+		switch {
+		case errors.As(err, &rl):
 			rl.Op = r.Op
 			rl.Panel = c.panel
-		} else {
+		case errors.As(err, &re):
+			re.Op, re.Panel = r.Op, c.panel
+			err = re
+		case errors.As(err, &big):
+			big.Op, big.Panel = r.Op, c.panel
+		default:
 			err = &TransportError{
 				Panel:           c.panel,
 				Op:              r.Op,
@@ -494,6 +566,82 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	c.log(ctx, r, class, out, err, n, time.Since(start))
 	return out, err
+}
+
+// readBody reads at most c.maxBody bytes of resp's body; a longer body, or
+// one announced longer, is a *ResponseTooLargeError and is not read on.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > c.maxBody {
+		return nil, &ResponseTooLargeError{Limit: c.maxBody, StatusCode: resp.StatusCode}
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > c.maxBody {
+		return nil, &ResponseTooLargeError{Limit: c.maxBody, StatusCode: resp.StatusCode}
+	}
+	return buf.Bytes(), nil
+}
+
+// ResponseTooLargeError is an answer longer than the client's cap
+// (MaxResponseBytes). Its body was not read past the cap. A panel that
+// really holds that much data needs a larger cap; a hostile or broken one
+// is stopped before it exhausts the memory of the caller.
+type ResponseTooLargeError struct {
+	Panel      string
+	Op         string
+	StatusCode int
+	// Limit is the cap in bytes.
+	Limit int64
+}
+
+// Error says which call answered too much.
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("%s: %s: answer (HTTP %d) is larger than the %d-byte cap", e.Panel, e.Op, e.StatusCode, e.Limit)
+}
+
+// RedirectError is a redirect the client refused to follow: to another
+// scheme or host (the request carries credentials, which must never reach
+// another host), or one redirect too many. Nothing was sent to Location.
+type RedirectError struct {
+	Panel      string
+	Op         string
+	StatusCode int
+	// Location is the refused target without its query (it may carry a
+	// secret) and without user information.
+	Location string
+	// Reason says why it was refused.
+	Reason string
+}
+
+// Error names the refused target without secrets.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("%s: %s: refused to follow an HTTP %d redirect to %s: %s", e.Panel, e.Op, e.StatusCode, e.Location, e.Reason)
+}
+
+// maxRedirects bounds a chain of same-origin redirects.
+const maxRedirects = 5
+
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	loc := *req.URL
+	loc.User, loc.RawQuery, loc.ForceQuery, loc.Fragment = nil, "", false, ""
+	orig := via[0].URL
+	switch {
+	case !strings.EqualFold(req.URL.Scheme, orig.Scheme) || !strings.EqualFold(req.URL.Host, orig.Host):
+		return &RedirectError{StatusCode: status, Location: loc.String(), Reason: "another scheme or host"}
+	case len(via) >= maxRedirects:
+		return &RedirectError{StatusCode: status, Location: loc.String(), Reason: "too many redirects"}
+	}
+	return nil
 }
 
 // notSent reports whether err proves the request never reached the panel:

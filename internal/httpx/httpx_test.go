@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -649,37 +650,56 @@ func TestCancelledInFlightMayHaveHappened(t *testing.T) {
 // ---------------------------------------------------------------------------
 // (5) the limiter sits under the retry loop
 
+// fakeClock is a limiter clock that never moves: every reservation is made
+// at the same instant, and each wait the limiter asks for is recorded and
+// returns at once. The waits are then exactly what the limiter granted,
+// whatever the machine's load.
+type fakeClock struct {
+	now   time.Time
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.waits = append(c.waits, d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+// sortedWaits returns the recorded waits, shortest first.
+func (c *fakeClock) sortedWaits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := append([]time.Duration(nil), c.waits...)
+	slices.Sort(out)
+	return out
+}
+
 func TestLimiterChargesEveryAttempt(t *testing.T) {
 	t.Parallel()
-	const interval = 50 * time.Millisecond // 20 per second
+	clock := newFakeClock()
 	p := newPanel(t, failThenOK(3, status(503)))
-	c := newClient(t, fast(httpx.Config{RateLimit: 20, Burst: 1}))
-	start := time.Now()
+	c := newClient(t, fast(httpx.Config{RateLimit: 20, Burst: 1, Clock: clock}))
 	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 	require.NoError(t, err)
 	assert.Equal(t, 4, resp.Attempts)
-	assert.GreaterOrEqual(t, time.Since(start), time.Duration(float64(3*interval)*0.8))
-	ts := p.times()
-	require.Len(t, ts, 4)
-	for i := 1; i < len(ts); i++ {
-		assert.GreaterOrEqual(t, ts[i].Sub(ts[i-1]), time.Duration(float64(interval)*0.6),
-			"attempt %d came before the limiter allowed it", i+1)
-	}
-
-	// The same call without a limiter is only paced by the 1-2 ms backoff:
-	// the gaps above come from the limiter.
-	p2 := newPanel(t, failThenOK(3, status(503)))
-	c2 := newClient(t, fast(httpx.Config{}))
-	start = time.Now()
-	_, err = c2.Do(testCtx(t), post(p2.URL, httpx.SafeRead))
-	require.NoError(t, err)
-	assert.Less(t, time.Since(start), time.Duration(float64(3*interval)*0.8))
+	// 20 per second, burst 1: the first attempt takes the burst token, and
+	// each retry waits one more 50 ms interval. A limiter above the retry
+	// loop would have charged the call once (no wait at all).
+	assert.Equal(t, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond},
+		clock.sortedWaits())
 }
 
 func TestLimiterIsSharedAcrossCalls(t *testing.T) {
 	t.Parallel()
+	clock := newFakeClock()
 	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
-	c := newClient(t, httpx.Config{RateLimit: 20, Burst: 2})
+	c := newClient(t, httpx.Config{RateLimit: 20, Burst: 2, Clock: clock})
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Add(1)
@@ -690,11 +710,79 @@ func TestLimiterIsSharedAcrossCalls(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ts := p.times()
-	require.Len(t, ts, 6)
-	// 2 burst tokens, then 4 more at 50 ms each: ~200 ms between the first
-	// and the last grant (loose: arrivals lag grants by a dial or so).
-	assert.GreaterOrEqual(t, ts[5].Sub(ts[0]), 120*time.Millisecond)
+	assert.Equal(t, int32(6), p.hits.Load())
+	// Two calls take the burst; the other four queue behind each other on
+	// the one limiter, 50 ms apart. Separate limiters would not wait.
+	assert.Equal(t, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 200 * time.Millisecond},
+		clock.sortedWaits())
+}
+
+// ---------------------------------------------------------------------------
+// redirects and the response size cap
+
+func TestRedirectToAnotherHostIsRefused(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { elsewhere.Add(1); ok(w) })
+	for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		p := newPanel(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/steal?authinfo=x", code)
+		})
+		for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
+			_, err := newClient(t, fast(httpx.Config{Panel: "p"})).Do(testCtx(t), post(p.URL, class))
+			var re *httpx.RedirectError
+			require.ErrorAs(t, err, &re, "HTTP %d", code)
+			assert.Equal(t, code, re.StatusCode)
+			assert.Equal(t, "p", re.Panel)
+			assert.NotContains(t, err.Error(), "authinfo")
+			assert.Equal(t, int32(1), p.hits.Swap(0), "a refused redirect is not retried")
+		}
+	}
+	assert.Zero(t, elsewhere.Load(), "nothing may reach the other host")
+}
+
+func TestRedirectOnTheSameHostIsFollowed(t *testing.T) {
+	t.Parallel()
+	p := newPanel(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusTemporaryRedirect)
+			return
+		}
+		ok(w)
+	})
+	resp, err := newClient(t, httpx.Config{}).Do(testCtx(t), post(p.URL+"/old", httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(resp.Body))
+	assert.Equal(t, int32(2), p.hits.Load())
+}
+
+func TestResponseSizeIsCapped(t *testing.T) {
+	t.Parallel()
+	const cap = 1 << 10
+	for name, h := range map[string]handlerFunc{
+		"announced": func(_ int, w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", "1000000")
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 2*cap))
+		},
+		"streamed": func(_ int, w http.ResponseWriter, _ *http.Request) {
+			for range 100 {
+				_, _ = w.Write(bytes.Repeat([]byte("x"), cap))
+				w.(http.Flusher).Flush()
+			}
+		},
+	} {
+		p := newPanel(t, h)
+		_, err := newClient(t, httpx.Config{Panel: "p", MaxResponseBytes: cap}).Do(testCtx(t), post(p.URL, httpx.SafeRead))
+		var big *httpx.ResponseTooLargeError
+		require.ErrorAs(t, err, &big, name)
+		assert.Equal(t, int64(cap), big.Limit)
+		assert.Equal(t, "x", big.Op)
+	}
+	// Exactly at the cap is fine.
+	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(bytes.Repeat([]byte("y"), cap)) })
+	resp, err := newClient(t, httpx.Config{MaxResponseBytes: cap}).Do(testCtx(t), post(p.URL, httpx.SafeRead))
+	require.NoError(t, err)
+	assert.Len(t, resp.Body, cap)
 }
 
 // ---------------------------------------------------------------------------
@@ -768,9 +856,7 @@ func TestTLSAccepted(t *testing.T) {
 func TestTLSWrongPinRejected(t *testing.T) {
 	t.Parallel()
 	srv, hits := newTLSPanel(t)
-	// Default backoff (200 ms+): a retried pin failure would also be slow.
 	c := newClient(t, httpx.Config{PinnedSHA256: []string{strings.Repeat("ab", 32)}})
-	start := time.Now()
 	_, err := c.Do(testCtx(t), post(srv.URL, httpx.NonIdempotent))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pinned fingerprint")
@@ -780,8 +866,7 @@ func TestTLSWrongPinRejected(t *testing.T) {
 
 	_, err = c.Do(testCtx(t), post(srv.URL, httpx.SafeRead))
 	require.ErrorAs(t, err, &te)
-	assert.Equal(t, 1, te.Attempts, "a pin mismatch is final")
-	assert.Less(t, time.Since(start), 500*time.Millisecond, "no backoff between pin failures")
+	assert.Equal(t, 1, te.Attempts, "a pin mismatch is final: no retry, hence no backoff")
 	assert.Equal(t, int32(0), hits.Load())
 }
 

@@ -3,7 +3,7 @@
 // {"doc":{...}} response envelope, doc.error as a typed error, the three
 // authentication modes, and the server-side half that the fake panels share.
 //
-// Decoding rules (spec mgr5 §2.2): element text is "$", attributes are
+// Decoding rules: element text is "$", attributes are
 // "$name" keys, an empty object {} is a flag that is present, and every
 // repeatable element (elem, slist, val, param, msg) may arrive either as a
 // single object or as an array. Request parameters echoed in tparams and

@@ -10,7 +10,7 @@ import (
 	"github.com/ispkit/ispkit/internal/httpx"
 )
 
-// Error types reported by the panels in doc.error/$type (spec mgr5 §2.6).
+// Error types reported by the panels in doc.error/$type.
 const (
 	TypeAuth    = "auth"
 	TypeExists  = "exists"
@@ -18,8 +18,8 @@ const (
 	TypeValue   = "value"
 	TypeAccess  = "access"
 	TypeXML     = "xml"
-	TypeLimit   = "limit"   // [G] guessed name of the mgr4 "limit exceeded" code
-	TypeLicense = "license" // [G] guessed name of the mgr4 "license" code
+	TypeLimit   = "limit"   // (assumed) guessed name of the mgr4 "limit exceeded" code
+	TypeLicense = "license" // (assumed) guessed name of the mgr4 "license" code
 )
 
 // Sentinel categories matched by errors.Is against an *Error.
@@ -164,7 +164,7 @@ func decodeError(panel, fn string, raw json.RawMessage) error {
 	}
 	// The object names the field the value belongs to; a secret field's
 	// value is never kept. "badpassword" on an auth error is not a field:
-	// its value is the caller's remote_addr (spec mgr5 §2.6, §6), which is
+	// its value is the caller's remote_addr, which is
 	// what an admin needs to fix an authinfo whitelist.
 	secretObject := httpx.IsSecret(e.Object) && !(e.Type == TypeAuth && e.Object == "badpassword")
 	for k, v := range e.Params {

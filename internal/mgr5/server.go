@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,6 +25,8 @@ type ServerRequest struct {
 	Su     string
 	Lang   string
 	Params url.Values
+
+	read map[string]bool
 }
 
 // Elids splits a group elid ("1, 2, 3") into ids.
@@ -41,11 +44,35 @@ func (r *ServerRequest) Elids() []string {
 	return out
 }
 
-// Get returns a parameter value.
-func (r *ServerRequest) Get(name string) string { return r.Params.Get(name) }
+// Get returns a parameter value and marks the parameter as read.
+func (r *ServerRequest) Get(name string) string { r.markRead(name); return r.Params.Get(name) }
 
-// Has reports whether a parameter was sent.
-func (r *ServerRequest) Has(name string) bool { _, ok := r.Params[name]; return ok }
+// Has reports whether a parameter was sent and marks it as read.
+func (r *ServerRequest) Has(name string) bool {
+	r.markRead(name)
+	_, ok := r.Params[name]
+	return ok
+}
+
+func (r *ServerRequest) markRead(name string) {
+	if r.read == nil {
+		r.read = map[string]bool{}
+	}
+	r.read[name] = true
+}
+
+// Unread returns the sorted names of the parameters sent that nobody read
+// with Get or Has: the parameters a fake's function does not model.
+func (r *ServerRequest) Unread() []string {
+	var out []string
+	for k := range r.Params {
+		if !r.read[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // ParseRequest reads a mgr5 request from GET or POST.
 func ParseRequest(r *http.Request) (*ServerRequest, error) {
@@ -149,8 +176,8 @@ var repeatable = map[string]bool{"elem": true, "slist": true, "val": true, "para
 // In out=json a repeated element that occurs once is rendered as a single
 // object and as an array when it occurs more than once; out=sjson always
 // renders elem, slist, val, param and page as arrays. This is the fakes'
-// documented choice for a point the public sources leave open (spec mgr5
-// §2.2); clients must accept both.
+// documented choice for a point the public sources leave open ; clients must
+// accept both.
 func Render(w http.ResponseWriter, out string, doc *Node) {
 	var b []byte
 	switch out {
@@ -299,7 +326,7 @@ func writeJSONNode(buf *bytes.Buffer, n *Node, strict bool) {
 }
 
 // renderJSONData renders the rows of a list as a flat array of string maps;
-// other documents render as one flat object (spec mgr5 §2.3, [G] for forms).
+// other documents render as one flat object.
 func renderJSONData(doc *Node) []byte {
 	var rows []map[string]string
 	flat := map[string]string{}
@@ -361,16 +388,17 @@ func writeXMLNode(buf *bytes.Buffer, n *Node) {
 }
 
 // ErrorDoc builds the doc.error document for e, shaped like the panels'
-// (type, object, value attributes; msg and detail; object and value params).
+// (type, object and lang attributes; msg and detail; object and value
+// params).
 func ErrorDoc(e *Error, lang string) *Node {
 	if lang == "" {
 		lang = "en"
 	}
 	doc := NewDoc()
+	// The value travels only as param name="value", never as an
+	// attribute of the error element (the panels' captured answers show
+	// type, object and lang attributes only).
 	en := doc.Add("error", "").Attr("type", e.Type).Attr("object", e.Object).Attr("lang", lang)
-	if e.Value != "" {
-		en.Attr("value", e.Value)
-	}
 	en.Add("param", e.Object).Attr("name", "object").Attr("type", "msg")
 	if e.Value != "" {
 		en.Add("param", e.Value).Attr("name", "value")

@@ -4,7 +4,7 @@
 // Each panel fake (dcimanager5test, ipmanagertest, ispmanagertest) registers
 // its functions on a Server.
 //
-// Behaviours chosen where the public spec is silent ([G] in spec mgr5):
+// Behaviours chosen where the public spec is silent (assumed; see each panel's wire ledger):
 //   - an expired or unknown session answers doc.error type "auth", object
 //     "session" (HTTP 200), so clients re-login on any auth error;
 //   - keys from session.newkey are valid for one hour and single-use;
@@ -16,18 +16,21 @@ package mgr5fake
 
 import (
 	"context"
+	"html"
 	"io"
 	"log"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ispkit/ispkit/internal/fakekit"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // Level numbers used in lists. Only 16 (user) is confirmed by the spec; the
@@ -81,45 +84,37 @@ type handler struct {
 	access Access
 }
 
-// Call is one entry of the call log.
-type Call struct {
-	Func   string
-	Caller string
-	Su     string
-	Elid   string
-	At     time.Time
+// Call is one entry of the call log (see fakekit.Call).
+type Call = fakekit.Call
+
+// Fault is one injected failure (see fakekit.Fault).
+type Fault = fakekit.Fault
+
+// FaultKind says what an injected fault does.
+type FaultKind = fakekit.FaultKind
+
+// Violation is a request strict mode refused: a function the fake does not
+// model, or a parameter its function never read.
+type Violation struct {
+	// Func is the function called.
+	Func string
+	// Param is the parameter the function did not model; empty when the
+	// function itself is unknown.
+	Param string
 }
 
-// FaultKind selects what an injected fault does.
-type FaultKind int
+// String renders "func: param", or "func (unknown function)".
+func (v Violation) String() string {
+	if v.Param == "" {
+		return v.Func + " (unknown function)"
+	}
+	return v.Func + ": " + v.Param
+}
 
-const (
-	// FaultPanelError answers with Fault.Err as doc.error (HTTP 200).
-	FaultPanelError FaultKind = iota
-	// FaultStatus answers with HTTP status Fault.Status and an HTML body.
-	FaultStatus
-	// FaultDrop closes the connection without answering.
-	FaultDrop
-	// FaultMalformed answers 200 with a truncated JSON body.
-	FaultMalformed
-	// FaultDelay waits Fault.Delay (or until the client gives up) and then
-	// processes the request normally.
-	FaultDelay
-	// FaultAfter processes the request, then drops the connection: the
-	// change happened but the client never hears of it.
-	FaultAfter
-)
-
-// Fault is one injected failure.
-type Fault struct {
-	// Func limits the fault to one function; empty matches every function.
-	Func string
-	Kind FaultKind
-	// Times is how many requests fail; zero means until cleared.
-	Times  int
-	Err    *mgr5.Error
-	Status int
-	Delay  time.Duration
+// protocolParams are read by the core itself, whatever the function.
+var protocolParams = map[string]bool{
+	"func": true, "out": true, "elid": true, "plid": true, "sok": true, "su": true, "lang": true,
+	"authinfo": true, "auth": true,
 }
 
 // Server is a fake mgr5 panel.
@@ -128,17 +123,22 @@ type Server struct {
 	path string
 	srv  *httptest.Server
 
-	mu         sync.Mutex
-	accounts   map[string]*Account
-	sessions   map[string]*session
-	keys       map[string]keyEntry
-	handlers   map[string]handler
-	faults     []*Fault
-	calls      []Call
-	sessionTTL time.Duration
-	random5xx  float64
-	rnd        *rand.Rand
-	now        func() time.Time
+	mu          sync.Mutex
+	accounts    map[string]*Account
+	sessions    map[string]*session
+	keys        map[string]keyEntry
+	handlers    map[string]handler
+	sessionTTL  time.Duration
+	now         func() time.Time
+	strict      bool
+	violations  []Violation
+	oneRowArray bool
+
+	faults *fakekit.Faults
+	log    fakekit.Log
+	// closing ends held (FaultSlow) answers when the server stops.
+	closing chan struct{}
+	once    sync.Once
 
 	requests atomic.Int64
 }
@@ -162,8 +162,9 @@ func New(path string) *Server {
 		keys:       map[string]keyEntry{},
 		handlers:   map[string]handler{},
 		sessionTTL: time.Hour,
-		rnd:        rand.New(rand.NewPCG(1, 2)),
 		now:        time.Now,
+		faults:     fakekit.NewFaults(nil),
+		closing:    make(chan struct{}),
 	}
 }
 
@@ -193,6 +194,7 @@ func (s *Server) URL() string { return s.srv.URL + s.path }
 
 // Close stops the server.
 func (s *Server) Close() {
+	s.once.Do(func() { close(s.closing) })
 	if s.srv != nil {
 		s.srv.CloseClientConnections()
 		s.srv.Close()
@@ -232,11 +234,34 @@ func (s *Server) SetSessionTTL(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetClock makes the fake read time from now (sessions and keys expire
+// by it).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
 // ExpireSessions ends every session now, as a panel restart would.
 func (s *Server) ExpireSessions() {
 	s.mu.Lock()
 	s.sessions = map[string]*session{}
 	s.mu.Unlock()
+}
+
+// ResetAccounts removes every login but keep, with their sessions and
+// keys, and empties the call log.
+func (s *Server) ResetAccounts(keep string) {
+	s.mu.Lock()
+	for name := range s.accounts {
+		if name != keep {
+			delete(s.accounts, name)
+		}
+	}
+	s.sessions = map[string]*session{}
+	s.keys = map[string]keyEntry{}
+	s.mu.Unlock()
+	s.log.Reset()
 }
 
 // SessionCount returns the number of live sessions.
@@ -246,77 +271,66 @@ func (s *Server) SessionCount() int {
 	return len(s.sessions)
 }
 
-// InjectFault adds a fault; faults are consumed in the order added.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := f
-	s.faults = append(s.faults, &c)
-}
+// Inject adds a fault; faults are consulted in the order added. Its
+// Match is a function name ("" = every function).
+func (s *Server) Inject(f Fault) { s.faults.Add(f) }
 
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-	s.random5xx = 0
-}
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 502, 503
-// or 500, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.random5xx = fraction
-	s.rnd = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-}
+// SetFaultSeed reseeds the generator behind Fault.Probability.
+func (s *Server) SetFaultSeed(seed uint64) { s.faults.SetSeed(seed) }
 
-// Calls returns a copy of the call log.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+// Calls returns a copy of the call log: every request, in arrival order.
+func (s *Server) Calls() []Call { return s.log.Calls() }
 
-// CallCount returns how many successful-auth calls of fn were logged ("" =
-// all functions).
-func (s *Server) CallCount(fn string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if fn == "" || c.Func == fn {
-			n++
-		}
-	}
-	return n
-}
+// CallCount returns how many calls of fn reached the function ("" = all).
+func (s *Server) CallCount(fn string) int { return s.log.Count(fn) }
+
+// ResetCalls empties the call log.
+func (s *Server) ResetCalls() { s.log.Reset() }
 
 // Requests returns the number of HTTP requests received.
 func (s *Server) Requests() int64 { return s.requests.Load() }
 
-// takeFault returns the fault that applies to fn, if any.
-func (s *Server) takeFault(fn string) *Fault {
+// SetStrict turns strict mode on or off. In strict mode a function the
+// fake does not model, and a parameter its function never read, are
+// recorded as violations (the answer to an unknown function is the same
+// in both modes: the doc.error the fake gives for it). Tests check
+// Violations, so a client that sends what the real panel would ignore
+// fails the test that sent it.
+func (s *Server) SetStrict(on bool) {
+	s.mu.Lock()
+	s.strict = on
+	s.mu.Unlock()
+}
+
+// Violations returns what strict mode refused, in order.
+func (s *Server) Violations() []Violation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Func != "" && f.Func != fn {
-			continue
-		}
-		out := *f
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		return &out
+	return append([]Violation(nil), s.violations...)
+}
+
+// SetOneRowArray chooses how out=json renders a repeated element (elem,
+// slist, val, param, page) that occurs once: as an object (false, the
+// default) or as a one-item array (true). No public source settles what a
+// real panel sends, so clients are tested on both; out=sjson always sends
+// arrays.
+func (s *Server) SetOneRowArray(on bool) {
+	s.mu.Lock()
+	s.oneRowArray = on
+	s.mu.Unlock()
+}
+
+func (s *Server) render(w http.ResponseWriter, out string, doc *mgr5.Node) {
+	s.mu.Lock()
+	arrays := s.oneRowArray
+	s.mu.Unlock()
+	if out == "json" && arrays {
+		out = "sjson"
 	}
-	if s.random5xx > 0 && s.rnd.Float64() < s.random5xx {
-		codes := []int{500, 502, 503}
-		return &Fault{Kind: FaultStatus, Status: codes[s.rnd.IntN(len(codes))]}
-	}
-	return nil
+	mgr5.Render(w, out, doc)
 }
 
 // ServeHTTP implements http.Handler.
@@ -331,59 +345,100 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if f := s.takeFault(req.Func); f != nil {
-		switch f.Kind {
-		case FaultPanelError:
-			mgr5.Render(w, req.Out, mgr5.ErrorDoc(f.Err, req.Lang))
-			return
-		case FaultStatus:
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(f.Status)
-			_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(f.Status) + " " + http.StatusText(f.Status) + "</h1></body></html>"))
-			return
-		case FaultDrop:
-			drop(w)
-			return
-		case FaultMalformed:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"doc":{"elem":[{"id":{"$":"1"`))
-			return
-		case FaultDelay:
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-		case FaultAfter:
-			s.serve(httptest.NewRecorder(), r, req)
-			drop(w)
+	call := fakekit.Call{Func: req.Func, Params: fakekit.ParamNames(req.Params), Su: req.Su, Elid: req.Elid, At: s.clock()}
+	f := s.faults.Take(req.Func)
+	if f != nil {
+		call.Fault = f.Kind
+	}
+	idx := s.log.Add(call)
+	if f == nil {
+		s.serve(w, r, req, idx)
+		return
+	}
+	switch f.Kind {
+	case fakekit.FaultPanelError:
+		e := f.Err
+		if e == nil {
+			e = &mgr5.Error{Type: mgr5.TypeXML, Object: "internal", Message: "injected panel error"}
+		}
+		s.finish(idx, http.StatusOK)
+		s.render(w, req.Out, mgr5.ErrorDoc(e, req.Lang))
+	case fakekit.FaultStatus:
+		st := f.Status
+		if st == 0 {
+			st = http.StatusBadGateway
+		}
+		s.finish(idx, st)
+		w.Header().Set("Content-Type", "text/html")
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		w.WriteHeader(st)
+		_, _ = w.Write(fakekit.StatusPage(st))
+	case fakekit.FaultDropBefore:
+		fakekit.Drop(w)
+	case fakekit.FaultMalformed:
+		s.finish(idx, http.StatusOK)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(fakekit.MalformedBody))
+	case fakekit.FaultExpiredSession:
+		if sid := req.Get("auth"); sid != "" {
+			s.mu.Lock()
+			delete(s.sessions, sid)
+			s.mu.Unlock()
+		}
+		s.serve(w, r, req, idx)
+	case fakekit.FaultDropAfter:
+		s.serve(httptest.NewRecorder(), r, req, idx)
+		s.finish(idx, 0)
+		fakekit.Drop(w)
+	case fakekit.FaultTruncated:
+		rec := httptest.NewRecorder()
+		s.serve(rec, r, req, idx)
+		fakekit.WriteTruncated(w, rec.Code, rec.Header(), rec.Body.Bytes())
+	case fakekit.FaultSlow:
+		rec := httptest.NewRecorder()
+		s.serve(rec, r, req, idx)
+		fakekit.Hold(f.Delay, r.Context().Done(), s.closing)
+		if r.Context().Err() != nil {
+			s.finish(idx, 0)
 			return
 		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	default:
+		s.serve(w, r, req, idx)
 	}
-	s.serve(w, r, req)
 }
 
-func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerRequest) {
-	fail := func(e *mgr5.Error) { mgr5.Render(w, req.Out, mgr5.ErrorDoc(e, req.Lang)) }
+func (s *Server) finish(idx, status int) {
+	s.log.Update(idx, func(c *fakekit.Call) { c.Status = status })
+}
+
+// browser reports whether a request comes from a browser rather than an
+// API client: it names no output format.
+func browser(req *mgr5.ServerRequest) bool { return !req.Has("out") }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerRequest, idx int) {
+	fail := func(e *mgr5.Error) {
+		s.finish(idx, http.StatusOK)
+		s.render(w, req.Out, mgr5.ErrorDoc(e, req.Lang))
+	}
 	if req.Func == "auth" {
-		s.auth(w, req)
+		s.auth(w, req, idx)
+		return
+	}
+	if req.Func == "" && browser(req) {
+		s.panelPage(w, r, idx)
 		return
 	}
 	caller, aerr := s.authenticate(req)
@@ -391,14 +446,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerR
 		fail(aerr)
 		return
 	}
+	s.log.Update(idx, func(c *fakekit.Call) { c.Caller = caller.Name })
 	s.mu.Lock()
 	h, ok := s.handlers[req.Func]
+	strict := s.strict
 	s.mu.Unlock()
 	if req.Func == "session.newkey" {
 		h, ok = handler{fn: s.newKey, access: AdminOnly}, true
 	}
 	if !ok {
-		fail(&mgr5.Error{Type: mgr5.TypeMissed, Object: "func", Value: req.Func, Message: "Unknown function '" + req.Func + "'"})
+		if strict {
+			s.violate(Violation{Func: req.Func})
+		}
+		fail(&mgr5.Error{Type: mgr5.TypeMissed, Object: "func", Message: "Unknown function '" + req.Func + "'"})
 		return
 	}
 	if h.access == AdminOnly && caller.Level < LevelAdmin {
@@ -419,10 +479,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerR
 		}
 		user = u
 	}
-	s.mu.Lock()
-	s.calls = append(s.calls, Call{Func: req.Func, Caller: caller.Name, Su: req.Su, Elid: req.Elid, At: s.now()})
-	s.mu.Unlock()
+	s.log.Update(idx, func(c *fakekit.Call) { c.Handled = true })
 	doc, err := h.fn(&Ctx{Req: req, Caller: caller, User: user, Context: r.Context()})
+	// A function that refused the request may stop reading early; only a
+	// call it carried out must have read (modelled) every parameter.
+	if strict && err == nil {
+		for _, p := range req.Unread() {
+			if !protocolParams[p] {
+				s.violate(Violation{Func: req.Func, Param: p})
+			}
+		}
+	}
 	if err != nil {
 		if e, ok := err.(*mgr5.Error); ok {
 			fail(e)
@@ -431,13 +498,60 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *mgr5.ServerR
 		fail(&mgr5.Error{Type: mgr5.TypeXML, Object: "internal", Message: err.Error()})
 		return
 	}
+	s.log.Update(idx, func(c *fakekit.Call) { c.Applied = true })
 	if doc == nil {
 		doc = mgr5.NewDoc().OK()
 	}
+	if browser(req) {
+		// A browser opening a panel link (ipmiredirect) is sent on to the
+		// target the API would name in "ok".
+		for _, c := range doc.Children {
+			if c.Name == "ok" && strings.HasPrefix(c.Text, "http") {
+				s.finish(idx, http.StatusFound)
+				http.Redirect(w, r, c.Text, http.StatusFound)
+				return
+			}
+		}
+	}
 	doc.Attr("func", req.Func).Attr("lang", orDefault(req.Lang, "en")).Attr("binary", s.path)
 	mgr5.TParams(doc, req)
-	mgr5.Render(w, req.Out, doc)
+	s.finish(idx, http.StatusOK)
+	s.render(w, req.Out, doc)
 }
+
+func (s *Server) violate(v Violation) {
+	s.mu.Lock()
+	s.violations = append(s.violations, v)
+	s.mu.Unlock()
+}
+
+// sessionCookie is the cookie a browser session lives in: "<mgr>ses5"
+// ("dcimgrses5" for /dcimgr).
+func (s *Server) sessionCookie() string { return strings.TrimPrefix(s.path, "/") + "ses5" }
+
+// panelPage answers a browser that opens the panel: the panel when its
+// session cookie is valid, the login form otherwise.
+func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, idx int) {
+	user := ""
+	if ck, err := r.Cookie(s.sessionCookie()); err == nil {
+		s.mu.Lock()
+		if ss, ok := s.sessions[ck.Value]; ok && s.now().Sub(ss.lastUsed) <= s.sessionTTL {
+			ss.lastUsed = s.now()
+			user = ss.user
+		}
+		s.mu.Unlock()
+	}
+	s.finish(idx, http.StatusOK)
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	if user == "" {
+		_, _ = w.Write([]byte(loginPage))
+		return
+	}
+	s.log.Update(idx, func(c *fakekit.Call) { c.Caller, c.Handled, c.Applied = user, true, true })
+	_, _ = w.Write([]byte("<html><body>panel of " + html.EscapeString(user) + "</body></html>"))
+}
+
+const loginPage = `<html><body><form method="post"><input name="username"><input name="password" type="password"></form></body></html>`
 
 func orDefault(s, d string) string {
 	if s == "" {
@@ -478,9 +592,12 @@ func (s *Server) authenticate(req *mgr5.ServerRequest) (Account, *mgr5.Error) {
 	return Account{}, &mgr5.Error{Type: mgr5.TypeAuth, Object: "notauth", Message: "Authorization required"}
 }
 
-// auth implements func=auth with a password or a key.
-func (s *Server) auth(w http.ResponseWriter, req *mgr5.ServerRequest) {
+// auth implements func=auth with a password or a key. An API client gets
+// the auth element; a browser (no out=) gets the session in a cookie and
+// a redirect into the panel, or the login form when the login fails.
+func (s *Server) auth(w http.ResponseWriter, req *mgr5.ServerRequest, idx int) {
 	user := req.Get("username")
+	req.Get("checkcookie") // browser links carry it; it changes nothing here
 	s.mu.Lock()
 	a, ok := s.accounts[user]
 	var good bool
@@ -499,16 +616,35 @@ func (s *Server) auth(w http.ResponseWriter, req *mgr5.ServerRequest) {
 		sid = mgr5.RandomKey(24)
 		s.sessions[sid] = &session{user: user, lastUsed: s.now()}
 		level = a.Level
-		s.calls = append(s.calls, Call{Func: "auth", Caller: user, At: s.now()})
 	}
 	s.mu.Unlock()
+	s.log.Update(idx, func(c *fakekit.Call) {
+		c.Handled = true
+		if good {
+			c.Caller, c.Applied = user, true
+		}
+	})
+	if browser(req) {
+		if !good {
+			s.finish(idx, http.StatusOK)
+			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+			_, _ = w.Write([]byte(loginPage))
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true})
+		s.finish(idx, http.StatusFound)
+		w.Header().Set("Location", s.path)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	s.finish(idx, http.StatusOK)
 	if !good {
-		mgr5.Render(w, req.Out, mgr5.ErrorDoc(&mgr5.Error{Type: mgr5.TypeAuth, Object: "badpassword", Value: "remote_addr: [127.0.0.1]"}, req.Lang))
+		s.render(w, req.Out, mgr5.ErrorDoc(&mgr5.Error{Type: mgr5.TypeAuth, Object: "badpassword", Value: "remote_addr: [127.0.0.1]"}, req.Lang))
 		return
 	}
 	doc := mgr5.NewDoc()
 	doc.Add("auth", sid).Attr("id", sid).Attr("level", strconv.Itoa(level))
-	mgr5.Render(w, req.Out, doc)
+	s.render(w, req.Out, doc)
 }
 
 // newKey implements session.newkey (admin only): key of at least 16
@@ -525,4 +661,54 @@ func (s *Server) newKey(c *Ctx) (*mgr5.Node, error) {
 	s.keys[key] = keyEntry{user: user, created: s.now()}
 	s.mu.Unlock()
 	return mgr5.NewDoc().OK(), nil
+}
+
+// Enforce turns strict mode on for the rest of tb's test and, when the
+// test ends, reports through tb every violation and every call whose
+// function or parameters ledger does not list.
+func (s *Server) Enforce(tb wire.TB, ledger wire.Ledger) {
+	tb.Helper()
+	s.SetStrict(true)
+	tb.Cleanup(func() {
+		for _, v := range s.Violations() {
+			tb.Errorf("strict fake: the fake does not model %s", v)
+		}
+		CheckLedger(tb, ledger, s.Calls(), wire.MGR5Protocol)
+	})
+}
+
+// CheckLedger reports through tb every call of calls that ledger does not
+// list (the function, or one of its parameters); skip names parameters
+// the protocol carries. Calls without a function (a browser opening the
+// panel) are not checked.
+func CheckLedger(tb wire.TB, ledger wire.Ledger, calls []Call, skip func(string) bool) {
+	tb.Helper()
+	if path := os.Getenv("ISPKIT_WIRE_DUMP"); path != "" {
+		dumpCalls(path, calls)
+	}
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if c.Func == "" {
+			continue
+		}
+		for _, p := range ledger.Problems(c.Func, c.Params, skip) {
+			if !seen[p] {
+				seen[p] = true
+				tb.Errorf("wire ledger: %s", p)
+			}
+		}
+	}
+}
+
+// dumpCalls appends "func param..." lines to path, for whoever writes a
+// ledger.
+func dumpCalls(path string, calls []Call) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, c := range calls {
+		_, _ = f.WriteString(c.Func + " " + strings.Join(c.Params, " ") + "\n")
+	}
 }

@@ -2,6 +2,7 @@ package mgr5fake_test
 
 import (
 	"context"
+	"github.com/ispkit/ispkit/internal/fakekit"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func TestBadPasswordIsAuthError(t *testing.T) {
 func TestDelayFaultHonoursDeadline(t *testing.T) {
 	t.Parallel()
 	s, c := newPair(t, mgr5.AuthInfo)
-	s.InjectFault(mgr5fake.Fault{Kind: mgr5fake.FaultDelay, Delay: 5 * time.Second})
+	s.Inject(mgr5fake.Fault{Kind: fakekit.FaultSlow, Delay: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

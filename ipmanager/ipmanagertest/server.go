@@ -18,7 +18,7 @@
 //
 // # Functions and the behaviour chosen for them
 //
-// The public facts stop at the ip list and ip.edit (spec mgr5 §4 [G]); the
+// The public facts stop at the ip list and ip.edit; the
 // fake implements the project's choices, which the ipmanager client
 // documents too:
 //
@@ -68,17 +68,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 )
 
 // Path is the panel entry point served by the fake.
 const Path = "/ipmgr"
 
-// Default logins. The user-level account is what integrations use (spec
-// mgr5 §4); the administrator exists for tests that need one.
+// Default logins. The user-level account is what integrations use
+// (IPmanager docs, "Manage the groups of IP addresses"); the administrator exists for tests that need one.
 const (
 	DefaultUser          = "billing"
 	DefaultPassword      = "Billing-Pa55-secret"
@@ -96,36 +96,6 @@ const (
 
 // DefaultMaxFreeRows bounds the free rows of one ip list call.
 const DefaultMaxFreeRows = 1024
-
-// Fault injection types, shared with the other mgr5 fakes.
-type (
-	// Fault is one injected failure (see the FaultKind constants).
-	Fault = mgr5fake.Fault
-	// FaultKind selects what a Fault does.
-	FaultKind = mgr5fake.FaultKind
-	// PanelError is the doc.error a FaultPanelError answers with; it is the
-	// same type as ipmanager.Error.
-	PanelError = mgr5.Error
-	// Call is one entry of the call log.
-	Call = mgr5fake.Call
-)
-
-// Fault kinds.
-const (
-	// FaultPanelError answers Fault.Err as doc.error.
-	FaultPanelError = mgr5fake.FaultPanelError
-	// FaultStatus answers HTTP Fault.Status with an HTML body.
-	FaultStatus = mgr5fake.FaultStatus
-	// FaultDrop closes the connection without processing the request.
-	FaultDrop = mgr5fake.FaultDrop
-	// FaultMalformed answers a truncated JSON body without processing.
-	FaultMalformed = mgr5fake.FaultMalformed
-	// FaultDelay waits Fault.Delay, then processes the request.
-	FaultDelay = mgr5fake.FaultDelay
-	// FaultAfter processes the request, then drops the connection: the
-	// change happened but the client never hears about it.
-	FaultAfter = mgr5fake.FaultAfter
-)
 
 type groupSpec struct {
 	name, comment string
@@ -259,6 +229,9 @@ type record struct {
 
 // Server is a running fake IPmanager.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core    *mgr5fake.Server
 	maxFree int
 
@@ -285,6 +258,7 @@ func NewServer(opts ...Option) *Server {
 		groups:  map[string]*group{},
 		records: map[netip.Addr]*record{},
 	}
+	s.Controls = mgr5fake.NewControls(s.core, wire.IPmanager)
 	for _, gs := range cfg.groups {
 		if err := s.addGroup(gs); err != nil {
 			panic("ipmanagertest: " + err.Error())
@@ -369,33 +343,6 @@ func (s *Server) CertPool() *x509.CertPool {
 	p.AddCert(c)
 	return p
 }
-
-// InjectFault adds a fault; faults are consumed in the order added. A
-// fault with Func "ip.edit" hits allocations and edits alike.
-func (s *Server) InjectFault(f Fault) { s.core.InjectFault(f) }
-
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 500, 502
-// or 503, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) { s.core.SetRandom5xx(fraction, seed) }
-
-// ExpireSessions ends every login session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// SetSessionTTL sets the idle lifetime of sessions (default one hour).
-func (s *Server) SetSessionTTL(d time.Duration) { s.core.SetSessionTTL(d) }
-
-// Calls returns a copy of the call log (authenticated calls only).
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many authenticated calls of fn were received (""
-// counts all functions).
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
-
-// Requests returns the number of HTTP requests received.
-func (s *Server) Requests() int64 { return s.core.Requests() }
 
 // Addresses returns a copy of the allocated addresses, sorted by address.
 func (s *Server) Addresses() []Address {

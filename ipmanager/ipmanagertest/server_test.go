@@ -103,7 +103,8 @@ func TestWireAnswers(t *testing.T) {
 	body = post(url.Values{"func": {"ip.edit"}, "sok": {"ok"}, "iptype": {"public"}, "out": {"json"}})
 	assert.Contains(t, body, `"$type":"limit"`)
 	assert.Contains(t, body, `"$object":"iptype"`)
-	assert.Contains(t, body, `"$value":"public"`)
+	assert.Contains(t, body, `{"$name":"value","$":"public"}`)
+	assert.NotContains(t, body, `"$value"`, "the value is a param, never an attribute")
 
 	body = post(url.Values{"func": {"ip"}, "out": {"xml"}})
 	assert.True(t, strings.Contains(body, "<ip>10.0.0.1</ip>"), body)

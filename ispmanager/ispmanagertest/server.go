@@ -10,7 +10,7 @@
 // preset.edit, license.info. Everything else answers doc.error
 // missed/func.
 //
-// Behaviour chosen where the public facts stop ([G] in spec mgr5; the
+// Behaviour chosen where the public facts stop (the wire ledger, ispmanager.Ledger, says which facts are assumed; the
 // ispmanager client documents the same choices):
 //
 //   - Users are keyed by name. A name must be 1–32 characters, a letter
@@ -23,7 +23,7 @@
 //     MergeLimits(preset, limit_* sent): values sent win. Without a preset
 //     the user has only the limits sent.
 //   - domain=<fqdn> creates the WWW domain unless the effective
-//     webdomains limit is 0 (spec §5.2); if that WWW domain already exists
+//     webdomains limit is 0; if that WWW domain already exists
 //     the answer is exists/name with the domain as value and nothing is
 //     created. DNS and mail domains are counted in usage (domains,
 //     emaildomains = 1) when their limits are not 0; webdomains = 1 when
@@ -64,6 +64,7 @@
 package ispmanagertest
 
 import (
+	"cmp"
 	"crypto/x509"
 	"maps"
 	"net/http"
@@ -74,6 +75,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/mgr5"
 	"github.com/ispkit/ispkit/internal/mgr5fake"
+	"github.com/ispkit/ispkit/internal/wire"
 	"github.com/ispkit/ispkit/ispmanager"
 )
 
@@ -85,31 +87,6 @@ const (
 
 // Path is the panel entry point.
 const Path = "/ispmgr"
-
-// Fault is an injected failure; see InjectFault.
-type Fault = mgr5fake.Fault
-
-// FaultKind selects what a Fault does.
-type FaultKind = mgr5fake.FaultKind
-
-// Fault kinds.
-const (
-	// FaultPanelError answers Fault.Err as doc.error (HTTP 200).
-	FaultPanelError = mgr5fake.FaultPanelError
-	// FaultStatus answers HTTP Fault.Status with an HTML page.
-	FaultStatus = mgr5fake.FaultStatus
-	// FaultDrop closes the connection without an answer.
-	FaultDrop = mgr5fake.FaultDrop
-	// FaultMalformed answers 200 with truncated JSON.
-	FaultMalformed = mgr5fake.FaultMalformed
-	// FaultDelay waits Fault.Delay, then answers normally.
-	FaultDelay = mgr5fake.FaultDelay
-	// FaultAfter executes the call, then drops the connection.
-	FaultAfter = mgr5fake.FaultAfter
-)
-
-// Call is one entry of the call log.
-type Call = mgr5fake.Call
 
 // User is the fake's view of a panel user (a copy).
 type User struct {
@@ -130,6 +107,9 @@ type User struct {
 	Domain string
 	// IPSource and IPType are the ipsrc and iptype sent at creation.
 	IPSource, IPType string
+	// FTPUser is the main FTP user created with the account
+	// (ftp_user_name; "" = none).
+	FTPUser string
 }
 
 func (u *User) clone() User {
@@ -176,6 +156,9 @@ func WithPreset(name string, l ispmanager.Limits) Option {
 // Server is a running fake ISPmanager panel. It is safe for concurrent
 // use. Call Close when done.
 type Server struct {
+	// Controls are the faults, call log, sessions and strict mode every
+	// ispkit fake offers (Inject, Calls, Strict, ...).
+	mgr5fake.Controls
 	core            *mgr5fake.Server
 	admin, password string
 
@@ -184,7 +167,25 @@ type Server struct {
 	users      map[string]*User
 	presets    map[string]ispmanager.Limits
 	webdomains map[string]string // WWW domain → owner user
+	// mail and DNS domains → owner user
+	emaildomains, dnsdomains map[string]string
+	// addresses: the shared one first, then dedicated ones
+	addrs      []Address
+	nextAddr   int
+	diskQuotas bool
 }
+
+// Address is an IP address of the fake (ipaddr): the shared address has
+// no owner; a dedicated one has the role "assigned" and its account.
+type Address struct {
+	Addr  string
+	Role  string
+	Owner string
+}
+
+// SharedAddress is the panel's shared address; dedicated addresses are
+// handed out from 198.51.100.10 upwards.
+const SharedAddress = "198.51.100.2"
 
 // NewServer starts a fake panel.
 func NewServer(opts ...Option) *Server {
@@ -195,8 +196,11 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		core: mgr5fake.New(Path), admin: o.admin, password: o.password, edition: o.edition,
 		users: map[string]*User{}, presets: o.presets, webdomains: map[string]string{},
+		emaildomains: map[string]string{}, dnsdomains: map[string]string{}, diskQuotas: true,
+		addrs: []Address{{Addr: SharedAddress, Role: "shared"}},
 	}
 	s.core.AddAccount(mgr5fake.Account{Name: o.admin, Password: o.password, Level: mgr5fake.LevelAdmin})
+	s.Controls = mgr5fake.NewControls(s.core, wire.ISPmanager)
 	s.register()
 	if o.tls {
 		s.core.StartTLS()
@@ -229,29 +233,6 @@ func (s *Server) RootCAs() *x509.CertPool {
 	p.AddCert(cert)
 	return p
 }
-
-// InjectFault adds a fault; faults apply in the order added.
-func (s *Server) InjectFault(f Fault) { s.core.InjectFault(f) }
-
-// ClearFaults removes every fault and stops random 5xx answers.
-func (s *Server) ClearFaults() { s.core.ClearFaults() }
-
-// SetRandom5xx makes a fraction (0..1) of requests fail with HTTP 500,
-// 502 or 503, drawn from a generator seeded with seed.
-func (s *Server) SetRandom5xx(fraction float64, seed uint64) { s.core.SetRandom5xx(fraction, seed) }
-
-// ExpireSessions ends every session, as a panel restart would.
-func (s *Server) ExpireSessions() { s.core.ExpireSessions() }
-
-// Calls returns a copy of the call log (authenticated calls).
-func (s *Server) Calls() []Call { return s.core.Calls() }
-
-// CallCount returns how many authenticated calls of fn were made ("" =
-// all).
-func (s *Server) CallCount(fn string) int { return s.core.CallCount(fn) }
-
-// Requests returns the number of HTTP requests received.
-func (s *Server) Requests() int64 { return s.core.Requests() }
 
 // SetEdition changes the edition license.info reports.
 func (s *Server) SetEdition(e ispmanager.Edition) {
@@ -381,6 +362,144 @@ func (s *Server) register() {
 	s.core.Handle("preset", mgr5fake.AdminOnly, s.presetList)
 	s.core.Handle("preset.edit", mgr5fake.AdminOnly, s.presetEdit)
 	s.core.Handle("license.info", mgr5fake.AnyUser, s.licenseInfo)
+	s.core.Handle("user.add", mgr5fake.AdminOnly, s.userAdd)
+	s.core.Handle("webdomain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.webdomains) })
+	s.core.Handle("emaildomain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.emaildomains) })
+	s.core.Handle("domain", mgr5fake.AnyUser, func(c *mgr5fake.Ctx) (*mgr5.Node, error) { return s.domainList(c, s.dnsdomains) })
+	s.core.Handle("ipaddr", mgr5fake.AnyUser, s.ipaddrList)
+	s.core.Handle("ipaddr.edit", mgr5fake.AdminOnly, s.ipaddrEdit)
+}
+
+// SetDiskQuotas turns the server's disk quotas on (the default) or off.
+// With quotas off the user form has no limit_quota field, as on a real
+// panel ("this field is available if disk quotas are enabled"), so a
+// quota sent at creation is a parameter the panel ignores.
+func (s *Server) SetDiskQuotas(on bool) {
+	s.mu.Lock()
+	s.diskQuotas = on
+	s.mu.Unlock()
+}
+
+// Addresses returns a copy of the addresses, the shared one first.
+func (s *Server) Addresses() []Address {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.addrs)
+}
+
+// EmailDomains returns a copy of the mail domains (domain → owner).
+func (s *Server) EmailDomains() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.emaildomains)
+}
+
+// DNSDomains returns a copy of the DNS domains (domain → owner).
+func (s *Server) DNSDomains() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.dnsdomains)
+}
+
+// owned reports whether an object of owner is visible to the call: an
+// administrator without su sees everything, anyone else their own.
+func owned(c *mgr5fake.Ctx, owner string) bool {
+	if c.IsAdmin() && (c.Req.Su == "" || c.Req.Su == c.Caller.Name) {
+		return true
+	}
+	return owner == c.User.Name
+}
+
+func (s *Server) domainList(c *mgr5fake.Ctx, m map[string]string) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for _, d := range slices.Sorted(maps.Keys(m)) {
+		if !owned(c, m[d]) {
+			continue
+		}
+		e := doc.Elem()
+		e.Add("name", d)
+		e.Add("owner", m[d])
+		e.Add("active", "on")
+	}
+	return doc, nil
+}
+
+func (s *Server) ipaddrList(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := mgr5.NewDoc()
+	for _, a := range s.addrs {
+		// A user sees the shared address and their own.
+		if a.Owner != "" && !owned(c, a.Owner) {
+			continue
+		}
+		e := doc.Elem()
+		e.Add("name", a.Addr)
+		e.Add("iprole", a.Role)
+		if a.Owner != "" {
+			e.Add("owner", a.Owner)
+		}
+	}
+	return doc, nil
+}
+
+// allocAddr hands out the next dedicated address to owner; s.mu is held.
+func (s *Server) allocAddr(owner, family string) (Address, *mgr5.Error) {
+	if s.edition == ispmanager.EditionLite {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeAccess, Object: "ipaddr", Message: "Address management is not available in ISPmanager Lite"}
+	}
+	if family != "" && family != "ipv4" {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeValue, Object: "iptype", Value: family, Message: "No free address of this type"}
+	}
+	if s.nextAddr >= 200 {
+		return Address{}, &mgr5.Error{Type: mgr5.TypeValue, Object: "name", Message: "No free address left"}
+	}
+	a := Address{Addr: "198.51.100." + strconv.Itoa(10+s.nextAddr), Role: "assigned", Owner: owner}
+	s.nextAddr++
+	s.addrs = append(s.addrs, a)
+	return a, nil
+}
+
+// ipaddrEdit adds a dedicated address to an account, as the WHMCS module
+// does: sok=ok, iprole=assigned, iptype, name empty (a free one), owner.
+func (s *Server) ipaddrEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	r := c.Req
+	if !r.Sok {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "sok", Message: "the fake models only adding an address"}
+	}
+	if role := r.Get("iprole"); role != "assigned" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "iprole", Value: role}
+	}
+	if n := r.Get("name"); n != "" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "name", Value: n, Message: "the fake hands out free addresses only"}
+	}
+	r.Get("node") // "*" or a cluster node; one node here
+	owner := r.Get("owner")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[owner]; !ok {
+		return nil, missedUser(owner)
+	}
+	a, err := s.allocAddr(owner, r.Get("iptype"))
+	if err != nil {
+		return nil, err
+	}
+	doc := mgr5.NewDoc().OK()
+	doc.Add("id", a.Addr)
+	return doc, nil
+}
+
+// userAdd is user.add, the first step of the new-user wizard that the
+// Blesta, FOSSBilling and other modules use: it creates the user like
+// user.add.finish (addinfo=off skips the optional second step).
+func (s *Server) userAdd(c *mgr5fake.Ctx) (*mgr5.Node, error) {
+	c.Req.Get("addinfo")
+	c.Req.Get("status")
+	c.Req.Get("comment")
+	c.Req.Get("desc")
+	return s.userCreate(c)
 }
 
 func missedUser(name string) *mgr5.Error {
@@ -416,10 +535,22 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// sentLimits parses the limit_* parameters of a request.
-func sentLimits(r *mgr5.ServerRequest) (ispmanager.Limits, *mgr5.Error) {
+// domainParam reads <kind>_name, unless <kind>=off; "" means none.
+func domainParam(r *mgr5.ServerRequest, kind string) string {
+	if r.Get(kind) == "off" {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(r.Get(kind+"_name"), "."))
+}
+
+// sentLimits parses the limit_* parameters of a request. With disk quotas
+// off the panel has no limit_quota field: the fake does not read it.
+func sentLimits(r *mgr5.ServerRequest, quotas bool) (ispmanager.Limits, *mgr5.Error) {
 	vals := map[string]string{}
 	for k := range r.Params {
+		if k == ispmanager.LimitPrefix+"quota" && !quotas {
+			continue
+		}
 		if strings.HasPrefix(k, ispmanager.LimitPrefix) {
 			if _, err := ispmanager.ParseLimits(map[string]string{k: r.Get(k)}); err != nil {
 				return ispmanager.Limits{}, &mgr5.Error{Type: mgr5.TypeValue, Object: k, Value: r.Get(k)}
@@ -476,9 +607,21 @@ func (s *Server) presetLimits(name string) (l ispmanager.Limits, created bool) {
 func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	r := c.Req
 	if !r.Sok {
+		// The blank new-user form: its limit_* fields are those the panel
+		// accepts (limit_quota only while disk quotas are on).
 		doc := mgr5.NewDoc()
-		doc.Add("name", "")
-		doc.Add("preset", "")
+		for _, f := range []string{"name", "fullname", "preset", "ftp_user_name", "webdomain_name", "emaildomain_name"} {
+			doc.Add(f, "")
+		}
+		s.mu.Lock()
+		quotas := s.diskQuotas
+		s.mu.Unlock()
+		for _, k := range ispmanager.LimitNames() {
+			if k == "quota" && !quotas {
+				continue
+			}
+			doc.Add(ispmanager.LimitPrefix+k, "")
+		}
 		return doc, nil
 	}
 	name := r.Get("name")
@@ -489,11 +632,22 @@ func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	sent, lerr := sentLimits(r)
+	s.mu.Lock()
+	quotas := s.diskQuotas
+	s.mu.Unlock()
+	sent, lerr := sentLimits(r, quotas)
 	if lerr != nil {
 		return nil, lerr
 	}
-	domain := strings.ToLower(strings.TrimSuffix(r.Get("domain"), "."))
+	// The site and the mail domain come from webdomain_name and
+	// emaildomain_name; webdomain=off / emaildomain=off say "none" (the
+	// WHMCS module sends them when the domain already exists).
+	web := domainParam(r, "webdomain")
+	mail := domainParam(r, "emaildomain")
+	ftp := r.Get("ftp_user_name")
+	if ftp != "" && !validName(ftp) {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "ftp_user_name", Value: ftp}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -515,22 +669,40 @@ func (s *Server) userCreate(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		Preset: preset, Active: true, Limits: eff, Usage: map[string]int{},
 		IPSource: r.Get("ipsrc"), IPType: r.Get("iptype"),
 	}
-	if domain != "" {
-		allowed := func(limit string) bool { n, set := eff.Int(limit); return !set || n != 0 }
-		if allowed("webdomains") {
-			if _, taken := s.webdomains[domain]; taken {
-				return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: domain, Message: "WWW domain '" + domain + "' already exists"}
-			}
-			s.webdomains[domain] = name
-			u.Usage["webdomains"] = 1
+	u.FTPUser = ftp
+	allowed := func(limit string) bool { n, set := eff.Int(limit); return !set || n != 0 }
+	if web != "" && allowed("webdomains") {
+		if _, taken := s.webdomains[web]; taken {
+			return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: web, Message: "WWW domain '" + web + "' already exists"}
 		}
-		for _, l := range []string{"domains", "emaildomains"} {
-			if allowed(l) {
-				u.Usage[l] = 1
-			}
-		}
-		u.Domain = domain
 	}
+	if mail != "" && allowed("emaildomains") {
+		if _, taken := s.emaildomains[mail]; taken {
+			return nil, &mgr5.Error{Type: mgr5.TypeExists, Object: "name", Value: mail, Message: "Mail domain '" + mail + "' already exists"}
+		}
+	}
+	if u.IPSource == "auto" {
+		if _, err := s.allocAddr(name, u.IPType); err != nil {
+			return nil, err
+		}
+	}
+	// BILLmanager: the WWW, DNS and mail domains are created with the
+	// user; with a WWW-domain limit of 0 the WWW domain is skipped.
+	if web != "" && allowed("webdomains") {
+		s.webdomains[web] = name
+		u.Usage["webdomains"] = 1
+	}
+	if mail != "" && allowed("emaildomains") {
+		s.emaildomains[mail] = name
+		u.Usage["emaildomains"] = 1
+	}
+	if dns := cmp.Or(web, mail); dns != "" && allowed("domains") {
+		if _, taken := s.dnsdomains[dns]; !taken {
+			s.dnsdomains[dns] = name
+			u.Usage["domains"] = 1
+		}
+	}
+	u.Domain = cmp.Or(web, mail)
 	if newPreset {
 		s.presets[preset] = ispmanager.UnlimitedLimits()
 	}
@@ -569,7 +741,10 @@ func (s *Server) userEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	sent, lerr := sentLimits(r)
+	s.mu.Lock()
+	quotas := s.diskQuotas
+	s.mu.Unlock()
+	sent, lerr := sentLimits(r, quotas)
 	if lerr != nil {
 		return nil, lerr
 	}
@@ -696,6 +871,15 @@ func (s *Server) usrparam(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		}
 		return doc, nil
 	}
+	// JBS resends the form's other fields with the password: atype (from
+	// which addresses the user may log in; "atany" = any) and the pressed
+	// button. The fake keeps neither but checks their values.
+	if a := c.Req.Get("atype"); a != "" && a != "atany" && a != "atallow" && a != "atdeny" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "atype", Value: a}
+	}
+	if b := c.Req.Get("clicked_button"); b != "" && b != "ok" {
+		return nil, &mgr5.Error{Type: mgr5.TypeValue, Object: "clicked_button", Value: b}
+	}
 	pw, perr := checkPassword(c.Req, false)
 	if perr != nil {
 		return nil, perr
@@ -753,7 +937,7 @@ func (s *Server) presetEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 		doc.Add("name", "")
 		return doc, nil
 	}
-	sent, lerr := sentLimits(r)
+	sent, lerr := sentLimits(r, true)
 	if lerr != nil {
 		return nil, lerr
 	}

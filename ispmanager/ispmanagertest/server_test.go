@@ -41,6 +41,7 @@ func adminClient(t *testing.T, srv *ispmanagertest.Server) *mgr5.Client {
 func TestOutputFormatsAndManagerPath(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer(ispmanagertest.WithPreset("p1", ispmanager.Limits{Databases: ispmanager.Int(1)}))
+	// Not strict: this test probes the answers to calls nobody models.
 	t.Cleanup(srv.Close)
 	xml := raw(t, srv, "/manager/ispmgr", url.Values{"func": {"preset"}, "out": {"xml"}})
 	assert.Contains(t, xml, "<elem><name>p1</name></elem>")
@@ -53,6 +54,7 @@ func TestOutputFormatsAndManagerPath(t *testing.T) {
 func TestUserEditCreatesWithoutElidAndUsrparamChangesPassword(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer()
+	srv.SetStrict(true)
 	t.Cleanup(srv.Close)
 	c := adminClient(t, srv)
 	ctx := context.Background()
@@ -91,6 +93,7 @@ func TestUserEditCreatesWithoutElidAndUsrparamChangesPassword(t *testing.T) {
 func TestGroupOperationsAndAccess(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer()
+	// Not strict: this test probes the answers to calls nobody models.
 	t.Cleanup(srv.Close)
 	require.NoError(t, srv.AddUser(ispmanagertest.User{Name: "a1", Active: true}, "pw-a1-xx"))
 	require.NoError(t, srv.AddUser(ispmanagertest.User{Name: "a2", Active: true}, "pw-a2-xx"))
@@ -127,17 +130,19 @@ func TestGroupOperationsAndAccess(t *testing.T) {
 func TestFaultInjection(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer()
+	srv.SetStrict(true)
 	t.Cleanup(srv.Close)
 	c := adminClient(t, srv)
 	ctx := context.Background()
-	srv.InjectFault(ispmanagertest.Fault{Func: "preset", Kind: ispmanagertest.FaultPanelError, Times: 1,
+	srv.Inject(ispmanagertest.Fault{Match: "preset", Kind: ispmanagertest.FaultPanelError, Times: 1,
 		Err: &mgr5.Error{Type: mgr5.TypeAccess, Object: "preset"}})
 	_, err := c.List(ctx, mgr5.Request{Func: "preset"})
 	assert.True(t, mgr5.IsAccess(err))
 	_, err = c.List(ctx, mgr5.Request{Func: "preset"})
 	require.NoError(t, err)
 
-	srv.SetRandom5xx(1, 7)
+	srv.SetFaultSeed(7)
+	srv.Inject(ispmanagertest.Fault{Kind: ispmanagertest.FaultStatus, Status: 503, Times: -1})
 	before := srv.Requests()
 	resp, err := http.Get(srv.URL() + "?func=preset&out=json")
 	require.NoError(t, err)

@@ -481,7 +481,7 @@ func TestIPs(t *testing.T) {
 	assert.Empty(t, ips)
 
 	// Without the IP service the server's own list is used.
-	e.fake.Inject(dcimanager6test.Fault{Method: "GET", Path: "/ip/v3/ip", Status: 404, Code: dcimanager6test.CodeNotFound, Msg: "no such service"})
+	e.fake.Inject(dcimanager6test.Fault{Match: "GET /ip/v3/ip", Kind: dcimanager6test.FaultPanelError, Status: 404, Code: dcimanager6test.CodeNotFound, Msg: "no such service"})
 	ips2, err := e.b.ListIPs(ctx, "4")
 	require.NoError(t, err)
 	require.Len(t, ips2, 1)
@@ -553,7 +553,7 @@ func TestAddIPLostAnswer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, time.Second, 10*time.Millisecond)
 	ctx := ctxFor(t)
-	e.fake.Inject(dcimanager6test.Fault{Method: "POST", Path: "/ip/v3/ip", DropAfter: true})
+	e.fake.Inject(dcimanager6test.Fault{Match: "POST /ip/v3/ip", Kind: dcimanager6test.FaultDropAfter})
 	x, err := e.b.AddIP(ctx, "4", "ipv4", "public", "", "")
 	require.NoError(t, err)
 	n := 0
