@@ -25,7 +25,7 @@ func NewCatalog() *Catalog {
 }
 
 // AddModule validates m and adds a copy of it. It fails with the
-// *ValidationError from [Module.Validate], or with an error wrapping
+// *ArgumentError from [Module.Validate], or with an error wrapping
 // [ErrExists] if a module of that name is already present.
 func (c *Catalog) AddModule(m *Module) error {
 	if err := m.Validate(); err != nil {
@@ -71,7 +71,7 @@ func (c *Catalog) UpdateModule(m *Module) error {
 // uses the module: that returns a *ModuleInUseError wrapping
 // [ErrModuleInUse]. Setting the current value again is a no-op and always
 // succeeds. An unknown module yields an error wrapping [ErrNotFound]; turning
-// the option on for a module without a Department yields a *ValidationError.
+// the option on for a module without a Department yields a *ArgumentError.
 func (c *Catalog) SetNewServerType(name string, on bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -133,7 +133,7 @@ func (c *Catalog) Modules() []*Module {
 }
 
 // AddTariff validates t and adds a copy of it. Beyond [Tariff.Validate], every
-// module t names must be in the catalog (*ValidationError for "Modules"
+// module t names must be in the catalog (*ArgumentError for "Modules"
 // otherwise) and able to serve its product type (see
 // [ProductType.ServedBy]). A duplicate ID yields an error wrapping
 // [ErrExists].
@@ -163,10 +163,10 @@ func (c *Catalog) putTariff(t *Tariff, update bool) error {
 	for _, name := range t.Modules {
 		m, ok := c.modules[name]
 		if !ok {
-			return &ValidationError{Field: "Modules", Reason: fmt.Sprintf("unknown processing module %q", name)}
+			return invalid("Modules", fmt.Sprintf("unknown processing module %q", name))
 		}
 		if !t.ProductType.ServedBy(m.Kind) {
-			return &ValidationError{Field: "Modules", Reason: fmt.Sprintf("processing module %q (%s) cannot serve product type %q", name, m.Kind, t.ProductType)}
+			return invalid("Modules", fmt.Sprintf("processing module %q (%s) cannot serve product type %q", name, m.Kind, t.ProductType))
 		}
 	}
 	c.tariffs[t.ID] = t.Clone()

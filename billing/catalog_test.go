@@ -89,7 +89,7 @@ func TestCatalogModuleCRUD(t *testing.T) {
 
 	bad := mod("b", billing.KindDCImanager5, 1)
 	bad.URL = ""
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, c.AddModule(bad), &ve)
 
 	m.SortOrder = 7
@@ -157,9 +157,9 @@ func TestSetNewServerTypeValidates(t *testing.T) {
 	m := mod("dci", billing.KindDCImanager5, 1)
 	m.Department = ""
 	require.NoError(t, c.AddModule(m))
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, c.SetNewServerType("dci", true), &ve)
-	assert.Equal(t, "Department", ve.Field)
+	assert.Equal(t, "Department", ve.Arg)
 	got, err := c.Module("dci")
 	require.NoError(t, err)
 	assert.False(t, got.NewServerType, "a refused change leaves the module untouched")
@@ -178,12 +178,12 @@ func TestCatalogTariffs(t *testing.T) {
 	}{
 		{"ok", dedic(1, "dci"), func(t *testing.T, err error) { require.NoError(t, err) }},
 		{"unknown module", dedic(2, "ghost"), func(t *testing.T, err error) {
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, "Modules", ve.Field)
+			assert.Equal(t, "Modules", ve.Arg)
 		}},
 		{"wrong kind", dedic(3, "isp"), func(t *testing.T, err error) {
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
 			assert.Contains(t, ve.Reason, "cannot serve")
 		}},

@@ -29,7 +29,7 @@
 //
 // # Errors
 //
-// Bad input is reported with typed errors: *[ValidationError] (field and
+// Bad input is reported with typed errors: *[ArgumentError] (field and
 // reason, never the value), *[OptionError], *[MacroError], *[LimitError],
 // *[TransitionError], *[ModuleInUseError] and *[ExhaustedError]. Where a
 // category exists they unwrap to a sentinel ([ErrModuleInUse],

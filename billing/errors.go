@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ispkit/ispkit"
 )
 
 // Sentinel errors. Every typed error in this package unwraps to one of these
@@ -43,20 +45,18 @@ var (
 	ErrLimitUnset = errors.New("billing: limit not set")
 )
 
-// ValidationError reports a field of a model value that is missing or has a
-// bad value. Field uses the Go field name, dotted for nested values (for
-// example "IPManager.URL"). The offending value is deliberately not part of
-// the error, so that a bad password never ends up in a log.
-type ValidationError struct {
-	// Field is the Go name of the offending field.
-	Field string
-	// Reason says what is wrong with it.
-	Reason string
-}
+// ArgumentError reports a field of a model value (or an argument) that is
+// missing or has a bad value. It is ispkit's shared error for refused input
+// (see the root package): errors.Is(err, ispkit.ErrInvalidArgument) matches
+// it whichever package returned it. In this package Package is "billing" and
+// Arg is the Go field name, dotted for nested values (for example
+// "IPManager.URL"). The offending value is deliberately not part of the
+// error, so that a bad password never ends up in a log.
+type ArgumentError = ispkit.ArgumentError
 
-// Error implements error.
-func (e *ValidationError) Error() string {
-	return "billing: invalid " + e.Field + ": " + e.Reason
+// invalid returns the *ArgumentError for field with reason.
+func invalid(field, reason string) *ArgumentError {
+	return &ArgumentError{Package: "billing", Arg: field, Reason: reason}
 }
 
 // ModuleInUseError is returned when a change to a processing module is

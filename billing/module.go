@@ -120,7 +120,7 @@ func (l *IPManagerLink) IPGroup() string {
 	return l.PublicGroup
 }
 
-// Validate checks the link; field names in the returned *ValidationError are
+// Validate checks the link; field names in the returned *ArgumentError are
 // prefixed with "IPManager.".
 func (l *IPManagerLink) Validate() error {
 	if l == nil {
@@ -130,13 +130,13 @@ func (l *IPManagerLink) Validate() error {
 		return err
 	}
 	if strings.TrimSpace(l.Username) == "" {
-		return &ValidationError{Field: "IPManager.Username", Reason: "required"}
+		return invalid("IPManager.Username", "required")
 	}
 	if l.Password == "" {
-		return &ValidationError{Field: "IPManager.Password", Reason: "required"}
+		return invalid("IPManager.Password", "required")
 	}
 	if l.ParkingGroup != "" && l.ParkingGroup == l.IPGroup() {
-		return &ValidationError{Field: "IPManager.ParkingGroup", Reason: "must differ from the public group " + strconv.Quote(l.IPGroup())}
+		return invalid("IPManager.ParkingGroup", "must differ from the public group "+strconv.Quote(l.IPGroup()))
 	}
 	return nil
 }
@@ -213,17 +213,17 @@ func redactedIfSet(secret string) string {
 }
 
 // LocationID returns DataCenter as a DCImanager 6 location ID. It fails with
-// a *ValidationError when DataCenter is not a positive integer.
+// a *ArgumentError when DataCenter is not a positive integer.
 func (m *Module) LocationID() (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimSpace(m.DataCenter), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &ValidationError{Field: "DataCenter", Reason: "must be a positive DCImanager 6 location ID"}
+		return 0, invalid("DataCenter", "must be a positive DCImanager 6 location ID")
 	}
 	return id, nil
 }
 
 // Validate checks the module and returns the first problem as a
-// *ValidationError:
+// *ArgumentError:
 //
 //   - Kind must be one of the declared kinds; Name must be non-empty and
 //     without surrounding white space;
@@ -238,25 +238,25 @@ func (m *Module) LocationID() (int64, error) {
 //     valid.
 func (m *Module) Validate() error {
 	if m == nil {
-		return &ValidationError{Field: "Module", Reason: "nil"}
+		return invalid("Module", "nil")
 	}
 	if !m.Kind.Valid() {
-		return &ValidationError{Field: "Kind", Reason: "unknown module kind " + strconv.Quote(string(m.Kind))}
+		return invalid("Kind", "unknown module kind "+strconv.Quote(string(m.Kind)))
 	}
 	if m.Name == "" {
-		return &ValidationError{Field: "Name", Reason: "required"}
+		return invalid("Name", "required")
 	}
 	if strings.TrimSpace(m.Name) != m.Name {
-		return &ValidationError{Field: "Name", Reason: "must not start or end with white space"}
+		return invalid("Name", "must not start or end with white space")
 	}
 	if err := validateURL("URL", m.URL); err != nil {
 		return err
 	}
 	if strings.TrimSpace(m.Username) == "" {
-		return &ValidationError{Field: "Username", Reason: "required"}
+		return invalid("Username", "required")
 	}
 	if m.Password == "" {
-		return &ValidationError{Field: "Password", Reason: "required"}
+		return invalid("Password", "required")
 	}
 	if m.Kind == KindDCImanager6 {
 		if _, err := m.LocationID(); err != nil {
@@ -265,15 +265,15 @@ func (m *Module) Validate() error {
 	}
 	if m.NewServerType {
 		if !m.Kind.IsDCImanager() {
-			return &ValidationError{Field: "NewServerType", Reason: "only DCImanager modules have a server type"}
+			return invalid("NewServerType", "only DCImanager modules have a server type")
 		}
 		if strings.TrimSpace(m.Department) == "" {
-			return &ValidationError{Field: "Department", Reason: "required with NewServerType (it receives the server assembly tasks)"}
+			return invalid("Department", "required with NewServerType (it receives the server assembly tasks)")
 		}
 	}
 	if m.IPManager != nil {
 		if m.Kind != KindDCImanager5 {
-			return &ValidationError{Field: "IPManager", Reason: "IPmanager integration is only available for DCImanager 5 modules"}
+			return invalid("IPManager", "IPmanager integration is only available for DCImanager 5 modules")
 		}
 		if err := m.IPManager.Validate(); err != nil {
 			return err
@@ -297,20 +297,20 @@ func (m *Module) Clone() *Module {
 
 func validateURL(field, raw string) error {
 	if raw == "" {
-		return &ValidationError{Field: field, Reason: "required"}
+		return invalid(field, "required")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return &ValidationError{Field: field, Reason: "not a URL"}
+		return invalid(field, "not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return &ValidationError{Field: field, Reason: "scheme must be http or https"}
+		return invalid(field, "scheme must be http or https")
 	}
 	if u.Host == "" {
-		return &ValidationError{Field: field, Reason: "host is required"}
+		return invalid(field, "host is required")
 	}
 	if u.User != nil {
-		return &ValidationError{Field: field, Reason: "must not contain credentials; use Username and Password"}
+		return invalid(field, "must not contain credentials; use Username and Password")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/billing"
 )
 
@@ -74,9 +75,9 @@ func TestModuleValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tc.field, ve.Field)
+			assert.Equal(t, tc.field, ve.Arg)
 			assert.NotContains(t, err.Error(), secret)
 		})
 	}
@@ -85,7 +86,7 @@ func TestModuleValidate(t *testing.T) {
 func TestModuleValidateNil(t *testing.T) {
 	t.Parallel()
 	var m *billing.Module
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, m.Validate(), &ve)
 }
 
@@ -98,9 +99,9 @@ func TestModuleLocationID(t *testing.T) {
 
 	m.DataCenter = "-1"
 	_, err = m.LocationID()
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "DataCenter", ve.Field)
+	assert.Equal(t, "DataCenter", ve.Arg)
 }
 
 func TestModuleNeverPrintsPassword(t *testing.T) {
@@ -154,9 +155,11 @@ func TestIPManagerLinkIPGroup(t *testing.T) {
 	assert.Equal(t, "white", (&billing.IPManagerLink{PublicGroup: "white"}).IPGroup())
 }
 
-func TestValidationErrorMessage(t *testing.T) {
+func TestArgumentErrorMessage(t *testing.T) {
 	t.Parallel()
-	err := error(&billing.ValidationError{Field: "URL", Reason: "required"})
+	err := error(&billing.ArgumentError{Package: "billing", Arg: "URL", Reason: "required"})
 	assert.Equal(t, "billing: invalid URL: required", err.Error())
 	assert.False(t, errors.Is(err, billing.ErrModuleInUse))
+	assert.True(t, ispkit.IsInvalidArgument(err), "billing shares ispkit's error for refused input")
+	assert.True(t, ispkit.IsInvalidArgument((&billing.Module{}).Validate()))
 }

@@ -146,48 +146,48 @@ func (t *Tariff) MatchesServer(chassisTemplate, serverType string) bool {
 }
 
 // Validate checks the tariff on its own (that its modules exist is checked by
-// [Catalog.AddTariff]) and returns the first problem as a *ValidationError:
+// [Catalog.AddTariff]) and returns the first problem as a *ArgumentError:
 // ID must be positive, Name non-empty, ProductType known, Modules non-empty
 // without empty or duplicate names; a dedicated-server tariff needs a
 // ServerConfig; the username and domain templates must only use known
 // macros; Limits must hold valid names.
 func (t *Tariff) Validate() error {
 	if t == nil {
-		return &ValidationError{Field: "Tariff", Reason: "nil"}
+		return invalid("Tariff", "nil")
 	}
 	if t.ID <= 0 {
-		return &ValidationError{Field: "ID", Reason: "must be positive"}
+		return invalid("ID", "must be positive")
 	}
 	if strings.TrimSpace(t.Name) == "" {
-		return &ValidationError{Field: "Name", Reason: "required"}
+		return invalid("Name", "required")
 	}
 	if !t.ProductType.Valid() {
-		return &ValidationError{Field: "ProductType", Reason: "unknown product type " + strconv.Quote(string(t.ProductType))}
+		return invalid("ProductType", "unknown product type "+strconv.Quote(string(t.ProductType)))
 	}
 	if len(t.Modules) == 0 {
-		return &ValidationError{Field: "Modules", Reason: "at least one processing module is required"}
+		return invalid("Modules", "at least one processing module is required")
 	}
 	seen := make(map[string]bool, len(t.Modules))
 	for _, name := range t.Modules {
 		if name == "" {
-			return &ValidationError{Field: "Modules", Reason: "empty module name"}
+			return invalid("Modules", "empty module name")
 		}
 		if seen[name] {
-			return &ValidationError{Field: "Modules", Reason: "duplicate module " + strconv.Quote(name)}
+			return invalid("Modules", "duplicate module "+strconv.Quote(name))
 		}
 		seen[name] = true
 	}
 	if t.ProductType == ProductDedicatedServer && t.ServerConfig == "" {
-		return &ValidationError{Field: "ServerConfig", Reason: "required for dedicated servers"}
+		return invalid("ServerConfig", "required for dedicated servers")
 	}
 	for field, tmpl := range map[string]string{"UsernameTemplate": t.UsernameTemplate, "DomainTemplate": t.DomainTemplate} {
 		if err := checkTemplate(tmpl); err != nil {
-			return &ValidationError{Field: field, Reason: err.Error()}
+			return invalid(field, err.Error())
 		}
 	}
 	for _, name := range t.Limits.Names() {
 		if err := checkLimitName(name); err != nil {
-			return &ValidationError{Field: "Limits", Reason: err.Error()}
+			return invalid("Limits", err.Error())
 		}
 	}
 	return nil
@@ -231,19 +231,19 @@ type ResolvedOrder struct {
 //     "public").
 //
 // A dedicated-server order without any OS template fails with a
-// *ValidationError for "OSTemplate". OS, recipe and IP options on a shared
+// *ArgumentError for "OSTemplate". OS, recipe and IP options on a shared
 // hosting, FTP storage or colocation tariff are refused with a
-// *ValidationError (no source defines them for those products), as are
+// *ArgumentError (no source defines them for those products), as are
 // negative IP counts in a hand-built opts.
 func (t *Tariff) Resolve(opts OrderOptions) (ResolvedOrder, error) {
 	if t == nil {
-		return ResolvedOrder{}, &ValidationError{Field: "Tariff", Reason: "nil"}
+		return ResolvedOrder{}, invalid("Tariff", "nil")
 	}
 	if opts.ExtraIPv4 < 0 {
-		return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv4", Reason: "must not be negative"}
+		return ResolvedOrder{}, invalid("ExtraIPv4", "must not be negative")
 	}
 	if opts.ExtraIPv6 < 0 {
-		return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv6", Reason: "must not be negative"}
+		return ResolvedOrder{}, invalid("ExtraIPv6", "must not be negative")
 	}
 	r := ResolvedOrder{
 		TariffID:        t.ID,
@@ -257,17 +257,17 @@ func (t *Tariff) Resolve(opts OrderOptions) (ResolvedOrder, error) {
 	if t.ProductType != ProductDedicatedServer {
 		switch {
 		case opts.OSTemplate != "":
-			return ResolvedOrder{}, &ValidationError{Field: "OSTemplate", Reason: "only dedicated-server orders take an OS template"}
+			return ResolvedOrder{}, invalid("OSTemplate", "only dedicated-server orders take an OS template")
 		case opts.Recipe != "":
-			return ResolvedOrder{}, &ValidationError{Field: "Recipe", Reason: "only dedicated-server orders take a recipe"}
+			return ResolvedOrder{}, invalid("Recipe", "only dedicated-server orders take a recipe")
 		case opts.ExtraIPv4 != 0 || opts.ExtraIPv6 != 0:
-			return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv4", Reason: "only dedicated-server orders take extra IP addresses"}
+			return ResolvedOrder{}, invalid("ExtraIPv4", "only dedicated-server orders take extra IP addresses")
 		}
 		return r, nil
 	}
 	r.OSTemplate = cmp.Or(opts.OSTemplate, t.OSTemplate)
 	if r.OSTemplate == "" {
-		return ResolvedOrder{}, &ValidationError{Field: "OSTemplate", Reason: "neither the order nor the tariff names an OS template"}
+		return ResolvedOrder{}, invalid("OSTemplate", "neither the order nor the tariff names an OS template")
 	}
 	r.Recipe = cmp.Or(opts.Recipe, t.EffectiveRecipe())
 	r.ExtraIPv4 = opts.ExtraIPv4
