@@ -19,11 +19,17 @@ var (
 	// *ModuleInUseError.
 	ErrModuleInUse = errors.New("billing: processing module is used by a tariff plan")
 
-	// ErrNotFound reports a module or tariff that is not in the [Catalog].
+	// ErrDataCenterInUse reports a data-center change refused because
+	// processing modules belong to the data center. It is returned wrapped
+	// in a *DataCenterInUseError.
+	ErrDataCenterInUse = errors.New("billing: data center has processing modules")
+
+	// ErrNotFound reports a module, tariff or data center that is not in
+	// the [Catalog].
 	ErrNotFound = errors.New("billing: not found")
 
-	// ErrExists reports an attempt to add a module or tariff whose key is
-	// already in the [Catalog].
+	// ErrExists reports an attempt to add a module, tariff or data center
+	// whose key is already in the [Catalog].
 	ErrExists = errors.New("billing: already exists")
 
 	// ErrUnknownMacro reports an @NAME@ macro that [ExpandTemplate] does not

@@ -74,10 +74,17 @@ type Module struct {
 	// Department is the BILLmanager department that receives the tasks the
 	// module assigns (manual set-up, server assembly, spare parts).
 	Department string
-	// DataCenter is the BILLmanager data center the module belongs to. For
-	// KindDCImanager6 it must be the DCImanager 6 location ID (a positive
-	// integer), see [Module.LocationID].
+	// DataCenter is the name of the [DataCenter] the module belongs to
+	// (empty: none). A [Catalog] only accepts names of its data centers.
+	// KindDCImanager6 modules require one, and it must be DCImanager 6
+	// managed: its LocationID is where the module's servers come from (see
+	// [Catalog.LocationID]).
 	DataCenter string
+	// ErrorRecipient is the administrator (a BILLmanager staff user name or
+	// an e-mail address) who receives the module's error messages: the
+	// failures that need staff ([FailureMessage]). Empty: nobody is
+	// addressed and a [Notifier] decides.
+	ErrorRecipient string
 	// NewServerType selects DCImanager's "new server type" allocation: the
 	// client may customise the configuration, and an unavailable
 	// configuration becomes a task for Department. Unset means only
@@ -172,8 +179,8 @@ func (m Module) String() string {
 	if m.IPManager != nil {
 		ipm = m.IPManager.String()
 	}
-	return fmt.Sprintf("{Kind:%s Name:%s URL:%s Username:%s Password:%s SortOrder:%d Department:%s DataCenter:%s NewServerType:%t IPManager:%s}",
-		m.Kind, m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+	return fmt.Sprintf("{Kind:%s Name:%s URL:%s Username:%s Password:%s SortOrder:%d Department:%s DataCenter:%s ErrorRecipient:%s NewServerType:%t IPManager:%s}",
+		m.Kind, m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.ErrorRecipient, m.NewServerType, ipm)
 }
 
 // GoString implements fmt.GoStringer (%#v) without the password.
@@ -182,8 +189,8 @@ func (m Module) GoString() string {
 	if m.IPManager != nil {
 		ipm = "&" + m.IPManager.GoString()
 	}
-	return fmt.Sprintf("billing.Module{Kind:%q, Name:%q, URL:%q, Username:%q, Password:%q, SortOrder:%d, Department:%q, DataCenter:%q, NewServerType:%t, IPManager:%s}",
-		string(m.Kind), m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+	return fmt.Sprintf("billing.Module{Kind:%q, Name:%q, URL:%q, Username:%q, Password:%q, SortOrder:%d, Department:%q, DataCenter:%q, ErrorRecipient:%q, NewServerType:%t, IPManager:%s}",
+		string(m.Kind), m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.ErrorRecipient, m.NewServerType, ipm)
 }
 
 // LogValue implements slog.LogValuer without the password.
@@ -197,6 +204,7 @@ func (m Module) LogValue() slog.Value {
 		slog.Int("sort_order", m.SortOrder),
 		slog.String("department", m.Department),
 		slog.String("data_center", m.DataCenter),
+		slog.String("error_recipient", m.ErrorRecipient),
 		slog.Bool("new_server_type", m.NewServerType),
 	}
 	if m.IPManager != nil {
@@ -212,16 +220,6 @@ func redactedIfSet(secret string) string {
 	return redacted
 }
 
-// LocationID returns DataCenter as a DCImanager 6 location ID. It fails with
-// a *ArgumentError when DataCenter is not a positive integer.
-func (m *Module) LocationID() (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(m.DataCenter), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, invalid("DataCenter", "must be a positive DCImanager 6 location ID")
-	}
-	return id, nil
-}
-
 // Validate checks the module and returns the first problem as a
 // *ArgumentError:
 //
@@ -229,8 +227,10 @@ func (m *Module) LocationID() (int64, error) {
 //     without surrounding white space;
 //   - URL must be an absolute http or https URL with a host; Username and
 //     Password are required;
-//   - for KindDCImanager6, DataCenter must be a location ID (positive
-//     integer);
+//   - DataCenter has no surrounding white space and is required for
+//     KindDCImanager6 (that it names a DCImanager 6 managed data center is
+//     checked by [Catalog.AddModule]);
+//   - ErrorRecipient has no line breaks or surrounding white space;
 //   - NewServerType is a DCImanager option and is refused for KindISPmanager;
 //     when it is set, Department is required, because unavailable custom
 //     configurations become tasks for that department;
@@ -258,10 +258,14 @@ func (m *Module) Validate() error {
 	if m.Password == "" {
 		return invalid("Password", "required")
 	}
-	if m.Kind == KindDCImanager6 {
-		if _, err := m.LocationID(); err != nil {
-			return err
-		}
+	if strings.TrimSpace(m.DataCenter) != m.DataCenter {
+		return invalid("DataCenter", "must not start or end with white space")
+	}
+	if m.Kind == KindDCImanager6 && m.DataCenter == "" {
+		return invalid("DataCenter", "required for DCImanager 6 (the data center holds the DCImanager 6 location)")
+	}
+	if strings.TrimSpace(m.ErrorRecipient) != m.ErrorRecipient || strings.ContainsAny(m.ErrorRecipient, "\r\n") {
+		return invalid("ErrorRecipient", "must not contain line breaks or surrounding white space")
 	}
 	if m.NewServerType {
 		if !m.Kind.IsDCImanager() {

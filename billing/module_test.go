@@ -54,8 +54,10 @@ func TestModuleValidate(t *testing.T) {
 		{"url with credentials", func(m *billing.Module) { m.URL = "https://u:p@dci.example.com" }, "URL"},
 		{"no username", func(m *billing.Module) { m.Username = " " }, "Username"},
 		{"no password", func(m *billing.Module) { m.Password = "" }, "Password"},
-		{"dci6 location not numeric", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "Moscow" }, "DataCenter"},
-		{"dci6 location zero", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "0" }, "DataCenter"},
+		{"dci6 without data center", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "" }, "DataCenter"},
+		{"padded data center", func(m *billing.Module) { m.DataCenter = "Moscow " }, "DataCenter"},
+		{"error recipient with line break", func(m *billing.Module) { m.ErrorRecipient = "admin\nBcc: x@example.com" }, "ErrorRecipient"},
+		{"error recipient", func(m *billing.Module) { m.ErrorRecipient = "noc@example.com" }, ""},
 		{"new server type on ispmanager", func(m *billing.Module) { m.Kind = billing.KindISPmanager; m.IPManager = nil; m.NewServerType = true }, "NewServerType"},
 		{"new server type without department", func(m *billing.Module) { m.NewServerType = true; m.Department = "" }, "Department"},
 		{"new server type with department", func(m *billing.Module) { m.NewServerType = true }, ""},
@@ -88,20 +90,6 @@ func TestModuleValidateNil(t *testing.T) {
 	var m *billing.Module
 	var ve *billing.ArgumentError
 	require.ErrorAs(t, m.Validate(), &ve)
-}
-
-func TestModuleLocationID(t *testing.T) {
-	t.Parallel()
-	m := &billing.Module{DataCenter: " 42 "}
-	id, err := m.LocationID()
-	require.NoError(t, err)
-	assert.Equal(t, int64(42), id)
-
-	m.DataCenter = "-1"
-	_, err = m.LocationID()
-	var ve *billing.ArgumentError
-	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "DataCenter", ve.Arg)
 }
 
 func TestModuleNeverPrintsPassword(t *testing.T) {
