@@ -72,8 +72,16 @@ type Tariff struct {
 	// template or server type, see [Tariff.MatchesServer].
 	ServerConfig string
 	// OSTemplate is the default OS template ID, for example
-	// "ISPsystem__CentOS-7-amd64". The customer's order options override it.
+	// "ISPsystem__CentOS-7-amd64" (WHMCS "Operation system"). The customer's
+	// order options override it.
 	OSTemplate string
+	// OSTemplates lists the OS templates the tariff sells (BILLmanager's
+	// "Activate required OS templates"), as the panel names them. Empty
+	// means no restriction. When set, an order's template must be one of
+	// them ([Tariff.CheckOSTemplate], called by [Tariff.Resolve]) and the
+	// default OSTemplate must be one of them too. Fill or check it against
+	// the panel with [Tariff.SyncOSTemplates].
+	OSTemplates []string
 	// Recipe is the default recipe run after the OS install; empty means
 	// [DefaultRecipe] ("null", none). Local recipes are "#local__<name>",
 	// repository recipes "<repo>__<name>".
@@ -107,6 +115,7 @@ func (t *Tariff) Clone() *Tariff {
 	}
 	c := *t
 	c.Modules = slices.Clone(t.Modules)
+	c.OSTemplates = slices.Clone(t.OSTemplates)
 	c.Limits = t.Limits.Clone()
 	return &c
 }
@@ -149,8 +158,9 @@ func (t *Tariff) MatchesServer(chassisTemplate, serverType string) bool {
 // [Catalog.AddTariff]) and returns the first problem as a *ArgumentError:
 // ID must be positive, Name non-empty, ProductType known, Modules non-empty
 // without empty or duplicate names; a dedicated-server tariff needs a
-// ServerConfig; the username and domain templates must only use known
-// macros; Limits must hold valid names.
+// ServerConfig; OSTemplates (dedicated servers only) has no empty or
+// duplicate names and contains the default OSTemplate; the username and
+// domain templates must only use known macros; Limits must hold valid names.
 func (t *Tariff) Validate() error {
 	if t == nil {
 		return invalid("Tariff", "nil")
@@ -179,6 +189,9 @@ func (t *Tariff) Validate() error {
 	}
 	if t.ProductType == ProductDedicatedServer && t.ServerConfig == "" {
 		return invalid("ServerConfig", "required for dedicated servers")
+	}
+	if err := t.validateOSTemplates(); err != nil {
+		return err
 	}
 	for field, tmpl := range map[string]string{"UsernameTemplate": t.UsernameTemplate, "DomainTemplate": t.DomainTemplate} {
 		if err := checkTemplate(tmpl); err != nil {
@@ -231,7 +244,8 @@ type ResolvedOrder struct {
 //     "public").
 //
 // A dedicated-server order without any OS template fails with a
-// *ArgumentError for "OSTemplate". OS, recipe and IP options on a shared
+// *ArgumentError for "OSTemplate"; one whose template the tariff does not
+// sell (see [Tariff.OSTemplates]) with an *OSTemplateError. OS, recipe and IP options on a shared
 // hosting, FTP storage or colocation tariff are refused with a
 // *ArgumentError (no source defines them for those products), as are
 // negative IP counts in a hand-built opts.
@@ -268,6 +282,9 @@ func (t *Tariff) Resolve(opts OrderOptions) (ResolvedOrder, error) {
 	r.OSTemplate = cmp.Or(opts.OSTemplate, t.OSTemplate)
 	if r.OSTemplate == "" {
 		return ResolvedOrder{}, invalid("OSTemplate", "neither the order nor the tariff names an OS template")
+	}
+	if err := t.CheckOSTemplate(r.OSTemplate); err != nil {
+		return ResolvedOrder{}, err
 	}
 	r.Recipe = cmp.Or(opts.Recipe, t.EffectiveRecipe())
 	r.ExtraIPv4 = opts.ExtraIPv4
