@@ -67,11 +67,10 @@
 //   - OS templates: an empty list sells every template; names compare
 //     exactly; the default must be listed; a sync fills only an empty list
 //     and never removes a listed template.
-//   - Module validation: NewServerType exists only for DCImanager modules and then
-//     requires a Department (it receives the assembly tasks); the IPmanager
-//     link is accepted only for DCImanager 5 (IPmanager is a mgr5 product).
-//   - SortOrder ties are broken by module name, so the order is
-//     deterministic. Unknown module names in a tariff are skipped by
+//   - Module validation: NewServerType exists only for DCImanager modules
+//     and then requires a Department (it receives the assembly tasks); the
+//     IPmanager link is accepted only for DCImanager 5 (IPmanager is a mgr5
+//     product). Unknown module names in a tariff are skipped by
 //     SelectModules (AddTariff refuses them in the first place).
 //   - Besides NewServerType (the only change the vendor forbids while a
 //     tariff uses the module), changing a used module's Kind and removing a
