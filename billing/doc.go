@@ -31,6 +31,10 @@
 //     first activation).
 //   - [ExpandTemplate], [SanitizeUsername], [Candidates] and [UniqueName]
 //     generate panel usernames and domains.
+//   - A [Notifier] delivers the [WelcomeMessage] (the service's properties,
+//     after activation) and the [FailureMessage] (a failure that needs
+//     staff, addressed to the module's ErrorRecipient); [WelcomeTemplate]
+//     renders a welcome message from a Go text/template.
 //   - [MergeLimits] merges template and tariff limits; [NeedsManualTask] and
 //     [OnConfigUnavailable] decide when work becomes a [ManualTask].
 //
