@@ -347,6 +347,28 @@ func (s *Server) owned(c *mgr5fake.Ctx) ([]*License, error) {
 	return out, nil
 }
 
+// ownedOne is owned for functions that take one license. s.mu must be
+// held.
+func (s *Server) ownedOne(c *mgr5fake.Ctx) (*License, error) {
+	ls, err := s.owned(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(ls) != 1 {
+		return nil, valueErr("elid", "one license at a time")
+	}
+	return ls[0], nil
+}
+
+// parsePeriod reads period: 1 or 12 months.
+func parsePeriod(r *mgr5.ServerRequest) (int, error) {
+	period, err := strconv.Atoi(r.Get("period"))
+	if err != nil || (period != 1 && period != 12) {
+		return 0, valueErr("period", "Invalid period")
+	}
+	return period, nil
+}
+
 func statusMsg(st int) string {
 	if st == StatusSuspended {
 		return "Suspended"
@@ -403,9 +425,9 @@ func (s *Server) handleOrder(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if err != nil {
 		return nil, valueErr("pricelist", "Invalid tariff plan")
 	}
-	period, err := strconv.Atoi(r.Get("period"))
-	if err != nil || (period != 1 && period != 12) {
-		return nil, valueErr("period", "Invalid period")
+	period, err := parsePeriod(r)
+	if err != nil {
+		return nil, err
 	}
 	switch r.Get("autoprolong") {
 	case "", "null", "1", "12":
@@ -447,14 +469,10 @@ func (s *Server) handleEdit(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ls, err := s.owned(c)
+	l, err := s.ownedOne(c)
 	if err != nil {
 		return nil, err
 	}
-	if len(ls) != 1 {
-		return nil, valueErr("elid", "one license at a time")
-	}
-	l := ls[0]
 	if !r.Sok {
 		l.Views++
 		doc := mgr5.NewDoc()
@@ -523,20 +541,16 @@ func (s *Server) handleProlong(c *mgr5fake.Ctx) (*mgr5.Node, error) {
 	if !c.Req.Sok {
 		return nil, valueErr("sok", "billmanagertest: the renewal form is not modelled; send sok=ok")
 	}
-	period, err := strconv.Atoi(c.Req.Get("period"))
-	if err != nil || (period != 1 && period != 12) {
-		return nil, valueErr("period", "Invalid period")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ls, err := s.owned(c)
+	period, err := parsePeriod(c.Req)
 	if err != nil {
 		return nil, err
 	}
-	if len(ls) != 1 {
-		return nil, valueErr("elid", "one service at a time")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, err := s.ownedOne(c)
+	if err != nil {
+		return nil, err
 	}
-	l := ls[0]
 	l.Expire = l.Expire.AddDate(0, period, 0)
 	doc := mgr5.NewDoc().OK()
 	doc.Add("doc", "").Add("newexpiredate", l.Expire.Format(time.DateOnly))

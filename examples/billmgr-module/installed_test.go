@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,15 +30,7 @@ func TestMain(m *testing.M) {
 		fakeMgrctl, err = billmgrtest.Build(dir)
 	}
 	if err == nil {
-		moduleBin = filepath.Join(dir, moduleName)
-		goBin, lerr := exec.LookPath("go")
-		if lerr != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		out, berr := exec.Command(goBin, "build", "-o", moduleBin, "github.com/ispkit/ispkit/examples/billmgr-module").CombinedOutput()
-		if berr != nil {
-			err = fmt.Errorf("building the module: %v\n%s", berr, out)
-		}
+		moduleBin, err = billmgrtest.GoBuild(dir, moduleName, "github.com/ispkit/ispkit/examples/billmgr-module")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

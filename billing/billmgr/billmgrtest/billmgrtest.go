@@ -92,14 +92,19 @@ const (
 // Build compiles the fake mgrctl into dir/mgrctl and returns its path. Call
 // it once per test binary (for example from TestMain): it runs "go build".
 func Build(dir string) (string, error) {
+	return GoBuild(dir, "mgrctl", "github.com/ispkit/ispkit/billing/billmgr/billmgrtest/fakemgrctl")
+}
+
+// GoBuild compiles the main package pkg into dir/name with "go build" and
+// returns its path: the way to get a module binary to [Fake.Install].
+func GoBuild(dir, name, pkg string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	out := filepath.Join(dir, "mgrctl")
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/ispkit/ispkit/billing/billmgr/billmgrtest/fakemgrctl")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("billmgrtest: building the fake mgrctl: %v\n%s", err, msg)
+	out := filepath.Join(dir, name)
+	if msg, err := exec.Command(goBin, "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("billmgrtest: building %s: %v\n%s", pkg, err, msg)
 	}
 	return out, nil
 }
