@@ -133,7 +133,9 @@ func TestEnableDisableAndConnections(t *testing.T) {
 	assert.True(t, f.Disabled)
 	conns, err = c.Connections.List(ctx, id)
 	require.NoError(t, err)
-	assert.True(t, conns[0].InProgress, "disable switches the port off asynchronously")
+	// The port goes off asynchronously; on a loaded machine the operation
+	// may already be over, so accept either stage, never "on and idle".
+	assert.True(t, conns[0].InProgress || conns[0].Status == "off", "disable switches the port off")
 	require.NoError(t, c.Connections.WaitConnectionsIdle(ctx, id, nil))
 	assert.False(t, srv.Connections(id)[0].On)
 
