@@ -8,31 +8,38 @@ import (
 	"sync"
 )
 
-// Catalog holds the processing modules (keyed by name) and tariffs (keyed by
-// ID) of one billing installation. It is safe for concurrent use. It stores
+// Catalog holds the data centers and processing modules (both keyed by
+// name) and the tariffs (keyed by ID) of one billing installation. It is safe for concurrent use. It stores
 // and returns deep copies, so values passed in or handed out can be modified
 // without affecting the catalog. The zero value is not usable; call
 // [NewCatalog].
 type Catalog struct {
-	mu      sync.RWMutex
-	modules map[string]*Module
-	tariffs map[int64]*Tariff
+	mu          sync.RWMutex
+	dataCenters map[string]*DataCenter
+	modules     map[string]*Module
+	tariffs     map[int64]*Tariff
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{modules: make(map[string]*Module), tariffs: make(map[int64]*Tariff)}
+	return &Catalog{dataCenters: make(map[string]*DataCenter), modules: make(map[string]*Module), tariffs: make(map[int64]*Tariff)}
 }
 
 // AddModule validates m and adds a copy of it. It fails with the
-// *ValidationError from [Module.Validate], or with an error wrapping
-// [ErrExists] if a module of that name is already present.
+// *ArgumentError from [Module.Validate] or, for "DataCenter", when the
+// module's data center is not in the catalog or a DCImanager 6 module's data
+// center is not DCImanager 6 managed; and with an error wrapping [ErrExists]
+// if a module of that name is already present. Add the data center first
+// ([Catalog.AddDataCenter]).
 func (c *Catalog) AddModule(m *Module) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.checkModuleDataCenterLocked(m); err != nil {
+		return err
+	}
 	if _, ok := c.modules[m.Name]; ok {
 		return fmt.Errorf("billing: processing module %q: %w", m.Name, ErrExists)
 	}
@@ -40,10 +47,28 @@ func (c *Catalog) AddModule(m *Module) error {
 	return nil
 }
 
-// UpdateModule replaces the module called m.Name with a validated copy of m.
-// It fails with an error wrapping [ErrNotFound] for an unknown module, and
-// with a *ModuleInUseError (wrapping [ErrModuleInUse]) when tariffs use the
-// module and the update changes its NewServerType or its Kind.
+// checkModuleDataCenterLocked checks that m's data center exists and, for a
+// DCImanager 6 module, that it is DCImanager 6 managed.
+func (c *Catalog) checkModuleDataCenterLocked(m *Module) error {
+	if m.DataCenter == "" {
+		return nil // Module.Validate requires one where it is needed
+	}
+	dc, ok := c.dataCenters[m.DataCenter]
+	if !ok {
+		return invalid("DataCenter", fmt.Sprintf("unknown data center %q (add it to the catalog first)", m.DataCenter))
+	}
+	if m.Kind == KindDCImanager6 && !dc.DCImanager6 {
+		return invalid("DataCenter", fmt.Sprintf("data center %q is not DCImanager 6 managed", m.DataCenter))
+	}
+	return nil
+}
+
+// UpdateModule replaces the module called m.Name with a validated copy of m,
+// checked like [Catalog.AddModule]. It fails with an error wrapping
+// [ErrNotFound] for an unknown module, and with a *ModuleInUseError
+// (wrapping [ErrModuleInUse]) when tariffs use the module and the update
+// changes its NewServerType or its Kind. Moving a module to another data
+// center is allowed.
 func (c *Catalog) UpdateModule(m *Module) error {
 	if err := m.Validate(); err != nil {
 		return err
@@ -53,6 +78,9 @@ func (c *Catalog) UpdateModule(m *Module) error {
 	old, ok := c.modules[m.Name]
 	if !ok {
 		return fmt.Errorf("billing: processing module %q: %w", m.Name, ErrNotFound)
+	}
+	if err := c.checkModuleDataCenterLocked(m); err != nil {
+		return err
 	}
 	if ids := c.tariffsUsingLocked(m.Name); len(ids) > 0 {
 		switch {
@@ -71,7 +99,7 @@ func (c *Catalog) UpdateModule(m *Module) error {
 // uses the module: that returns a *ModuleInUseError wrapping
 // [ErrModuleInUse]. Setting the current value again is a no-op and always
 // succeeds. An unknown module yields an error wrapping [ErrNotFound]; turning
-// the option on for a module without a Department yields a *ValidationError.
+// the option on for a module without a Department yields a *ArgumentError.
 func (c *Catalog) SetNewServerType(name string, on bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -120,7 +148,8 @@ func (c *Catalog) Module(name string) (*Module, error) {
 	return m.Clone(), nil
 }
 
-// Modules returns copies of all modules ordered by SortOrder, then name.
+// Modules returns copies of all modules in selection order (see
+// [Catalog.SelectModules]).
 func (c *Catalog) Modules() []*Module {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -128,12 +157,12 @@ func (c *Catalog) Modules() []*Module {
 	for _, m := range c.modules {
 		out = append(out, m.Clone())
 	}
-	sortModules(out)
+	c.sortModulesLocked(out)
 	return out
 }
 
 // AddTariff validates t and adds a copy of it. Beyond [Tariff.Validate], every
-// module t names must be in the catalog (*ValidationError for "Modules"
+// module t names must be in the catalog (*ArgumentError for "Modules"
 // otherwise) and able to serve its product type (see
 // [ProductType.ServedBy]). A duplicate ID yields an error wrapping
 // [ErrExists].
@@ -163,10 +192,10 @@ func (c *Catalog) putTariff(t *Tariff, update bool) error {
 	for _, name := range t.Modules {
 		m, ok := c.modules[name]
 		if !ok {
-			return &ValidationError{Field: "Modules", Reason: fmt.Sprintf("unknown processing module %q", name)}
+			return invalid("Modules", fmt.Sprintf("unknown processing module %q", name))
 		}
 		if !t.ProductType.ServedBy(m.Kind) {
-			return &ValidationError{Field: "Modules", Reason: fmt.Sprintf("processing module %q (%s) cannot serve product type %q", name, m.Kind, t.ProductType)}
+			return invalid("Modules", fmt.Sprintf("processing module %q (%s) cannot serve product type %q", name, m.Kind, t.ProductType))
 		}
 	}
 	c.tariffs[t.ID] = t.Clone()
@@ -226,12 +255,21 @@ func (c *Catalog) tariffsUsingLocked(name string) []int64 {
 }
 
 // SelectModules returns copies of the catalog's modules connected to t, in
-// the order they should be tried: SortOrder ascending ("the processing
-// module with the lowest priority will be selected"), ties broken by name.
-// The first is used for activation; the next one is used when it cannot
-// serve the order (BILLmanager's service.getnextmodule). Module names of t
-// that are not in the catalog are skipped. It returns nil for a nil t or when
-// no module is found. The tariff does not need to be stored in the catalog.
+// the order they should be tried: by their data center's SortOrder, then by
+// the module's SortOrder ("the processing module with the lowest priority
+// will be selected during service activation"), both ascending. The first is
+// used for activation; the next one is used when it cannot serve the order
+// (BILLmanager's service.getnextmodule).
+//
+// Ties, which the vendor documents do not order, are broken so that the
+// order is deterministic: two data centers with the same SortOrder by data
+// center name (so each data center's modules stay together), two modules
+// with the same SortOrder by module name. A module without a data center
+// counts as being in an unnamed data center of SortOrder 0.
+//
+// Module names of t that are not in the catalog are skipped. It returns nil
+// for a nil t or when no module is found. The tariff does not need to be
+// stored in the catalog.
 func (c *Catalog) SelectModules(t *Tariff) []*Module {
 	if t == nil {
 		return nil
@@ -248,12 +286,21 @@ func (c *Catalog) SelectModules(t *Tariff) []*Module {
 		seen[name] = true
 		out = append(out, m.Clone())
 	}
-	sortModules(out)
+	c.sortModulesLocked(out)
 	return out
 }
 
-func sortModules(ms []*Module) {
+// sortModulesLocked orders ms by data-center sort order and name, then
+// module sort order and name.
+func (c *Catalog) sortModulesLocked(ms []*Module) {
+	dcSort := func(m *Module) int {
+		if dc, ok := c.dataCenters[m.DataCenter]; ok {
+			return dc.SortOrder
+		}
+		return 0
+	}
 	slices.SortFunc(ms, func(a, b *Module) int {
-		return cmp.Or(cmp.Compare(a.SortOrder, b.SortOrder), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(dcSort(a), dcSort(b)), cmp.Compare(a.DataCenter, b.DataCenter),
+			cmp.Compare(a.SortOrder, b.SortOrder), cmp.Compare(a.Name, b.Name))
 	})
 }

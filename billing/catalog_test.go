@@ -14,9 +14,18 @@ import (
 func mod(name string, kind billing.ModuleKind, sort int) *billing.Module {
 	m := &billing.Module{Kind: kind, Name: name, URL: "https://" + name + ".example.com", Username: "admin", Password: "pw", SortOrder: sort, Department: "Tech"}
 	if kind == billing.KindDCImanager6 {
-		m.DataCenter = "1"
+		m.DataCenter = "dc6"
 	}
 	return m
+}
+
+// newCatalog returns a catalog with the DCImanager 6 managed data center
+// "dc6" (location 1) that mod puts DCImanager 6 modules in.
+func newCatalog(t *testing.T) *billing.Catalog {
+	t.Helper()
+	c := billing.NewCatalog()
+	require.NoError(t, c.AddDataCenter(&billing.DataCenter{Name: "dc6", DCImanager6: true, LocationID: 1}))
+	return c
 }
 
 func dedic(id int64, modules ...string) *billing.Tariff {
@@ -33,7 +42,7 @@ func names(ms []*billing.Module) []string {
 
 func TestSelectModulesOrder(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	require.NoError(t, c.AddModule(mod("zeta", billing.KindDCImanager5, 1)))
 	require.NoError(t, c.AddModule(mod("alpha", billing.KindDCImanager6, 5)))
 	require.NoError(t, c.AddModule(mod("beta", billing.KindDCImanager5, 1)))
@@ -62,7 +71,7 @@ func TestSelectModulesOrder(t *testing.T) {
 
 func TestSelectModulesReturnsCopies(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	require.NoError(t, c.AddModule(mod("a", billing.KindDCImanager5, 1)))
 	got := c.SelectModules(&billing.Tariff{Modules: []string{"a"}})
 	require.Len(t, got, 1)
@@ -74,7 +83,7 @@ func TestSelectModulesReturnsCopies(t *testing.T) {
 
 func TestCatalogModuleCRUD(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	m := mod("a", billing.KindDCImanager5, 1)
 	require.NoError(t, c.AddModule(m))
 	require.ErrorIs(t, c.AddModule(m), billing.ErrExists)
@@ -89,7 +98,7 @@ func TestCatalogModuleCRUD(t *testing.T) {
 
 	bad := mod("b", billing.KindDCImanager5, 1)
 	bad.URL = ""
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, c.AddModule(bad), &ve)
 
 	m.SortOrder = 7
@@ -106,7 +115,7 @@ func TestCatalogModuleCRUD(t *testing.T) {
 
 func TestNewServerTypeInUse(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	require.NoError(t, c.AddModule(mod("dci", billing.KindDCImanager5, 1)))
 
 	// Unused: the change is allowed.
@@ -135,7 +144,7 @@ func TestNewServerTypeInUse(t *testing.T) {
 	require.ErrorIs(t, c.UpdateModule(m), billing.ErrModuleInUse)
 	m.NewServerType = true
 	m.Kind = billing.KindDCImanager6
-	m.DataCenter = "2"
+	m.DataCenter = "dc6"
 	require.ErrorIs(t, c.UpdateModule(m), billing.ErrModuleInUse)
 	require.ErrorIs(t, c.RemoveModule("dci"), billing.ErrModuleInUse)
 
@@ -153,13 +162,13 @@ func TestNewServerTypeInUse(t *testing.T) {
 
 func TestSetNewServerTypeValidates(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	m := mod("dci", billing.KindDCImanager5, 1)
 	m.Department = ""
 	require.NoError(t, c.AddModule(m))
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, c.SetNewServerType("dci", true), &ve)
-	assert.Equal(t, "Department", ve.Field)
+	assert.Equal(t, "Department", ve.Arg)
 	got, err := c.Module("dci")
 	require.NoError(t, err)
 	assert.False(t, got.NewServerType, "a refused change leaves the module untouched")
@@ -167,7 +176,7 @@ func TestSetNewServerTypeValidates(t *testing.T) {
 
 func TestCatalogTariffs(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	require.NoError(t, c.AddModule(mod("dci", billing.KindDCImanager5, 1)))
 	require.NoError(t, c.AddModule(mod("isp", billing.KindISPmanager, 1)))
 
@@ -178,12 +187,12 @@ func TestCatalogTariffs(t *testing.T) {
 	}{
 		{"ok", dedic(1, "dci"), func(t *testing.T, err error) { require.NoError(t, err) }},
 		{"unknown module", dedic(2, "ghost"), func(t *testing.T, err error) {
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, "Modules", ve.Field)
+			assert.Equal(t, "Modules", ve.Arg)
 		}},
 		{"wrong kind", dedic(3, "isp"), func(t *testing.T, err error) {
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
 			assert.Contains(t, ve.Reason, "cannot serve")
 		}},
@@ -225,7 +234,7 @@ func TestCatalogTariffs(t *testing.T) {
 
 func TestCatalogConcurrent(t *testing.T) {
 	t.Parallel()
-	c := billing.NewCatalog()
+	c := newCatalog(t)
 	require.NoError(t, c.AddModule(mod("dci", billing.KindDCImanager5, 1)))
 	var wg sync.WaitGroup
 	for i := range 20 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ispkit/ispkit"
 )
 
 // Sentinel errors. Every typed error in this package unwraps to one of these
@@ -17,11 +19,17 @@ var (
 	// *ModuleInUseError.
 	ErrModuleInUse = errors.New("billing: processing module is used by a tariff plan")
 
-	// ErrNotFound reports a module or tariff that is not in the [Catalog].
+	// ErrDataCenterInUse reports a data-center change refused because
+	// processing modules belong to the data center. It is returned wrapped
+	// in a *DataCenterInUseError.
+	ErrDataCenterInUse = errors.New("billing: data center has processing modules")
+
+	// ErrNotFound reports a module, tariff or data center that is not in
+	// the [Catalog].
 	ErrNotFound = errors.New("billing: not found")
 
-	// ErrExists reports an attempt to add a module or tariff whose key is
-	// already in the [Catalog].
+	// ErrExists reports an attempt to add a module, tariff or data center
+	// whose key is already in the [Catalog].
 	ErrExists = errors.New("billing: already exists")
 
 	// ErrUnknownMacro reports an @NAME@ macro that [ExpandTemplate] does not
@@ -43,20 +51,18 @@ var (
 	ErrLimitUnset = errors.New("billing: limit not set")
 )
 
-// ValidationError reports a field of a model value that is missing or has a
-// bad value. Field uses the Go field name, dotted for nested values (for
-// example "IPManager.URL"). The offending value is deliberately not part of
-// the error, so that a bad password never ends up in a log.
-type ValidationError struct {
-	// Field is the Go name of the offending field.
-	Field string
-	// Reason says what is wrong with it.
-	Reason string
-}
+// ArgumentError reports a field of a model value (or an argument) that is
+// missing or has a bad value. It is ispkit's shared error for refused input
+// (see the root package): errors.Is(err, ispkit.ErrInvalidArgument) matches
+// it whichever package returned it. In this package Package is "billing" and
+// Arg is the Go field name, dotted for nested values (for example
+// "IPManager.URL"). The offending value is deliberately not part of the
+// error, so that a bad password never ends up in a log.
+type ArgumentError = ispkit.ArgumentError
 
-// Error implements error.
-func (e *ValidationError) Error() string {
-	return "billing: invalid " + e.Field + ": " + e.Reason
+// invalid returns the *ArgumentError for field with reason.
+func invalid(field, reason string) *ArgumentError {
+	return &ArgumentError{Package: "billing", Arg: field, Reason: reason}
 }
 
 // ModuleInUseError is returned when a change to a processing module is

@@ -16,7 +16,7 @@ func TestErrorMessages(t *testing.T) {
 		want     string
 		sentinel error
 	}{
-		{&billing.ValidationError{Field: "URL", Reason: "required"}, "billing: invalid URL: required", nil},
+		{&billing.ArgumentError{Package: "billing", Arg: "URL", Reason: "required"}, "billing: invalid URL: required", nil},
 		{&billing.ModuleInUseError{Module: "dci", Op: "remove", Tariffs: []int64{1, 2}}, `billing: cannot remove: processing module "dci" is used by tariff(s) 1, 2`, billing.ErrModuleInUse},
 		{&billing.TransitionError{ServiceID: 3, From: billing.StatusDeleted, To: billing.StatusActive}, `billing: service 3: illegal status transition "Deleted" -> "Active"`, nil},
 		{&billing.MacroError{Macro: "@X@", Offset: 2, Err: billing.ErrUnknownMacro}, "billing: unknown macro: @X@ at offset 2", billing.ErrUnknownMacro},

@@ -50,10 +50,20 @@ func ExampleMergeLimits() {
 
 func ExampleCatalog_SelectModules() {
 	c := billing.NewCatalog()
+	// Data centers first: a module names the data center it belongs to.
+	for _, d := range []*billing.DataCenter{
+		{Name: "Frankfurt", DCImanager6: true, LocationID: 2, SortOrder: 1},
+		{Name: "Amsterdam", SortOrder: 2},
+	} {
+		if err := c.AddDataCenter(d); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
 	for _, m := range []*billing.Module{
-		{Kind: billing.KindDCImanager5, Name: "dci-backup", URL: "https://dci2.example.com", Username: "admin", Password: "pw", SortOrder: 20},
-		{Kind: billing.KindDCImanager6, Name: "dci6-main", URL: "https://dci6.example.com", Username: "admin@example.com", Password: "pw", SortOrder: 10, DataCenter: "1"},
-		{Kind: billing.KindDCImanager5, Name: "dci-alt", URL: "https://dci3.example.com", Username: "admin", Password: "pw", SortOrder: 20},
+		{Kind: billing.KindDCImanager5, Name: "dci-backup", URL: "https://dci2.example.com", Username: "admin", Password: "pw", SortOrder: 20, DataCenter: "Amsterdam"},
+		{Kind: billing.KindDCImanager6, Name: "dci6-main", URL: "https://dci6.example.com", Username: "admin@example.com", Password: "pw", SortOrder: 30, DataCenter: "Frankfurt"},
+		{Kind: billing.KindDCImanager5, Name: "dci-alt", URL: "https://dci3.example.com", Username: "admin", Password: "pw", SortOrder: 5, DataCenter: "Amsterdam"},
 	} {
 		if err := c.AddModule(m); err != nil {
 			fmt.Println(err)
@@ -68,18 +78,23 @@ func ExampleCatalog_SelectModules() {
 		fmt.Println(err)
 		return
 	}
-	// Try the modules in this order; the next one is used when the
-	// previous one cannot serve the order.
+	// Try the modules in this order (data center sort order first, then
+	// module sort order); the next one is used when the previous one
+	// cannot serve the order.
 	for _, m := range c.SelectModules(tariff) {
-		fmt.Println(m.SortOrder, m.Name)
+		fmt.Println(m.DataCenter, m.SortOrder, m.Name)
 	}
+	// The DCImanager 6 location is held once, by the data center.
+	loc, err := c.LocationID("dci6-main")
+	fmt.Println("dci6-main location:", loc, err)
 	// A module's server type cannot change while a tariff uses it.
-	err := c.SetNewServerType("dci-alt", true)
+	err = c.SetNewServerType("dci-alt", true)
 	fmt.Println(err)
 	// Output:
-	// 10 dci6-main
-	// 20 dci-alt
-	// 20 dci-backup
+	// Frankfurt 30 dci6-main
+	// Amsterdam 5 dci-alt
+	// Amsterdam 20 dci-backup
+	// dci6-main location: 2 <nil>
 	// billing: cannot change NewServerType: processing module "dci-alt" is used by tariff(s) 1
 }
 

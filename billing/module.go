@@ -74,10 +74,17 @@ type Module struct {
 	// Department is the BILLmanager department that receives the tasks the
 	// module assigns (manual set-up, server assembly, spare parts).
 	Department string
-	// DataCenter is the BILLmanager data center the module belongs to. For
-	// KindDCImanager6 it must be the DCImanager 6 location ID (a positive
-	// integer), see [Module.LocationID].
+	// DataCenter is the name of the [DataCenter] the module belongs to
+	// (empty: none). A [Catalog] only accepts names of its data centers.
+	// KindDCImanager6 modules require one, and it must be DCImanager 6
+	// managed: its LocationID is where the module's servers come from (see
+	// [Catalog.LocationID]).
 	DataCenter string
+	// ErrorRecipient is the administrator (a BILLmanager staff user name or
+	// an e-mail address) who receives the module's error messages: the
+	// failures that need staff ([FailureMessage]). Empty: nobody is
+	// addressed and a [Notifier] decides.
+	ErrorRecipient string
 	// NewServerType selects DCImanager's "new server type" allocation: the
 	// client may customise the configuration, and an unavailable
 	// configuration becomes a task for Department. Unset means only
@@ -120,7 +127,7 @@ func (l *IPManagerLink) IPGroup() string {
 	return l.PublicGroup
 }
 
-// Validate checks the link; field names in the returned *ValidationError are
+// Validate checks the link; field names in the returned *ArgumentError are
 // prefixed with "IPManager.".
 func (l *IPManagerLink) Validate() error {
 	if l == nil {
@@ -130,13 +137,13 @@ func (l *IPManagerLink) Validate() error {
 		return err
 	}
 	if strings.TrimSpace(l.Username) == "" {
-		return &ValidationError{Field: "IPManager.Username", Reason: "required"}
+		return invalid("IPManager.Username", "required")
 	}
 	if l.Password == "" {
-		return &ValidationError{Field: "IPManager.Password", Reason: "required"}
+		return invalid("IPManager.Password", "required")
 	}
 	if l.ParkingGroup != "" && l.ParkingGroup == l.IPGroup() {
-		return &ValidationError{Field: "IPManager.ParkingGroup", Reason: "must differ from the public group " + strconv.Quote(l.IPGroup())}
+		return invalid("IPManager.ParkingGroup", "must differ from the public group "+strconv.Quote(l.IPGroup()))
 	}
 	return nil
 }
@@ -172,8 +179,8 @@ func (m Module) String() string {
 	if m.IPManager != nil {
 		ipm = m.IPManager.String()
 	}
-	return fmt.Sprintf("{Kind:%s Name:%s URL:%s Username:%s Password:%s SortOrder:%d Department:%s DataCenter:%s NewServerType:%t IPManager:%s}",
-		m.Kind, m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+	return fmt.Sprintf("{Kind:%s Name:%s URL:%s Username:%s Password:%s SortOrder:%d Department:%s DataCenter:%s ErrorRecipient:%s NewServerType:%t IPManager:%s}",
+		m.Kind, m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.ErrorRecipient, m.NewServerType, ipm)
 }
 
 // GoString implements fmt.GoStringer (%#v) without the password.
@@ -182,8 +189,8 @@ func (m Module) GoString() string {
 	if m.IPManager != nil {
 		ipm = "&" + m.IPManager.GoString()
 	}
-	return fmt.Sprintf("billing.Module{Kind:%q, Name:%q, URL:%q, Username:%q, Password:%q, SortOrder:%d, Department:%q, DataCenter:%q, NewServerType:%t, IPManager:%s}",
-		string(m.Kind), m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.NewServerType, ipm)
+	return fmt.Sprintf("billing.Module{Kind:%q, Name:%q, URL:%q, Username:%q, Password:%q, SortOrder:%d, Department:%q, DataCenter:%q, ErrorRecipient:%q, NewServerType:%t, IPManager:%s}",
+		string(m.Kind), m.Name, m.URL, m.Username, redactedIfSet(m.Password), m.SortOrder, m.Department, m.DataCenter, m.ErrorRecipient, m.NewServerType, ipm)
 }
 
 // LogValue implements slog.LogValuer without the password.
@@ -197,6 +204,7 @@ func (m Module) LogValue() slog.Value {
 		slog.Int("sort_order", m.SortOrder),
 		slog.String("department", m.Department),
 		slog.String("data_center", m.DataCenter),
+		slog.String("error_recipient", m.ErrorRecipient),
 		slog.Bool("new_server_type", m.NewServerType),
 	}
 	if m.IPManager != nil {
@@ -212,25 +220,17 @@ func redactedIfSet(secret string) string {
 	return redacted
 }
 
-// LocationID returns DataCenter as a DCImanager 6 location ID. It fails with
-// a *ValidationError when DataCenter is not a positive integer.
-func (m *Module) LocationID() (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(m.DataCenter), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &ValidationError{Field: "DataCenter", Reason: "must be a positive DCImanager 6 location ID"}
-	}
-	return id, nil
-}
-
 // Validate checks the module and returns the first problem as a
-// *ValidationError:
+// *ArgumentError:
 //
 //   - Kind must be one of the declared kinds; Name must be non-empty and
 //     without surrounding white space;
 //   - URL must be an absolute http or https URL with a host; Username and
 //     Password are required;
-//   - for KindDCImanager6, DataCenter must be a location ID (positive
-//     integer);
+//   - DataCenter has no surrounding white space and is required for
+//     KindDCImanager6 (that it names a DCImanager 6 managed data center is
+//     checked by [Catalog.AddModule]);
+//   - ErrorRecipient has no line breaks or surrounding white space;
 //   - NewServerType is a DCImanager option and is refused for KindISPmanager;
 //     when it is set, Department is required, because unavailable custom
 //     configurations become tasks for that department;
@@ -238,42 +238,46 @@ func (m *Module) LocationID() (int64, error) {
 //     valid.
 func (m *Module) Validate() error {
 	if m == nil {
-		return &ValidationError{Field: "Module", Reason: "nil"}
+		return invalid("Module", "nil")
 	}
 	if !m.Kind.Valid() {
-		return &ValidationError{Field: "Kind", Reason: "unknown module kind " + strconv.Quote(string(m.Kind))}
+		return invalid("Kind", "unknown module kind "+strconv.Quote(string(m.Kind)))
 	}
 	if m.Name == "" {
-		return &ValidationError{Field: "Name", Reason: "required"}
+		return invalid("Name", "required")
 	}
 	if strings.TrimSpace(m.Name) != m.Name {
-		return &ValidationError{Field: "Name", Reason: "must not start or end with white space"}
+		return invalid("Name", "must not start or end with white space")
 	}
 	if err := validateURL("URL", m.URL); err != nil {
 		return err
 	}
 	if strings.TrimSpace(m.Username) == "" {
-		return &ValidationError{Field: "Username", Reason: "required"}
+		return invalid("Username", "required")
 	}
 	if m.Password == "" {
-		return &ValidationError{Field: "Password", Reason: "required"}
+		return invalid("Password", "required")
 	}
-	if m.Kind == KindDCImanager6 {
-		if _, err := m.LocationID(); err != nil {
-			return err
-		}
+	if strings.TrimSpace(m.DataCenter) != m.DataCenter {
+		return invalid("DataCenter", "must not start or end with white space")
+	}
+	if m.Kind == KindDCImanager6 && m.DataCenter == "" {
+		return invalid("DataCenter", "required for DCImanager 6 (the data center holds the DCImanager 6 location)")
+	}
+	if strings.TrimSpace(m.ErrorRecipient) != m.ErrorRecipient || strings.ContainsAny(m.ErrorRecipient, "\r\n") {
+		return invalid("ErrorRecipient", "must not contain line breaks or surrounding white space")
 	}
 	if m.NewServerType {
 		if !m.Kind.IsDCImanager() {
-			return &ValidationError{Field: "NewServerType", Reason: "only DCImanager modules have a server type"}
+			return invalid("NewServerType", "only DCImanager modules have a server type")
 		}
 		if strings.TrimSpace(m.Department) == "" {
-			return &ValidationError{Field: "Department", Reason: "required with NewServerType (it receives the server assembly tasks)"}
+			return invalid("Department", "required with NewServerType (it receives the server assembly tasks)")
 		}
 	}
 	if m.IPManager != nil {
 		if m.Kind != KindDCImanager5 {
-			return &ValidationError{Field: "IPManager", Reason: "IPmanager integration is only available for DCImanager 5 modules"}
+			return invalid("IPManager", "IPmanager integration is only available for DCImanager 5 modules")
 		}
 		if err := m.IPManager.Validate(); err != nil {
 			return err
@@ -297,20 +301,20 @@ func (m *Module) Clone() *Module {
 
 func validateURL(field, raw string) error {
 	if raw == "" {
-		return &ValidationError{Field: field, Reason: "required"}
+		return invalid(field, "required")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return &ValidationError{Field: field, Reason: "not a URL"}
+		return invalid(field, "not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return &ValidationError{Field: field, Reason: "scheme must be http or https"}
+		return invalid(field, "scheme must be http or https")
 	}
 	if u.Host == "" {
-		return &ValidationError{Field: field, Reason: "host is required"}
+		return invalid(field, "host is required")
 	}
 	if u.User != nil {
-		return &ValidationError{Field: field, Reason: "must not contain credentials; use Username and Password"}
+		return invalid(field, "must not contain credentials; use Username and Password")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/billing"
 )
 
@@ -53,8 +54,10 @@ func TestModuleValidate(t *testing.T) {
 		{"url with credentials", func(m *billing.Module) { m.URL = "https://u:p@dci.example.com" }, "URL"},
 		{"no username", func(m *billing.Module) { m.Username = " " }, "Username"},
 		{"no password", func(m *billing.Module) { m.Password = "" }, "Password"},
-		{"dci6 location not numeric", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "Moscow" }, "DataCenter"},
-		{"dci6 location zero", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "0" }, "DataCenter"},
+		{"dci6 without data center", func(m *billing.Module) { m.Kind = billing.KindDCImanager6; m.IPManager = nil; m.DataCenter = "" }, "DataCenter"},
+		{"padded data center", func(m *billing.Module) { m.DataCenter = "Moscow " }, "DataCenter"},
+		{"error recipient with line break", func(m *billing.Module) { m.ErrorRecipient = "admin\nBcc: x@example.com" }, "ErrorRecipient"},
+		{"error recipient", func(m *billing.Module) { m.ErrorRecipient = "noc@example.com" }, ""},
 		{"new server type on ispmanager", func(m *billing.Module) { m.Kind = billing.KindISPmanager; m.IPManager = nil; m.NewServerType = true }, "NewServerType"},
 		{"new server type without department", func(m *billing.Module) { m.NewServerType = true; m.Department = "" }, "Department"},
 		{"new server type with department", func(m *billing.Module) { m.NewServerType = true }, ""},
@@ -74,9 +77,9 @@ func TestModuleValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tc.field, ve.Field)
+			assert.Equal(t, tc.field, ve.Arg)
 			assert.NotContains(t, err.Error(), secret)
 		})
 	}
@@ -85,22 +88,8 @@ func TestModuleValidate(t *testing.T) {
 func TestModuleValidateNil(t *testing.T) {
 	t.Parallel()
 	var m *billing.Module
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, m.Validate(), &ve)
-}
-
-func TestModuleLocationID(t *testing.T) {
-	t.Parallel()
-	m := &billing.Module{DataCenter: " 42 "}
-	id, err := m.LocationID()
-	require.NoError(t, err)
-	assert.Equal(t, int64(42), id)
-
-	m.DataCenter = "-1"
-	_, err = m.LocationID()
-	var ve *billing.ValidationError
-	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "DataCenter", ve.Field)
 }
 
 func TestModuleNeverPrintsPassword(t *testing.T) {
@@ -154,9 +143,11 @@ func TestIPManagerLinkIPGroup(t *testing.T) {
 	assert.Equal(t, "white", (&billing.IPManagerLink{PublicGroup: "white"}).IPGroup())
 }
 
-func TestValidationErrorMessage(t *testing.T) {
+func TestArgumentErrorMessage(t *testing.T) {
 	t.Parallel()
-	err := error(&billing.ValidationError{Field: "URL", Reason: "required"})
+	err := error(&billing.ArgumentError{Package: "billing", Arg: "URL", Reason: "required"})
 	assert.Equal(t, "billing: invalid URL: required", err.Error())
 	assert.False(t, errors.Is(err, billing.ErrModuleInUse))
+	assert.True(t, ispkit.IsInvalidArgument(err), "billing shares ispkit's error for refused input")
+	assert.True(t, ispkit.IsInvalidArgument((&billing.Module{}).Validate()))
 }

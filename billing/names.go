@@ -213,13 +213,13 @@ func Candidates(base string, maxLen int) iter.Seq[string] {
 // An error from taken is returned wrapped (use [errors.Is]/[errors.As]); a
 // cancelled ctx is checked before each call and returned wrapped. When no
 // candidate is free it fails with an *ExhaustedError wrapping
-// [ErrNamesExhausted]. An empty base or a nil taken is a *ValidationError.
+// [ErrNamesExhausted]. An empty base or a nil taken is a *ArgumentError.
 func UniqueName(ctx context.Context, base string, maxLen int, taken func(ctx context.Context, name string) (bool, error)) (string, error) {
 	if base == "" {
-		return "", &ValidationError{Field: "base", Reason: "empty name"}
+		return "", invalid("base", "empty name")
 	}
 	if taken == nil {
-		return "", &ValidationError{Field: "taken", Reason: "nil function"}
+		return "", invalid("taken", "nil function")
 	}
 	attempts := 0
 	for name := range Candidates(base, maxLen) {

@@ -179,7 +179,7 @@ func TestUniqueName(t *testing.T) {
 	_, err = billing.UniqueName(cctx, "x", 16, takenSet())
 	require.ErrorIs(t, err, context.Canceled)
 
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	_, err = billing.UniqueName(ctx, "", 16, takenSet())
 	require.ErrorAs(t, err, &ve)
 	_, err = billing.UniqueName(ctx, "x", 16, nil)

@@ -72,8 +72,16 @@ type Tariff struct {
 	// template or server type, see [Tariff.MatchesServer].
 	ServerConfig string
 	// OSTemplate is the default OS template ID, for example
-	// "ISPsystem__CentOS-7-amd64". The customer's order options override it.
+	// "ISPsystem__CentOS-7-amd64" (WHMCS "Operation system"). The customer's
+	// order options override it.
 	OSTemplate string
+	// OSTemplates lists the OS templates the tariff sells (BILLmanager's
+	// "Activate required OS templates"), as the panel names them. Empty
+	// means no restriction. When set, an order's template must be one of
+	// them ([Tariff.CheckOSTemplate], called by [Tariff.Resolve]) and the
+	// default OSTemplate must be one of them too. Fill or check it against
+	// the panel with [Tariff.SyncOSTemplates].
+	OSTemplates []string
 	// Recipe is the default recipe run after the OS install; empty means
 	// [DefaultRecipe] ("null", none). Local recipes are "#local__<name>",
 	// repository recipes "<repo>__<name>".
@@ -107,6 +115,7 @@ func (t *Tariff) Clone() *Tariff {
 	}
 	c := *t
 	c.Modules = slices.Clone(t.Modules)
+	c.OSTemplates = slices.Clone(t.OSTemplates)
 	c.Limits = t.Limits.Clone()
 	return &c
 }
@@ -146,48 +155,52 @@ func (t *Tariff) MatchesServer(chassisTemplate, serverType string) bool {
 }
 
 // Validate checks the tariff on its own (that its modules exist is checked by
-// [Catalog.AddTariff]) and returns the first problem as a *ValidationError:
+// [Catalog.AddTariff]) and returns the first problem as a *ArgumentError:
 // ID must be positive, Name non-empty, ProductType known, Modules non-empty
 // without empty or duplicate names; a dedicated-server tariff needs a
-// ServerConfig; the username and domain templates must only use known
-// macros; Limits must hold valid names.
+// ServerConfig; OSTemplates (dedicated servers only) has no empty or
+// duplicate names and contains the default OSTemplate; the username and
+// domain templates must only use known macros; Limits must hold valid names.
 func (t *Tariff) Validate() error {
 	if t == nil {
-		return &ValidationError{Field: "Tariff", Reason: "nil"}
+		return invalid("Tariff", "nil")
 	}
 	if t.ID <= 0 {
-		return &ValidationError{Field: "ID", Reason: "must be positive"}
+		return invalid("ID", "must be positive")
 	}
 	if strings.TrimSpace(t.Name) == "" {
-		return &ValidationError{Field: "Name", Reason: "required"}
+		return invalid("Name", "required")
 	}
 	if !t.ProductType.Valid() {
-		return &ValidationError{Field: "ProductType", Reason: "unknown product type " + strconv.Quote(string(t.ProductType))}
+		return invalid("ProductType", "unknown product type "+strconv.Quote(string(t.ProductType)))
 	}
 	if len(t.Modules) == 0 {
-		return &ValidationError{Field: "Modules", Reason: "at least one processing module is required"}
+		return invalid("Modules", "at least one processing module is required")
 	}
 	seen := make(map[string]bool, len(t.Modules))
 	for _, name := range t.Modules {
 		if name == "" {
-			return &ValidationError{Field: "Modules", Reason: "empty module name"}
+			return invalid("Modules", "empty module name")
 		}
 		if seen[name] {
-			return &ValidationError{Field: "Modules", Reason: "duplicate module " + strconv.Quote(name)}
+			return invalid("Modules", "duplicate module "+strconv.Quote(name))
 		}
 		seen[name] = true
 	}
 	if t.ProductType == ProductDedicatedServer && t.ServerConfig == "" {
-		return &ValidationError{Field: "ServerConfig", Reason: "required for dedicated servers"}
+		return invalid("ServerConfig", "required for dedicated servers")
+	}
+	if err := t.validateOSTemplates(); err != nil {
+		return err
 	}
 	for field, tmpl := range map[string]string{"UsernameTemplate": t.UsernameTemplate, "DomainTemplate": t.DomainTemplate} {
 		if err := checkTemplate(tmpl); err != nil {
-			return &ValidationError{Field: field, Reason: err.Error()}
+			return invalid(field, err.Error())
 		}
 	}
 	for _, name := range t.Limits.Names() {
 		if err := checkLimitName(name); err != nil {
-			return &ValidationError{Field: "Limits", Reason: err.Error()}
+			return invalid("Limits", err.Error())
 		}
 	}
 	return nil
@@ -231,19 +244,20 @@ type ResolvedOrder struct {
 //     "public").
 //
 // A dedicated-server order without any OS template fails with a
-// *ValidationError for "OSTemplate". OS, recipe and IP options on a shared
+// *ArgumentError for "OSTemplate"; one whose template the tariff does not
+// sell (see [Tariff.OSTemplates]) with an *OSTemplateError. OS, recipe and IP options on a shared
 // hosting, FTP storage or colocation tariff are refused with a
-// *ValidationError (no source defines them for those products), as are
+// *ArgumentError (no source defines them for those products), as are
 // negative IP counts in a hand-built opts.
 func (t *Tariff) Resolve(opts OrderOptions) (ResolvedOrder, error) {
 	if t == nil {
-		return ResolvedOrder{}, &ValidationError{Field: "Tariff", Reason: "nil"}
+		return ResolvedOrder{}, invalid("Tariff", "nil")
 	}
 	if opts.ExtraIPv4 < 0 {
-		return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv4", Reason: "must not be negative"}
+		return ResolvedOrder{}, invalid("ExtraIPv4", "must not be negative")
 	}
 	if opts.ExtraIPv6 < 0 {
-		return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv6", Reason: "must not be negative"}
+		return ResolvedOrder{}, invalid("ExtraIPv6", "must not be negative")
 	}
 	r := ResolvedOrder{
 		TariffID:        t.ID,
@@ -257,17 +271,20 @@ func (t *Tariff) Resolve(opts OrderOptions) (ResolvedOrder, error) {
 	if t.ProductType != ProductDedicatedServer {
 		switch {
 		case opts.OSTemplate != "":
-			return ResolvedOrder{}, &ValidationError{Field: "OSTemplate", Reason: "only dedicated-server orders take an OS template"}
+			return ResolvedOrder{}, invalid("OSTemplate", "only dedicated-server orders take an OS template")
 		case opts.Recipe != "":
-			return ResolvedOrder{}, &ValidationError{Field: "Recipe", Reason: "only dedicated-server orders take a recipe"}
+			return ResolvedOrder{}, invalid("Recipe", "only dedicated-server orders take a recipe")
 		case opts.ExtraIPv4 != 0 || opts.ExtraIPv6 != 0:
-			return ResolvedOrder{}, &ValidationError{Field: "ExtraIPv4", Reason: "only dedicated-server orders take extra IP addresses"}
+			return ResolvedOrder{}, invalid("ExtraIPv4", "only dedicated-server orders take extra IP addresses")
 		}
 		return r, nil
 	}
 	r.OSTemplate = cmp.Or(opts.OSTemplate, t.OSTemplate)
 	if r.OSTemplate == "" {
-		return ResolvedOrder{}, &ValidationError{Field: "OSTemplate", Reason: "neither the order nor the tariff names an OS template"}
+		return ResolvedOrder{}, invalid("OSTemplate", "neither the order nor the tariff names an OS template")
+	}
+	if err := t.CheckOSTemplate(r.OSTemplate); err != nil {
+		return ResolvedOrder{}, err
 	}
 	r.Recipe = cmp.Or(opts.Recipe, t.EffectiveRecipe())
 	r.ExtraIPv4 = opts.ExtraIPv4

@@ -65,9 +65,9 @@ func TestTariffValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var ve *billing.ValidationError
+			var ve *billing.ArgumentError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tc.field, ve.Field)
+			assert.Equal(t, tc.field, ve.Arg)
 		})
 	}
 }
@@ -160,9 +160,9 @@ func TestResolve(t *testing.T) {
 			t.Parallel()
 			got, err := tc.tariff().Resolve(tc.opts)
 			if tc.field != "" {
-				var ve *billing.ValidationError
+				var ve *billing.ArgumentError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, tc.field, ve.Field)
+				assert.Equal(t, tc.field, ve.Arg)
 				assert.Equal(t, billing.ResolvedOrder{}, got)
 				return
 			}
@@ -187,7 +187,7 @@ func TestResolveCopiesLimits(t *testing.T) {
 
 	var nilTariff *billing.Tariff
 	_, err = nilTariff.Resolve(billing.OrderOptions{})
-	var ve *billing.ValidationError
+	var ve *billing.ArgumentError
 	require.ErrorAs(t, err, &ve)
 }
 

@@ -10,10 +10,22 @@
 // answer documents of the check and query commands, or an error document,
 // and returns the process exit code.
 //
-// The package only speaks the command-line/stdout protocol. The callbacks
-// that move a service forward in BILLmanager (mgrctl service.postopen,
-// runningoperation.edit, …) are the handler's job; [MarshalOperationErrorXML]
-// renders the errorxml a handler stores on a running operation.
+// The callbacks that move a service forward in BILLmanager are the
+// handler's job; [Mgrctl] runs them the way ISPsystem's own module helpers
+// do — <root>/sbin/mgrctl -m billmgr <func> name=value … out=xml, from the
+// installation root (see [Root]), with SSH_CONNECTION naming the module —
+// and offers them as methods: [Mgrctl.Post] (service.postopen, postsuspend,
+// postresume, postclose, …), [Mgrctl.SaveParam], [Mgrctl.SetStatus],
+// [Mgrctl.SetExpireDate], [Mgrctl.OperationError] (runningoperation.edit
+// errorxml=…), [Mgrctl.SetManual], and [Mgrctl.ProcessingModule]
+// (processing.edit: the module's connection parameters).
+//
+// -h, -help and --help print plain-text usage (the handler's, if it
+// implements [Usager]) and exit 0.
+//
+// Package billmgrtest tests a module without a BILLmanager: a fake mgrctl
+// that records every call and answers as BILLmanager does, in a directory
+// laid out like /usr/local/mgr5.
 //
 // # Protocol facts used
 //
@@ -57,6 +69,10 @@
 //   - Commands without a dedicated method (domain, certificate and
 //     framework extras) go to Handler.Other, whose output is printed
 //     unchanged.
+//   - mgrctl is asked for out=xml (the format of ISPsystem's PHP helper);
+//     a non-zero exit status or an <error> document is a failure (as in
+//     ISPsystem's Python helper). service.saveparam uses the name= value=
+//     form of the C++ and PHP helpers.
 //   - The test switch etc/billmgr.DoNothing of ISPsystem's C++ base is not
 //     implemented; handlers can check it themselves.
 package billmgr

@@ -223,7 +223,22 @@ func Run(ctx context.Context, args []string, stdout io.Writer, h Handler) int {
 //
 // XML documents are preceded by an XML declaration. stdin is handed to the
 // handler unread.
+//
+// A person asking for help (-h, -help or --help anywhere before "--", see
+// [IsHelp]) gets plain text instead: the handler's Usage when it implements
+// [Usager], else [DefaultUsage], and ExitOK. BILLmanager itself never
+// passes these options.
 func RunIO(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, h Handler) int {
+	if IsHelp(args) {
+		usage := DefaultUsage
+		if u, ok := h.(Usager); ok {
+			usage = u.Usage()
+		}
+		if _, err := io.WriteString(stdout, usage); err != nil {
+			return ExitFailure
+		}
+		return ExitOK
+	}
 	a, err := ParseArgs(args)
 	if err != nil {
 		writeError(stdout, err)
@@ -334,4 +349,43 @@ func dispatch(ctx context.Context, h Handler, req *Request) ([]byte, error) {
 	default:
 		return h.Other(ctx, req)
 	}
+}
+
+// Usager is implemented by handlers that describe themselves for -h: the
+// text printed as is (end it with a newline). Start it with one line saying
+// what the module does.
+type Usager interface {
+	Usage() string
+}
+
+// DefaultUsage is printed for -h by handlers that do not implement
+// [Usager].
+const DefaultUsage = `A BILLmanager processing module (run by BILLmanager from /usr/local/mgr5/processing).
+
+Usage: <module> --command <command> [--item <id>] [--module <id>] [--runningoperation <id>] [options]
+
+  --command, -c         command: features, check_connection, open, suspend, resume, close, sync_item, …
+  --item, -i            service (item) id; required by open, suspend, resume, close, sync_item, …
+  --module, -m          processing module id; required by get_server_config, sync_* and import
+  --runningoperation    the running operation the call belongs to
+  --lang, -l            language of messages
+  --subcommand, --id, --itemtype/-t, --intname, --param, --value, --level, --addon/-a
+                        passed by BILLmanager for the commands that use them
+
+Unknown options are ignored. On success action commands print nothing; on
+failure the module prints an XML error document and exits non-zero.
+`
+
+// IsHelp reports whether args ask for help: -h, -help or --help before a
+// "--".
+func IsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }

@@ -223,7 +223,7 @@ type opErrorDoc struct {
 //
 //	<doc><error type="T" object="O" value="V"><backtrace>D</backtrace></error></doc>
 //
-// This package does not call mgrctl; the caller passes the result on.
+// [Mgrctl.OperationError] stores it.
 func MarshalOperationErrorXML(err error) ([]byte, error) {
 	e := asError(err)
 	var d opErrorDoc

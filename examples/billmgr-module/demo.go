@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
-	"github.com/ispkit/ispkit/provision"
-	"github.com/ispkit/ispkit/provision/sqlstore"
 )
 
 // invocation is one scripted call of the module, as BILLmanager makes it.
@@ -77,23 +74,23 @@ func demo(ctx context.Context, w io.Writer, dbPath string) ([]outcome, *PrintBil
 	// What BILLmanager would know: the module's connection parameters,
 	// the item's parameters and its tariff's (pricelistparam) values.
 	vars := map[string]string{
-		"ISPKIT_DCI_URL": panel.URL(), "ISPKIT_DCI_USER": admin, "ISPKIT_DCI_PASSWORD": pw, "ISPKIT_DB": dbPath,
+		"ISPKIT_DCI_URL": panel.URL(), "ISPKIT_DCI_USER": admin, "ISPKIT_DCI_PASSWORD": pw, "ISPKIT_POLL_INTERVAL": "10ms",
 		"ISPKIT_ITEM_PRICELIST": "7", "ISPKIT_ITEM_ACCOUNT": "3", "ISPKIT_ITEM_OWNER": "john.doe",
 		"ISPKIT_ITEM_PASSWORD": "S3cret-pw-101", "ISPKIT_ITEM_DOMAIN": "s101.example.net",
 		"ISPKIT_ITEM_SERVER_CONFIG": "E3-16GB", "ISPKIT_ITEM_OSTEMPLATE": "ISPsystem__Debian-12-x86_64",
 	}
 	bill := &PrintBilling{W: w}
 	env := &Env{
-		Params:       EnvParams{Lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }},
-		Billing:      bill,
-		Log:          w,
-		PollInterval: 10 * time.Millisecond,
+		Params:  EnvParams{Lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }},
+		Billing: bill,
+		Log:     w,
+		DB:      dbPath,
 		// The fake's servers have no network: ask the fake whether the
 		// server is up (leave nil in production: TCP dial to port 22).
-		Reachability: func(_ context.Context, s provision.Server) error {
-			id, _ := strconv.ParseInt(s.ID, 10, 64)
+		Reachability: func(_ context.Context, serverID string) error {
+			id, _ := strconv.ParseInt(serverID, 10, 64)
 			if st, ok := panel.Server(id); !ok || !st.PowerOn {
-				return fmt.Errorf("server %s does not answer", s.ID)
+				return fmt.Errorf("server %s does not answer", serverID)
 			}
 			return nil
 		},
@@ -142,22 +139,4 @@ func demo(ctx context.Context, w io.Writer, dbPath string) ([]outcome, *PrintBil
 		fmt.Fprintf(w, "server 1 (failed install): disabled=%v notes=%q\n", srv.Disabled, srv.Notes)
 	}
 	return out, bill, nil
-}
-
-// serviceStatus reads the engine's status of a service from the store the
-// invocations share ("" when it does not exist).
-func serviceStatus(ctx context.Context, dbPath, id string) (billing.Status, error) {
-	st, err := sqlstore.Open(ctx, "sqlite", dbPath, sqlstore.SQLite)
-	if err != nil {
-		return "", err
-	}
-	defer st.Close()
-	svc, err := st.GetService(ctx, id)
-	if errors.Is(err, provision.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return svc.Status, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,5 +112,70 @@ func TestOpenWithoutParams(t *testing.T) {
 	calls := bill.Calls()
 	if len(calls) != 1 || !strings.Contains(calls[0], "runningoperation.edit") || !strings.Contains(calls[0], `elid="9"`) {
 		t.Fatalf("calls = %v", calls)
+	}
+}
+
+// The plugin description matches what the module reads and reports: its
+// file name, the connection fields it declares in features, the tariff
+// fields it reads, and a message for every error type it prints.
+func TestModuleXML(t *testing.T) {
+	b, err := os.ReadFile("billmgr_mod_" + moduleName + ".xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Plugin struct {
+			Name string `xml:"name,attr"`
+		} `xml:"plugin"`
+		Metadata []struct {
+			Name   string `xml:"name,attr"`
+			Fields []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"form>page>field"`
+			Plain []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"form>field"`
+		} `xml:"metadata"`
+		Messages []struct {
+			Name string `xml:"name,attr"`
+			Msgs []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"msg"`
+		} `xml:"lang>messages"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Plugin.Name != moduleName {
+		t.Errorf("plugin %q, want %q", doc.Plugin.Name, moduleName)
+	}
+	forms := map[string][]string{}
+	for _, m := range doc.Metadata {
+		for _, f := range append(m.Fields, m.Plain...) {
+			forms[m.Name] = append(forms[m.Name], f.Name)
+		}
+	}
+	f, _ := (&module{}).Features(context.Background())
+	var params []string
+	for _, p := range f.Params {
+		params = append(params, p.Name)
+	}
+	if got := forms["processing.edit."+moduleName]; !slices.Equal(got, params) {
+		t.Errorf("connection form %v, features params %v", got, params)
+	}
+	want := []string{tariffServer, tariffOSDefault, tariffOSTemplates, tariffRecipe, tariffDontWait}
+	if got := forms["pricelist."+moduleName]; !slices.Equal(got, want) {
+		t.Errorf("tariff form %v, want %v", got, want)
+	}
+	msgs := map[string]bool{}
+	for _, m := range doc.Messages {
+		for _, msg := range m.Msgs {
+			msgs[m.Name+"/"+msg.Name] = true
+		}
+	}
+	for _, typ := range []string{"ispkit_no_server", "ispkit_busy", "ispkit_status", "ispkit_ostemplate", "ispkit_provision", "ispkit_config"} {
+		if !msgs["msgerror/msg_error_"+typ] {
+			t.Errorf("no message for error type %s", typ)
+		}
 	}
 }

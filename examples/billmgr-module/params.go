@@ -8,50 +8,219 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/billing/billmgr"
 )
 
 // ModuleParams are the processing module's connection parameters (the
-// params of the features document: url, username, password).
+// params of the features document).
 type ModuleParams struct {
 	// URL is the DCImanager 5 entry point, e.g. https://dci.example.com/dcimgr.
 	URL, Username, Password string
-	// DB is the SQLite file of the engine's store.
-	DB string
+	// PollInterval is how often the engine polls the panel while it waits
+	// (module parameter poll_interval, a Go duration such as "5s"; zero
+	// means the engine's default of 5 s).
+	PollInterval time.Duration
 }
 
-// Item is what BILLmanager knows about one service (item).
+// Item is what BILLmanager knows about one service (item) and its tariff.
 type Item struct {
 	// ID is item.id (--item), the engine's service id.
 	ID int64
-	// Pricelist is item.pricelist, the engine's tariff id.
+	// Module is the item's processing module id.
+	Module int64
+	// Pricelist is the tariff id.
 	Pricelist int64
-	// Account is item.account.
+	// Account is the billing account id (0 when not numeric).
 	Account int64
-	// Owner is the account's name; the panel user name is derived from it.
+	// Owner is the account's user name; the panel user is derived from it.
 	Owner string
-	// Password is the panel user's password (itemcryptedparam password).
+	// Password is the panel user's password.
 	Password string
-	// Domain is the itemparam domain (may be empty).
+	// Domain is the server's domain (may be empty).
 	Domain string
 	// Options are the order options keyed as in the billing package
-	// (ostemplate, recipe, IP, IPv6): itemparam values and addon counts.
+	// (ostemplate, recipe).
 	Options map[string]string
-	// ServerConfig and OSTemplate are the tariff's pricelistparam values:
-	// the DCImanager chassis template to sell and the default OS.
-	ServerConfig, OSTemplate string
+	// ServerConfig is the DCImanager configuration the tariff sells.
+	ServerConfig string
+	// OSTemplate is the tariff's default OS template; OSTemplates the
+	// templates it sells (empty: any).
+	OSTemplate  string
+	OSTemplates []string
+	// Recipe is the tariff's default recipe.
+	Recipe string
+	// DontWaitInstall activates the service when the install has started.
+	DontWaitInstall bool
 }
 
-// Params reads the inputs BILLmanager keeps for the module: the connection
-// parameters (processingparam / processingcryptedparam, or mgrctl
-// processing.edit) and an item's parameters (item, itemparam,
-// itemcryptedparam, pricelistparam and the addon items). A real module
-// implements it over BILLmanager's database (credentials from mgrctl
-// paramlist, crypted values decrypted with etc/billmgr.pem) or mgrctl.
+// Params reads the inputs BILLmanager keeps for the module.
 type Params interface {
+	// Module returns the connection parameters of the processing module
+	// serving the invocation (--module, else the item's module).
 	Module(ctx context.Context, a billmgr.Args) (ModuleParams, error)
+	// Item returns the item --item with its tariff's parameters.
 	Item(ctx context.Context, a billmgr.Args) (*Item, error)
+}
+
+// Parameter names of the module's forms (billmgr_mod_pmispkit.xml) and
+// what the module reads from BILLmanager's forms. The sources:
+// processing.edit returning the connection fields is how ISPsystem's own
+// registrar example reads them [C]; the dedic list has the columns
+// processingmodule, pricelist, account, domain and ostempl [C, BILLmanager 6
+// API "Dedicated servers (dedic)"], and dedic.edit is assumed to show them
+// too [I]; the item's owner login and password fields and the tariff form
+// pricelist.edit with the intname and the module's tariff fields are
+// assumptions [G]. Correct them here.
+const (
+	fnModuleForm = "processing.edit" // [C]
+	fnItemForm   = "dedic.edit"      // [I]
+	fnTariffForm = "pricelist.edit"  // [G]
+
+	paramURL          = "url"           // [C]
+	paramUsername     = "username"      // [C]
+	paramPassword     = "password"      // [C]
+	paramPollInterval = "poll_interval" // this module's own connection field
+
+	fieldModule    = "processingmodule" // [C] column, [I] form field
+	fieldPricelist = "pricelist"        // [C] column, [I] form field
+	fieldAccount   = "account"          // [C] column, [I] numeric id
+	fieldDomain    = "domain"           // [C] column, [I] form field
+	fieldOSTempl   = "ostempl"          // [C] column, [I] form field
+	fieldOwner     = "username"         // [G] the account's login
+	fieldPassword  = "password"         // [G] the panel user's password
+	fieldRecipe    = "recipe"           // [G]
+
+	tariffIntName     = "intname"           // [I] "internal name … of the server configuration" (seed 002)
+	tariffServer      = "server_config"     // this module's tariff field (overrides intname)
+	tariffOSDefault   = "os_default"        // this module's tariff field
+	tariffOSTemplates = "os_templates"      // this module's tariff field, comma-separated
+	tariffRecipe      = "recipe"            // this module's tariff field
+	tariffDontWait    = "dont_wait_install" // this module's tariff field, on/off
+)
+
+// Forms is the way to read BILLmanager's forms; *billmgr.Mgrctl implements
+// it.
+type Forms interface {
+	Form(ctx context.Context, fn string, id int64) (map[string]string, error)
+}
+
+// MgrctlParams is the production [Params]: it reads BILLmanager's forms
+// through mgrctl. One invocation reads each form once.
+type MgrctlParams struct {
+	Forms Forms
+
+	mu    sync.Mutex
+	cache map[string]map[string]string
+}
+
+func (p *MgrctlParams) form(ctx context.Context, fn string, id int64) (map[string]string, error) {
+	key := fn + "/" + strconv.FormatInt(id, 10)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.cache[key]; ok {
+		return f, nil
+	}
+	f, err := p.Forms.Form(ctx, fn, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.cache == nil {
+		p.cache = map[string]map[string]string{}
+	}
+	p.cache[key] = f
+	return f, nil
+}
+
+func positive(object, s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &billmgr.Error{Type: "value", Object: object, Value: s, Desc: "not a positive id"}
+	}
+	return n, nil
+}
+
+// Module implements Params.
+func (p *MgrctlParams) Module(ctx context.Context, a billmgr.Args) (ModuleParams, error) {
+	id := a.Module
+	if id == 0 {
+		f, err := p.form(ctx, fnItemForm, a.Item)
+		if err != nil {
+			return ModuleParams{}, err
+		}
+		if id, err = positive(fieldModule, f[fieldModule]); err != nil {
+			return ModuleParams{}, err
+		}
+	}
+	f, err := p.form(ctx, fnModuleForm, id)
+	if err != nil {
+		return ModuleParams{}, err
+	}
+	return moduleParams(f[paramURL], f[paramUsername], f[paramPassword], f[paramPollInterval])
+}
+
+func moduleParams(url, user, password, poll string) (ModuleParams, error) {
+	mp := ModuleParams{URL: url, Username: user, Password: password}
+	if mp.URL == "" || mp.Username == "" || mp.Password == "" {
+		return mp, &billmgr.Error{Type: "ispkit_config", Object: paramURL, Desc: "the module's url, username and password are required"}
+	}
+	if poll != "" {
+		d, err := time.ParseDuration(poll)
+		if err != nil || d <= 0 {
+			return mp, &billmgr.Error{Type: "ispkit_config", Object: paramPollInterval, Value: poll, Desc: "not a positive duration such as 5s"}
+		}
+		mp.PollInterval = d
+	}
+	return mp, nil
+}
+
+// Item implements Params.
+func (p *MgrctlParams) Item(ctx context.Context, a billmgr.Args) (*Item, error) {
+	f, err := p.form(ctx, fnItemForm, a.Item)
+	if err != nil {
+		return nil, err
+	}
+	it := &Item{ID: a.Item, Owner: f[fieldOwner], Password: f[fieldPassword], Domain: f[fieldDomain], Options: map[string]string{}}
+	if it.Module, err = positive(fieldModule, f[fieldModule]); err != nil {
+		return nil, err
+	}
+	if it.Pricelist, err = positive(fieldPricelist, f[fieldPricelist]); err != nil {
+		return nil, err
+	}
+	it.Account, _ = strconv.ParseInt(strings.TrimSpace(f[fieldAccount]), 10, 64)
+	if v := f[fieldOSTempl]; v != "" {
+		it.Options[billing.OptionOSTemplate] = v
+	}
+	if v := f[fieldRecipe]; v != "" {
+		it.Options[billing.OptionRecipe] = v
+	}
+	t, err := p.form(ctx, fnTariffForm, it.Pricelist)
+	if err != nil {
+		return nil, err
+	}
+	it.ServerConfig = t[tariffServer]
+	if it.ServerConfig == "" {
+		it.ServerConfig = t[tariffIntName]
+	}
+	it.OSTemplate, it.Recipe = t[tariffOSDefault], t[tariffRecipe]
+	it.OSTemplates = splitList(t[tariffOSTemplates])
+	it.DontWaitInstall = t[tariffDontWait] == "on"
+	if it.Owner == "" {
+		return nil, &billmgr.Error{Type: "value", Object: fieldOwner, Desc: "the item has no owner login"}
+	}
+	return it, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // EnvParams is the demo's [Params]: each value comes from an extra
@@ -59,7 +228,7 @@ type Params interface {
 // (ISPKIT_ITEM_OWNER=john). An item-specific variable wins over the general
 // one (ISPKIT_ITEM_101_OWNER before ISPKIT_ITEM_OWNER).
 //
-//	connection   ISPKIT_DCI_URL, ISPKIT_DCI_USER, ISPKIT_DCI_PASSWORD, ISPKIT_DB
+//	connection   ISPKIT_DCI_URL, ISPKIT_DCI_USER, ISPKIT_DCI_PASSWORD, ISPKIT_POLL_INTERVAL
 //	item         --pricelist / ISPKIT_ITEM_PRICELIST   (required for open)
 //	             --owner     / ISPKIT_ITEM_OWNER       (required for open)
 //	             --password  / ISPKIT_ITEM_PASSWORD    (required for open)
@@ -83,15 +252,7 @@ func (p EnvParams) get(key string) string {
 
 // Module implements Params.
 func (p EnvParams) Module(_ context.Context, _ billmgr.Args) (ModuleParams, error) {
-	m := ModuleParams{URL: p.get("ISPKIT_DCI_URL"), Username: p.get("ISPKIT_DCI_USER"),
-		Password: p.get("ISPKIT_DCI_PASSWORD"), DB: p.get("ISPKIT_DB")}
-	if m.DB == "" {
-		m.DB = "var/" + moduleName + ".db" // relative to /usr/local/mgr5
-	}
-	if m.URL == "" || m.Username == "" {
-		return m, &billmgr.Error{Type: "ispkit_config", Object: "url", Desc: "ISPKIT_DCI_URL and ISPKIT_DCI_USER are not set"}
-	}
-	return m, nil
+	return moduleParams(p.get("ISPKIT_DCI_URL"), p.get("ISPKIT_DCI_USER"), p.get("ISPKIT_DCI_PASSWORD"), p.get("ISPKIT_POLL_INTERVAL"))
 }
 
 // Item implements Params.
@@ -132,30 +293,8 @@ func (p EnvParams) Item(_ context.Context, a billmgr.Args) (*Item, error) {
 	return it, nil
 }
 
-// Billing is the way back to BILLmanager: the mgrctl callbacks of the
-// reference (B6). Every call is "mgrctl -m billmgr <func> … sok=ok"; a real
-// module runs /usr/local/mgr5/sbin/mgrctl (with SSH_CONNECTION=pmispkit so
-// BILLmanager's log names the module) or calls the BILLmanager API
-// (https://<host>:1500/billmgr?func=…&authinfo=…).
-type Billing interface {
-	// SaveParam saves an item parameter:
-	// service.saveparam elid=<item> name=<name> value=<value>.
-	SaveParam(ctx context.Context, item int64, name, value string) error
-	// SetStatus sets the item status:
-	// service.setstatus elid=<item> service_status=<code>.
-	SetStatus(ctx context.Context, item int64, code int) error
-	// Post reports a finished command and closes its running operation:
-	// service.<fn> elid=<item> with fn postopen, postsuspend, postresume,
-	// postclose or postchangepassword.
-	Post(ctx context.Context, fn string, item int64) error
-	// OperationError stores a detailed error on a running operation:
-	// runningoperation.edit elid=<op> errorxml=<xml>.
-	OperationError(ctx context.Context, runningOp int64, errorXML []byte) error
-}
-
-// PrintBilling is the default [Billing]: it prints the mgrctl command line
-// of every callback to W (stderr when installed: BILLmanager reads stdout)
-// and records it in Calls. Replace it with an mgrctl runner to go live.
+// PrintBilling is the demo's [Billing]: it prints the mgrctl command line
+// of every callback to W and records it in Calls.
 type PrintBilling struct {
 	W io.Writer
 
@@ -204,11 +343,15 @@ func (b *PrintBilling) SetStatus(_ context.Context, item int64, code int) error 
 }
 
 // Post implements Billing.
-func (b *PrintBilling) Post(_ context.Context, fn string, item int64) error {
-	return b.call("service."+fn, map[string]string{"elid": strconv.FormatInt(item, 10)})
+func (b *PrintBilling) Post(_ context.Context, cb billmgr.Callback, item int64) error {
+	return b.call(string(cb), map[string]string{"elid": strconv.FormatInt(item, 10)})
 }
 
 // OperationError implements Billing.
-func (b *PrintBilling) OperationError(_ context.Context, runningOp int64, errorXML []byte) error {
-	return b.call("runningoperation.edit", map[string]string{"elid": strconv.FormatInt(runningOp, 10), "errorxml": string(errorXML)})
+func (b *PrintBilling) OperationError(_ context.Context, op int64, err error) error {
+	doc, merr := billmgr.MarshalOperationErrorXML(err)
+	if merr != nil {
+		return merr
+	}
+	return b.call("runningoperation.edit", map[string]string{"elid": strconv.FormatInt(op, 10), "errorxml": string(doc)})
 }

@@ -190,6 +190,9 @@ func (d *demo) openStore(ctx context.Context) error {
 
 func (d *demo) buildCatalog() error {
 	d.cat = billing.NewCatalog()
+	if err := d.cat.AddDataCenter(&billing.DataCenter{Name: d.p.mod.DataCenter}); err != nil {
+		return err
+	}
 	if err := d.cat.AddModule(d.p.mod); err != nil {
 		return err
 	}

@@ -204,6 +204,7 @@ func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) 
 	b, err := dci6.New(c, opts...)
 	require.NoError(t, err)
 	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddDataCenter(&billing.DataCenter{Name: "1", DCImanager6: true, LocationID: 1}))
 	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: "dci6", URL: fake.URL(),
 		Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: "1", Department: "DC"}))
 	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "E-2146G", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci6"},
