@@ -512,6 +512,16 @@ func (a *api) loginLink(w http.ResponseWriter, r *http.Request) error {
 	if err := checkServiceID("login_link", id); err != nil {
 		return err
 	}
+	// Only a service the customer has gets a link: the panel user of a
+	// terminated service may still exist (it is shared by the customer's
+	// servers), but the service is no longer theirs to log in to.
+	svc, err := a.eng.Service(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if svc.Status != StatusActive && svc.Status != StatusSuspended {
+		return fmt.Errorf("service %s is %s: no log-in link: %w", id, svc.Status, ErrState)
+	}
 	u, err := a.eng.LoginLink(r.Context(), id)
 	if err != nil {
 		return err

@@ -127,9 +127,12 @@ func TestDedicatedLifecycle(t *testing.T) {
 	a = b.call("POST", "/v1/services/117/create", map[string]any{"plan": 1, "owner": "John Doe", "password": "Init-Passw0rd"})
 	assert.Equal(t, http.StatusConflict, a.status)
 	assert.Equal(t, CodeServiceState, a.apiError(t).Code)
-	a = b.call("POST", "/v1/services/117/unsuspend", nil)
-	assert.Equal(t, http.StatusConflict, a.status)
-	assert.Equal(t, CodeServiceState, a.apiError(t).Code)
+	for path, body := range map[string]any{"unsuspend": nil, "suspend": nil, "login-link": nil,
+		"change-password": map[string]string{"password": "Later-Passw0rd"}} {
+		a = b.call("POST", "/v1/services/117/"+path, body)
+		assert.Equal(t, http.StatusConflict, a.status, path)
+		assert.Equal(t, CodeServiceState, a.apiError(t).Code, path)
+	}
 }
 
 func TestHostingLifecycle(t *testing.T) {

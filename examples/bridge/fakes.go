@@ -43,13 +43,16 @@ type fakePanels struct {
 // fakeTiming sets how long the fakes' asynchronous operations take.
 type fakeTiming struct {
 	install, power time.Duration
+	// ports is how long a switch port takes to change (the engine does not
+	// wait for it).
+	ports time.Duration
 }
 
 func startFakes(t fakeTiming) (*fakePanels, error) {
 	dci := dcimanager5test.NewServer(dcimanager5test.WithoutSeed(),
 		dcimanager5test.WithInstallDuration(t.install),
 		dcimanager5test.WithPowerDuration(t.power),
-		dcimanager5test.WithConnectionDuration(t.power/4))
+		dcimanager5test.WithConnectionDuration(t.ports))
 	dci.AddOSTemplate("ISPsystem", "Debian-12-x86_64", "linux")
 	dci.AddOSTemplate("ISPsystem", "Ubuntu-24.04-amd64", "linux")
 	dci.AddRecipe("#local__lamp")
@@ -122,7 +125,7 @@ func (f *fakePanels) server(id string) (fakeServer, bool) {
 	out := fakeServer{OwnerID: st.Owner, Hostname: st.Hostname, Disabled: st.Disabled}
 	for _, c := range f.dci.Connections(n) {
 		if c.Type == "Switch" {
-			out.PortsOn = c.On // the state asked for; the switch may still be applying it
+			out.PortsOn = c.On && !c.InProgress
 		}
 	}
 	return out, true

@@ -88,6 +88,7 @@ func withEventBuffer(n int) bridgeOption {
 
 func newTestBridge(t *testing.T, opts ...bridgeOption) *testBridge {
 	t.Helper()
+	// Switch ports change at once: the tests see the state the engine asked for.
 	fakes, err := startFakes(fakeTiming{install: 20 * time.Millisecond, power: 4 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -221,7 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	setup := engineSetup{panels: o.panels, logger: logger, panelLogger: panelLogger, workers: o.workers,
 		installTimeout: o.installTimeout}
 	if o.fakes {
-		fakes, err := startFakes(fakeTiming{install: o.fakeInstall, power: o.fakePower})
+		fakes, err := startFakes(fakeTiming{install: o.fakeInstall, power: o.fakePower, ports: o.fakePower / 4})
 		if err != nil {
 			return err
 		}
