@@ -341,27 +341,36 @@ function ispkitbridge_CreateAccount(array $params)
         $body['options'] = $opts;
     }
     $result = ispkitbridge_action($params, 'CreateAccount', 'create', $body);
-    if ($result === 'success') {
-        ispkitbridge_writeBack($params);
+    if ($result !== 'success') {
+        return $result;
     }
-    return $result;
+    try {
+        list($status, $svc) = ispkitbridge_call($params, 'CreateAccount', 'GET',
+            '/v1/services/' . rawurlencode(ispkitbridge_serviceID($params)));
+    } catch (Exception $e) {
+        return $e->getMessage();
+    }
+    if ($status !== 200 || !isset($svc['status'])) {
+        return ispkitbridge_errorText($status, $svc);
+    }
+    if ($svc['status'] !== 'active' && $svc['status'] !== 'suspended') {
+        // The order was handed to staff (a manual task): not active yet.
+        return 'ispkit bridge: the service is ' . $svc['status'] . ' (handed to staff); run Create again once they have finished';
+    }
+    ispkitbridge_writeBack($params, $svc);
+    return 'success';
 }
 
 /**
  * Writes what the service got (panel login, addresses) back into WHMCS.
  * Best effort: a failure is only logged.
  */
-function ispkitbridge_writeBack(array $params)
+function ispkitbridge_writeBack(array $params, array $svc)
 {
-    if (!function_exists('localAPI')) {
+    if (!function_exists('localAPI') || !isset($svc['properties']) || !is_array($svc['properties'])) {
         return;
     }
     try {
-        list($status, $svc) = ispkitbridge_call($params, 'CreateAccount', 'GET',
-            '/v1/services/' . rawurlencode(ispkitbridge_serviceID($params)));
-        if ($status !== 200 || !isset($svc['properties'])) {
-            return;
-        }
         $p = $svc['properties'];
         $update = array('serviceid' => (int) $params['serviceid']);
         if (!empty($p['login'])) {
