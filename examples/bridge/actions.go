@@ -199,10 +199,15 @@ func latest(ops []Operation, kind string) *Operation {
 			of = append(of, o)
 		}
 	}
-	if len(of) == 0 {
+	return newest(of)
+}
+
+// newest is the most recent operation (by creation, then id), or nil.
+func newest(ops []Operation) *Operation {
+	if len(ops) == 0 {
 		return nil
 	}
-	last := slices.MaxFunc(of, func(a, b Operation) int {
+	last := slices.MaxFunc(ops, func(a, b Operation) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return &last

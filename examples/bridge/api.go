@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -14,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -423,6 +421,12 @@ func (a *api) runAction(w http.ResponseWriter, r *http.Request, act *action) err
 	return nil
 }
 
+// pathServiceID is the checked service id of the request's path.
+func pathServiceID(r *http.Request, op string) (string, error) {
+	id := r.PathValue("id")
+	return id, checkServiceID(op, id)
+}
+
 // createBody is the body of POST /v1/services/{id}/create.
 type createBody struct {
 	Plan      int64             `json:"plan"`
@@ -434,8 +438,8 @@ type createBody struct {
 }
 
 func (a *api) create(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := checkServiceID(KindCreate, id); err != nil {
+	id, err := pathServiceID(r, KindCreate)
+	if err != nil {
 		return err
 	}
 	var b createBody
@@ -478,8 +482,8 @@ func (a *api) simple(kind string) func(w http.ResponseWriter, r *http.Request) e
 		KindSuspend: a.eng.Suspend, KindUnsuspend: a.eng.Unsuspend, KindTerminate: a.eng.Terminate,
 	}[kind]
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id := r.PathValue("id")
-		if err := checkServiceID(kind, id); err != nil {
+		id, err := pathServiceID(r, kind)
+		if err != nil {
 			return err
 		}
 		return a.runAction(w, r, &action{kind: kind, service: id,
@@ -488,8 +492,8 @@ func (a *api) simple(kind string) func(w http.ResponseWriter, r *http.Request) e
 }
 
 func (a *api) changePassword(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := checkServiceID(KindChangePassword, id); err != nil {
+	id, err := pathServiceID(r, KindChangePassword)
+	if err != nil {
 		return err
 	}
 	var b struct {
@@ -508,8 +512,8 @@ func (a *api) changePassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) loginLink(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := checkServiceID("login_link", id); err != nil {
+	id, err := pathServiceID(r, "login_link")
+	if err != nil {
 		return err
 	}
 	// Only a service the customer has gets a link: the panel user of a
@@ -540,8 +544,8 @@ type serviceView struct {
 }
 
 func (a *api) service(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := checkServiceID("service", id); err != nil {
+	id, err := pathServiceID(r, "service")
+	if err != nil {
 		return err
 	}
 	svc, err := a.eng.Service(r.Context(), id)
@@ -552,14 +556,7 @@ func (a *api) service(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := serviceView{Service: svc}
-	if len(ops) > 0 {
-		last := slices.MaxFunc(ops, func(x, y Operation) int {
-			return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), cmp.Compare(x.ID, y.ID))
-		})
-		v.LastOperation = &last
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, serviceView{Service: svc, LastOperation: newest(ops)})
 	return nil
 }
 
