@@ -100,6 +100,10 @@ type apiConfig struct {
 	// EventBuffer is how many events are kept for clients that reconnect
 	// with Last-Event-ID; default 4096.
 	EventBuffer int
+	// Choices are the order options each plan accepts; a create with an
+	// option outside them is refused. A plan without an entry is left to
+	// the engine.
+	Choices map[int64]Choices
 }
 
 // api is the bridge's HTTP handler.
@@ -470,6 +474,11 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if c, ok := a.cfg.Choices[b.Plan]; ok {
+		if err := c.check(KindCreate, b.Options); err != nil {
+			return err
+		}
+	}
 	req := CreateRequest{ServiceID: id, Plan: b.Plan, Owner: b.Owner, Password: b.Password, Domain: b.Domain,
 		AccountID: b.AccountID, Options: b.Options}
 	return a.runAction(w, r, &action{kind: KindCreate, service: id, plan: b.Plan,
@@ -590,6 +599,11 @@ func (a *api) plans(w http.ResponseWriter, r *http.Request) error {
 	}
 	if ps == nil {
 		ps = []Plan{}
+	}
+	for i := range ps {
+		if c, ok := a.cfg.Choices[ps[i].ID]; ok {
+			ps[i].Choices = &c
+		}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Plans []Plan `json:"plans"`

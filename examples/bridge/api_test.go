@@ -39,7 +39,10 @@ func TestAuth(t *testing.T) {
 	require.Equal(t, http.StatusOK, ok.status, "the scheme is case-insensitive")
 	var plans struct{ Plans []Plan }
 	ok.decode(t, &plans)
-	assert.Equal(t, []Plan{{1, "Dedicated " + fakeConfig, "dedicated"}, {2, "Hosting Start", "hosting"}}, plans.Plans)
+	require.Len(t, plans.Plans, 2)
+	assert.Equal(t, Plan{ID: 1, Name: "Dedicated " + fakeConfig, Kind: "dedicated", Choices: &Choices{
+		OSTemplates: []string{fakeOS, fakeOS2}, Recipes: []string{"null", fakeRecipe}, MaxIPv4: 4, MaxIPv6: 16}}, plans.Plans[0])
+	assert.Equal(t, Plan{ID: 2, Name: "Hosting Start", Kind: "hosting", Choices: &Choices{}}, plans.Plans[1])
 }
 
 // TestDedicatedLifecycle drives one dedicated server through every action,
@@ -279,6 +282,12 @@ func TestErrors(t *testing.T) {
 		{"control character", "POST", "/v1/services/11/create", map[string]any{"plan": 2, "password": "a\nb"}, nil, 400, CodeInvalidArgument, "password"},
 		{"bad option name", "POST", "/v1/services/11/create", map[string]any{"plan": 2, "password": "x", "options": map[string]string{"a b": "1"}}, nil, 400, CodeInvalidArgument, "options"},
 		{"bad option value", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"IP": "many"}}, nil, 400, CodeInvalidArgument, "options.IP"},
+		{"OS not offered", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"os": "Nope"}}, nil, 400, CodeInvalidArgument, "options.os"},
+		{"two OS", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"os": fakeOS, "OS": fakeOS2}}, nil, 400, CodeInvalidArgument, "options.os"},
+		{"recipe not offered", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"recipe": "#local__evil"}}, nil, 400, CodeInvalidArgument, "options.recipe"},
+		{"too many addresses", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"IP": "100"}}, nil, 400, CodeInvalidArgument, "options.IP"},
+		{"unknown option", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"colour": "red"}}, nil, 400, CodeInvalidArgument, "options.colour"},
+		{"hosting takes no OS", "POST", "/v1/services/11/create", map[string]any{"plan": 2, "password": "x", "options": map[string]string{"ostemplate": fakeOS}}, nil, 400, CodeInvalidArgument, "options.ostemplate"},
 		{"unknown plan", "POST", "/v1/services/11/create", map[string]any{"plan": 99, "password": "x"}, nil, 400, CodeInvalidArgument, "plan"},
 		{"dedicated needs owner", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "password": "x"}, nil, 400, CodeInvalidArgument, "owner"},
 		{"other plan", "POST", "/v1/services/10/create", map[string]any{"plan": 1, "owner": "Bob", "password": "x"}, nil, 409, CodeConflict, ""},

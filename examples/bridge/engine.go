@@ -68,6 +68,9 @@ type Plan struct {
 	Name string `json:"name"`
 	// Kind is "dedicated" or "hosting".
 	Kind string `json:"kind"`
+	// Choices are the order options the bridge accepts for the plan (set
+	// by the HTTP layer, not the engine).
+	Choices *Choices `json:"choices,omitempty"`
 }
 
 // CreateRequest orders a new service.

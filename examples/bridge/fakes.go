@@ -24,6 +24,8 @@ import (
 const (
 	fakeConfig    = "E3-16GB"
 	fakeOS        = "ISPsystem__Debian-12-x86_64"
+	fakeOS2       = "ISPsystem__Ubuntu-24.04-amd64"
+	fakeRecipe    = "#local__lamp"
 	fakePreset    = "Site hosting"
 	fakeParking   = "10.0.0.0/24"
 	fakePublic    = "203.0.113.0/26"
@@ -55,7 +57,7 @@ func startFakes(t fakeTiming) (*fakePanels, error) {
 		dcimanager5test.WithConnectionDuration(t.ports))
 	dci.AddOSTemplate("ISPsystem", "Debian-12-x86_64", "linux")
 	dci.AddOSTemplate("ISPsystem", "Ubuntu-24.04-amd64", "linux")
-	dci.AddRecipe("#local__lamp")
+	dci.AddRecipe(fakeRecipe)
 	var parked []ipmanagertest.Address
 	for i := range fakeServers {
 		ip := fmt.Sprintf("10.0.0.%d", fakeFirstPark+i)

@@ -100,7 +100,7 @@ func newTestBridge(t *testing.T, opts ...bridgeOption) *testBridge {
 	p.rate = 10000
 	setup := engineSetup{panels: p, plans: defaultPlans, store: memstore.New(), reach: fakes.reachability,
 		logger: logger, panelLogger: logger, workers: 4, installTimeout: 30 * time.Second, poll: 5 * time.Millisecond}
-	cfg := apiConfig{Token: testToken, Logger: logger, MaxWait: 60 * time.Second}
+	cfg := apiConfig{Token: testToken, Logger: logger, MaxWait: 60 * time.Second, Choices: planChoices(defaultPlans)}
 	for _, o := range opts {
 		o(&setup, &cfg)
 	}

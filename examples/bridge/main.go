@@ -49,7 +49,8 @@
 // runs, 200 when finished); ?wait=N waits up to N seconds for it first.
 // They are idempotent by service id: a repeated create returns the same
 // operation, a suspend of a suspended service answers 200 without doing
-// anything, and so on (see actions.go).
+// anything, and so on (see actions.go). A create's order options must be
+// among the plan's choices (see Choices).
 package main
 
 import (
@@ -260,7 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	pe := newProvisionEngine(eng, cat)
-	a, err := newAPI(apiConfig{Engine: pe, Token: o.token, Logger: logger, MaxWait: o.maxWait})
+	a, err := newAPI(apiConfig{Engine: pe, Token: o.token, Logger: logger, MaxWait: o.maxWait, Choices: planChoices(setup.plans)})
 	if err != nil {
 		return err
 	}

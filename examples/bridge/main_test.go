@@ -65,6 +65,12 @@ func TestSamplePlans(t *testing.T) {
 	cat, err := catalog(p, plans)
 	require.NoError(t, err)
 	assert.Len(t, cat.Tariffs(), len(plans))
+	c := planChoices(plans)
+	assert.Equal(t, Choices{OSTemplates: []string{"ISPsystem__Debian-12-x86_64", "ISPsystem__Ubuntu-24.04-amd64", "ISPsystem__AlmaLinux-9-x86_64"},
+		Recipes: []string{"null", "#local__lamp"}, MaxIPv4: 2, MaxIPv6: 8}, c[1])
+	assert.Equal(t, Choices{OSTemplates: []string{"ISPsystem__Ubuntu-24.04-amd64"}, Recipes: []string{"null", "#local__lamp"},
+		MaxIPv4: defaultMaxIPv4, MaxIPv6: defaultMaxIPv6}, c[2], "defaults: the plan's own template and recipe")
+	assert.Equal(t, Choices{}, c[10], "hosting takes no options")
 	_, err = catalog(panelFlags{isp: p.isp}, plans)
 	assert.ErrorContains(t, err, "needs -dci", "a dedicated plan without DCImanager")
 }

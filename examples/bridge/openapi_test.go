@@ -104,7 +104,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	doc := loadOpenAPI(t)
 	for name, v := range map[string]any{
 		"Plan": Plan{}, "Service": Service{}, "Operation": Operation{}, "ActionResult": actionResult{},
-		"Error": APIError{}, "CreateRequest": createBody{}, "Event": Event{},
+		"Error": APIError{}, "CreateRequest": createBody{}, "Event": Event{}, "Choices": Choices{},
 	} {
 		var fields []string
 		rt := reflect.TypeOf(v)

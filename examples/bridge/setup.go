@@ -55,6 +55,13 @@ type planSpec struct {
 	DontWaitInstall bool   `json:"dont_wait_install,omitempty"`
 	IPGroup         string `json:"ip_group,omitempty"`
 	DomainTemplate  string `json:"domain_template,omitempty"`
+	// What a customer may choose besides the defaults: further OS
+	// templates and recipes, and at most how many extra addresses (default
+	// 4 IPv4, 16 IPv6). Anything else is refused (see Choices).
+	OSTemplates []string `json:"os_templates,omitempty"`
+	Recipes     []string `json:"recipes,omitempty"`
+	MaxIPv4     *int     `json:"max_ipv4,omitempty"`
+	MaxIPv6     *int     `json:"max_ipv6,omitempty"`
 
 	// Hosting: the ISPmanager account template (preset), the limits that
 	// win over it (limit_db, limit_webdomains, ...) and the account name
@@ -66,7 +73,8 @@ type planSpec struct {
 
 // defaultPlans are the plans of the fake data center.
 var defaultPlans = []planSpec{
-	{ID: 1, Name: "Dedicated " + fakeConfig, Kind: "dedicated", ServerConfig: fakeConfig, OSTemplate: fakeOS},
+	{ID: 1, Name: "Dedicated " + fakeConfig, Kind: "dedicated", ServerConfig: fakeConfig, OSTemplate: fakeOS,
+		OSTemplates: []string{fakeOS2}, Recipes: []string{fakeRecipe}},
 	{ID: 2, Name: "Hosting Start", Kind: "hosting", AccountTemplate: fakePreset, Limits: map[string]string{"limit_db": "10"}},
 }
 

@@ -141,7 +141,7 @@ func TestWHMCSModule(t *testing.T) {
 		name, serviceID, plan string
 		configoptions         map[string]any
 	}{
-		{"dedicated", "9001", "1", map[string]any{"IP": "1"}},
+		{"dedicated", "9001", "1", map[string]any{"IP": "1", "OS": fakeOS2}},
 		{"hosting", "9002", "2", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,6 +155,9 @@ func TestWHMCSModule(t *testing.T) {
 			}
 			for k, v := range server {
 				params[k] = v
+			}
+			if c.name == "dedicated" {
+				params["configoption2"], params["configoption3"] = fakeOS, fakeRecipe // the product's defaults
 			}
 			w := &whmcs{t: t, php: php, secrets: []string{testToken, pw1, pw2}}
 			status := func() string { return b.service(c.serviceID).Status }
@@ -179,6 +182,8 @@ func TestWHMCSModule(t *testing.T) {
 			if c.name == "dedicated" {
 				assert.Equal(t, svc.Properties["ip"], r.LocalAPI[0].Values["dedicatedip"])
 				assert.NotEmpty(t, svc.Properties["ips"], "the IP configurable option ordered an extra address")
+				assert.Equal(t, fakeOS2, svc.Properties["os_template"], "the OS configurable option wins over the product's default")
+				assert.Equal(t, fakeRecipe, svc.Properties["recipe"], "the product's default recipe")
 				assert.Equal(t, svc.Properties["ips"], r.LocalAPI[0].Values["assignedips"])
 				srv, _ := b.fakes.server(svc.Properties["server_id"])
 				assert.True(t, srv.PortsOn)

@@ -21,7 +21,9 @@
  *     WHMCS module).
  *   - Configurable options or custom fields named OS (or os, ostemplate),
  *     recipe, IP (extra IPv4 addresses) and IPv6 are passed to the order as
- *     they are (the names of ISPsystem's DCImanager module for WHMCS).
+ *     they are (the names of ISPsystem's DCImanager module for WHMCS). The
+ *     bridge accepts only the values its plan offers (GET /v1/plans,
+ *     "choices"): offer those.
  *
  * What each WHMCS function does (WHMCS provisioning module conventions:
  * developers.whmcs.com/provisioning-modules/):
