@@ -361,6 +361,28 @@ func checkText(op, field, v string, required bool) error {
 	return nil
 }
 
+// validDomain accepts fully qualified host names: at most 253 characters
+// of dot-separated labels (1 to 63 letters, digits or '-', not at either
+// end of a label), at least two labels, an optional final dot.
+func validDomain(d string) bool {
+	d = strings.TrimSuffix(d, ".")
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 var optionKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
 
 // waitParam reads ?wait=<seconds>.
@@ -473,6 +495,11 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 		if err := checkText(KindCreate, "options."+k, v, false); err != nil {
 			return err
 		}
+	}
+	if b.Domain != "" && !validDomain(b.Domain) {
+		// The panels refuse it too, but only once a server is prepared:
+		// each refusal would disable a server.
+		return argErr(KindCreate, "domain", "must be a host name: dot-separated labels of letters, digits and '-' (IDNs in punycode)")
 	}
 	if c, ok := a.cfg.Choices[b.Plan]; ok {
 		if err := c.check(KindCreate, b.Options); err != nil {

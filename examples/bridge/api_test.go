@@ -288,6 +288,8 @@ func TestErrors(t *testing.T) {
 		{"too many addresses", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"IP": "100"}}, nil, 400, CodeInvalidArgument, "options.IP"},
 		{"unknown option", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "options": map[string]string{"colour": "red"}}, nil, 400, CodeInvalidArgument, "options.colour"},
 		{"hosting takes no OS", "POST", "/v1/services/11/create", map[string]any{"plan": 2, "password": "x", "options": map[string]string{"ostemplate": fakeOS}}, nil, 400, CodeInvalidArgument, "options.ostemplate"},
+		{"bad domain", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "domain": "not a domain!"}, nil, 400, CodeInvalidArgument, "domain"},
+		{"IDN not in punycode", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "owner": "z", "password": "x", "domain": "ünï.example"}, nil, 400, CodeInvalidArgument, "domain"},
 		{"unknown plan", "POST", "/v1/services/11/create", map[string]any{"plan": 99, "password": "x"}, nil, 400, CodeInvalidArgument, "plan"},
 		{"dedicated needs owner", "POST", "/v1/services/11/create", map[string]any{"plan": 1, "password": "x"}, nil, 400, CodeInvalidArgument, "owner"},
 		{"other plan", "POST", "/v1/services/10/create", map[string]any{"plan": 1, "owner": "Bob", "password": "x"}, nil, 409, CodeConflict, ""},
@@ -368,5 +370,17 @@ func TestServiceView(t *testing.T) {
 	assert.Equal(t, "60.suspend.1", v.LastOperation.ID)
 	for k, val := range v.Properties {
 		assert.NotContains(t, val, "Kim-Passw0rd", k)
+	}
+}
+
+func TestValidDomain(t *testing.T) {
+	t.Parallel()
+	for d, ok := range map[string]bool{
+		"s1.example.net": true, "xn--bcher-kva.example": true, "a.b.": true, "A-1.Example.COM": true,
+		"": false, "localhost": false, "a..b": false, "-a.example": false, "a-.example": false, "a b.example": false,
+		"ünï.example": false, "x.example\u00a0": false, strings.Repeat("a", 64) + ".example": false,
+		strings.Repeat("a.", 127) + "aa": false,
+	} {
+		assert.Equal(t, ok, validDomain(d), "%q", d)
 	}
 }
