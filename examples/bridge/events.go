@@ -99,8 +99,8 @@ func (h *eventHub) resumeFrom(lastID string) (seq uint64, unknown bool) {
 	return n, false
 }
 
-// events serves GET /v1/events: the engine's progress as server-sent
-// events (text/event-stream). Each event has an id; a client that
+// events serves GET /v1/events: the progress of the operations this
+// process's engine runs, as server-sent events (text/event-stream). Each event has an id; a client that
 // reconnects with the Last-Event-ID header gets the events it missed, as
 // long as the bridge still holds them (the last EventBuffer events of this
 // process). When it cannot, the stream starts with a "reset" event: re-read
