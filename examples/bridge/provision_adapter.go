@@ -50,24 +50,24 @@ func (p *provisionEngine) submit(ctx context.Context, op string, req provision.R
 }
 
 func (p *provisionEngine) Create(ctx context.Context, opID string, r CreateRequest) (Operation, error) {
-	return p.submit(ctx, KindCreate, provision.Request{Kind: provision.OpOpen, OperationID: opID, ServiceID: r.ServiceID,
+	return p.submit(ctx, KindCreate, provision.OpenRequest{OperationID: opID, ServiceID: r.ServiceID,
 		TariffID: r.Plan, AccountID: r.AccountID, Owner: r.Owner, Password: r.Password, Domain: r.Domain, Options: r.Options})
 }
 
 func (p *provisionEngine) Suspend(ctx context.Context, opID, serviceID string) (Operation, error) {
-	return p.submit(ctx, KindSuspend, provision.Request{Kind: provision.OpSuspend, OperationID: opID, ServiceID: serviceID})
+	return p.submit(ctx, KindSuspend, provision.SuspendRequest{OperationID: opID, ServiceID: serviceID})
 }
 
 func (p *provisionEngine) Unsuspend(ctx context.Context, opID, serviceID string) (Operation, error) {
-	return p.submit(ctx, KindUnsuspend, provision.Request{Kind: provision.OpUnsuspend, OperationID: opID, ServiceID: serviceID})
+	return p.submit(ctx, KindUnsuspend, provision.UnsuspendRequest{OperationID: opID, ServiceID: serviceID})
 }
 
 func (p *provisionEngine) Terminate(ctx context.Context, opID, serviceID string) (Operation, error) {
-	return p.submit(ctx, KindTerminate, provision.Request{Kind: provision.OpClose, OperationID: opID, ServiceID: serviceID})
+	return p.submit(ctx, KindTerminate, provision.CloseRequest{OperationID: opID, ServiceID: serviceID})
 }
 
 func (p *provisionEngine) ChangePassword(ctx context.Context, opID, serviceID, password string) (Operation, error) {
-	return p.submit(ctx, KindChangePassword, provision.Request{Kind: provision.OpChangePassword, OperationID: opID, ServiceID: serviceID, Password: password})
+	return p.submit(ctx, KindChangePassword, provision.ChangePasswordRequest{OperationID: opID, ServiceID: serviceID, Password: password})
 }
 
 func (p *provisionEngine) LoginLink(ctx context.Context, serviceID string) (string, error) {
@@ -198,8 +198,9 @@ type adapterError struct {
 func (e *adapterError) Error() string { return e.msg }
 func (e *adapterError) Unwrap() error { return e.kind }
 
-// requestFields maps provision.Request field names to the bridge's JSON
-// names.
+// requestFields maps the field names of the engine's typed requests
+// (ArgumentError.Arg is "OpenRequest.Owner", "Config.Store", …) to the
+// bridge's JSON names.
 var requestFields = map[string]string{
 	"ServiceID": "service_id", "OperationID": "operation_id", "TariffID": "plan", "AccountID": "account_id",
 	"Owner": "owner", "Password": "password", "Domain": "domain", "Options": "options",
@@ -212,16 +213,17 @@ func engineError(op string, err error) error {
 		return nil
 	}
 	var (
-		reqErr *provision.RequestError
 		argE   *ispkit.ArgumentError
 		optErr *billing.OptionError
-		valErr *billing.ValidationError
 		macErr *billing.MacroError
 	)
 	wrap := func(kind error) error {
 		return &adapterError{kind: kind, msg: strings.ReplaceAll(err.Error(), "provision: ", "")}
 	}
 	field := func(name string) string {
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
 		if f, ok := requestFields[name]; ok {
 			return f
 		}
@@ -230,14 +232,13 @@ func engineError(op string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case errors.As(err, &reqErr):
-		return argErr(op, field(reqErr.Field), reqErr.Reason)
-	case errors.As(err, &argE):
-		return argErr(op, field(argE.Arg), argE.Reason)
 	case errors.As(err, &optErr):
 		return argErr(op, "options."+optErr.Key, optErr.Reason)
-	case errors.As(err, &valErr):
-		return argErr(op, "options", valErr.Field+": "+valErr.Reason)
+	case errors.As(err, &argE) && argE.Package == "billing":
+		// A tariff limit or option the billing package refused.
+		return argErr(op, "options", argE.Arg+": "+argE.Reason)
+	case errors.As(err, &argE):
+		return argErr(op, field(argE.Arg), argE.Reason)
 	case errors.As(err, &macErr):
 		return argErr(op, "domain", macErr.Error())
 	case errors.Is(err, billing.ErrNotFound):
