@@ -73,7 +73,7 @@ func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Tim
 		savedStep: op.Step, savedData: bytes.Clone(op.Data),
 		token:     op.Attempts,
 		leaseTill: claimed.Add(e.cfg.LeaseDuration), renewed: claimed,
-		stopRun:   cancel,
+		stopRun: cancel,
 	}
 	stop := r.watchLease(ctx)
 	err := r.load(ctx)
