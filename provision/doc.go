@@ -366,19 +366,21 @@
 //     unfinished, and once the lease has ended another worker (or this
 //     one) claims it and continues at the recorded step.
 //
-// The window that remains: a write already on the wire when the lease
-// ends (sent in time, answered after the next holder claimed), or one
-// delayed in the network beyond the safety margin. It is harmless because
-// every step re-reads before it acts: the next holder reads the server,
-// the addresses noted for the operation and the user before changing
-// them, and every write is idempotent for the same operation (owner or
-// domain set to the value already set, an address found again by its
-// note instead of allocated twice, an install not started while one
-// runs, a port already on). A late write from the old holder therefore
-// either lands before the new holder's read, which sees it and goes on
-// from there, or repeats what the new holder does anyway. Clocks matter
-// only by their rate: the engine's clock must not run slower than the
-// Store's (on PostgreSQL, the database's).
+// The window that remains: a write sent in time but still on the wire
+// when the lease ends. Every write leaves at least LeaseDuration/5 before
+// the lease can end (6 s by default), and the next holder can claim only
+// after it ends and then first re-reads, so the old write lands before
+// that re-read unless the network or the panel holds it longer than the
+// margin. It is harmless because the steps re-read before they act and
+// their writes are idempotent for one operation: the owner, domain and
+// ports are set to the values already set, an address is found again by
+// the operation's note instead of allocated twice, an install is not
+// started while the panel reports one running, power-on is skipped for a
+// server that is on. A late write from the old holder therefore either
+// lands before the new holder's read, which sees it and goes on from
+// there, or repeats what the new holder does anyway. Clocks matter only by
+// their rate: the engine's clock must not run slower than the Store's (on
+// PostgreSQL, the database's).
 //
 // Known limits of the at-most-one-doubtful-call rule: an install whose
 // start was not recorded and that finished before the resume is started
