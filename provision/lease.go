@@ -99,8 +99,10 @@ func (r *run) renew(ctx context.Context) error {
 
 // watchLease renews the lease in the background and stops the run when a
 // renewal fails or the lease runs out (see above) until stop is called.
-func (r *run) watchLease(ctx context.Context) (stop func()) {
+func (r *run) watchLease(parent context.Context) (stop func()) {
 	every, _, safety := r.e.leaseMargins()
+	// The watcher's own context: stop also aborts a renewal in flight.
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	go func() {
@@ -140,7 +142,7 @@ func (r *run) watchLease(ctx context.Context) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); <-exited }
+	return func() { close(done); cancel(); <-exited }
 }
 
 // holdLease is run.write's check: the run is not stopped, and at least
