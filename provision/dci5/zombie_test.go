@@ -93,14 +93,19 @@ func (c *zclock) After(d time.Duration) <-chan time.Time {
 }
 
 // doubtful is A's Store: once fail is set every RenewLease fails as if
-// the database were unreachable.
+// the database were unreachable, or with hang never answers (until the
+// caller gives up).
 type doubtful struct {
 	provision.Store
-	fail atomic.Bool
+	fail, hang atomic.Bool
 }
 
 func (d *doubtful) RenewLease(ctx context.Context, opID, worker string, token int, lease time.Duration) error {
 	if d.fail.Load() {
+		if d.hang.Load() {
+			<-ctx.Done()
+			return ctx.Err()
+		}
 		return errors.New("store unreachable (injected)")
 	}
 	return d.Store.RenewLease(ctx, opID, worker, token, lease)
@@ -302,7 +307,10 @@ type zScenario struct {
 	open   bool // the service is opened by B first
 	req    provision.Request
 	target string
-	check  func(t *testing.T, z *zWorld, svc *provision.Service)
+	// hang: A's renewals hang instead of failing (the lease is in doubt
+	// rather than known lost).
+	hang  bool
+	check func(t *testing.T, z *zWorld, svc *provision.Service)
 }
 
 const zSvc = "7"
@@ -320,6 +328,7 @@ func zScenarios() []zScenario {
 		{name: "open/ports", req: openReq, target: "SetPorts", check: active},
 		{name: "open/power", req: openReq, target: "PowerOn", check: active},
 		{name: "open/install", req: openReq, target: "Install", check: active},
+		{name: "open/install/renewal-hangs", req: openReq, target: "Install", hang: true, check: active},
 		{name: "suspend/ports", open: true, req: provision.SuspendRequest{ServiceID: zSvc}, target: "SetPorts",
 			check: func(t *testing.T, z *zWorld, svc *provision.Service) {
 				assert.Equal(t, billing.StatusSuspended, svc.Status)
@@ -431,7 +440,8 @@ func zombie(t *testing.T, mk zStores, sc zScenario) {
 	dciDoor.counting.Store(true)
 	ipmDoor.counting.Store(true)
 
-	// A's renewals fail; the lease runs out.
+	// A's renewals fail (or hang); the lease runs out.
+	as.hang.Store(sc.hang)
 	as.fail.Store(true)
 	z.clk.Advance(3 * zLease)
 	select {
