@@ -41,18 +41,7 @@ var busyTests = []subtest{
 func testLeaseStaleToken(t *testing.T, s provision.Store) {
 	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
 	old := claim(t, s, "w1", shortLease)
-	var taken *provision.Operation
-	eventually(t, "w1 claims the operation again after its lease expired", func() (bool, error) {
-		op, err := s.ClaimOperation(t.Context(), "w1", longLease)
-		switch {
-		case errors.Is(err, provision.ErrNoWork):
-			return false, nil
-		case err != nil:
-			return false, err
-		}
-		taken = op
-		return true, nil
-	})
+	taken := claimAfterExpiry(t, s, "w1")
 	if taken.Attempts != old.Attempts+1 || taken.Worker != "w1" {
 		t.Fatalf("second claim: worker %q token %d, want w1 and %d", taken.Worker, taken.Attempts, old.Attempts+1)
 	}
@@ -228,20 +217,7 @@ func testClaimCreatedLeased(t *testing.T, s provision.Store) {
 func testClaimExpired(t *testing.T, s provision.Store) {
 	create(t, s, newOp("op-1", "svc", provision.OpOpen, provision.StatePending))
 	old := claim(t, s, "w1", shortLease)
-	// Poll until the short lease has expired and w2 takes the operation
-	// over (no sleep is trusted to be long enough).
-	var taken *provision.Operation
-	eventually(t, "w2 claims the operation after w1's lease expired", func() (bool, error) {
-		op, err := s.ClaimOperation(t.Context(), "w2", longLease)
-		switch {
-		case errors.Is(err, provision.ErrNoWork):
-			return false, nil
-		case err != nil:
-			return false, err
-		}
-		taken = op
-		return true, nil
-	})
+	taken := claimAfterExpiry(t, s, "w2")
 	if taken.ID != "op-1" || taken.Worker != "w2" || taken.State != provision.StateRunning ||
 		taken.Attempts != 2 || taken.Version != old.Version+1 {
 		t.Fatalf("taken over: id %q worker %q state %s attempts %d version %d (old version %d)",
@@ -340,4 +316,24 @@ func testLeaseNonHolder(t *testing.T, s provision.Store) {
 func testLeaseMissing(t *testing.T, s provision.Store) {
 	wantErr(t, "RenewLease(missing)", s.RenewLease(t.Context(), "nope", "w1", 1, longLease), provision.ErrNotFound, provision.ErrLeaseLost)
 	wantErr(t, "ReleaseLease(missing)", s.ReleaseLease(t.Context(), "nope", "w1", 1), provision.ErrNotFound, provision.ErrLeaseLost)
+}
+
+// claimAfterExpiry polls ClaimOperation for worker until the short lease
+// held on the store's only claimable operation has expired and the claim
+// succeeds (no sleep is trusted to be long enough).
+func claimAfterExpiry(t *testing.T, s provision.Store, worker string) *provision.Operation {
+	t.Helper()
+	var taken *provision.Operation
+	eventually(t, worker+" claims the operation after the lease expired", func() (bool, error) {
+		op, err := s.ClaimOperation(t.Context(), worker, longLease)
+		switch {
+		case errors.Is(err, provision.ErrNoWork):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		taken = op
+		return true, nil
+	})
+	return taken
 }
