@@ -17,8 +17,12 @@ import (
 )
 
 // tick fires the fake clock's pauses one after the other (jumping to the
-// earliest) until stop is closed or the next one is after until.
-func tick(t *testing.T, clk *wait.Fake, until time.Time, stop <-chan struct{}) {
+// earliest) until stop is closed or the next one is after until. It
+// advances only while at least n pauses are pending: the engines' lease
+// watchers keep one pause each on the clock (also after their run ended:
+// a fake's timer stays until it fires), so n counts those besides the
+// wait being driven; with a lease of a day they never fire here.
+func tick(t *testing.T, clk *wait.Fake, until time.Time, stop <-chan struct{}, n int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -30,7 +34,7 @@ func tick(t *testing.T, clk *wait.Fake, until time.Time, stop <-chan struct{}) {
 		cancel()
 	}()
 	for {
-		p, err := clk.WaitPending(ctx, 1)
+		p, err := clk.WaitPending(ctx, n)
 		if err != nil {
 			return
 		}
@@ -54,6 +58,7 @@ func TestInstallWaitSurvivesRestart(t *testing.T) {
 	const timeout, poll = 10 * time.Minute, 30 * time.Second
 	cfg := func(c *provision.Config) {
 		c.Clock, c.InstallTimeout, c.PollInterval = clk, timeout, poll
+		c.LeaseDuration = 24 * time.Hour
 	}
 
 	// Engine A starts the Open and waits 4 minutes (fake time) for the
@@ -65,7 +70,7 @@ func TestInstallWaitSurvivesRestart(t *testing.T) {
 		_, err := a.Open(ctx, provision.OpenRequest{ServiceID: "1", TariffID: tariffDedic, OperationID: "op-1", Owner: "ann", Password: "pw"})
 		doneA <- err
 	}()
-	tick(t, clk, t0.Add(4*time.Minute), whenDone(doneA))
+	tick(t, clk, t0.Add(4*time.Minute), whenDone(doneA), 2) // A's watcher and A's wait
 	stopA()
 	require.ErrorIs(t, <-doneA, provision.ErrInterrupted)
 	op, err := v.store.GetOperation(context.Background(), "op-1")
@@ -95,7 +100,7 @@ func TestInstallWaitSurvivesRestart(t *testing.T) {
 	})
 	resumed := make(chan error, 1)
 	go func() { resumed <- b.Resume(context.Background()) }()
-	tick(t, clk, t0.Add(time.Hour), whenDone(resumed))
+	tick(t, clk, t0.Add(time.Hour), whenDone(resumed), 3) // A's stale watcher, B's watcher and B's wait
 	require.NoError(t, <-resumed)
 	mu.Lock()
 	defer mu.Unlock()

@@ -335,9 +335,52 @@
 //     claims an operation is given up (an Open rolls its server back
 //     first). Roll-back steps and the final record are never given up:
 //     they are retried until they succeed.
-//   - A lost lease (another worker took the operation over) cancels the
-//     run; the version check on every update prevents two workers from
-//     both recording progress.
+//   - One unfinished operation per service: the Store refuses a second
+//     one ([ErrBusy]) atomically, so two engines submitting for one
+//     service at the same moment cannot both create one.
+//
+// # Fenced panel writes
+//
+// A panel write is made only while the engine provably holds the
+// operation's lease:
+//
+//   - Every claim gives the operation a new fencing token (Operation.Attempts,
+//     one more than the last claim's). The Store refuses RenewLease,
+//     ReleaseLease and UpdateOperation from an older token with
+//     [ErrLeaseLost], also when the worker name is the same (a restarted
+//     process with a fixed WorkerID). A stale worker can record nothing.
+//   - The engine counts the lease on Config.Clock from the moment it sent
+//     the claim or the last renewal that succeeded, so its idea of the end
+//     is never later than the Store's as long as the two clocks run at the
+//     same rate (the margins below absorb small drift and latency). It
+//     renews every LeaseDuration/3. A renewal that fails for any reason
+//     (refused, store unreachable, unanswered in time) stops the run at
+//     once: the lease is in doubt. The run also stops when LeaseDuration/5
+//     is all that is left without a renewal.
+//   - Every panel call of a step is made under the run's context, which
+//     those stops cancel: a call cannot outlive the lease. Before each
+//     write the engine checks the run is not stopped and that at least
+//     half the lease is left, renewing first when it is not (the
+//     background renewal is late); otherwise the write is not sent.
+//   - A stopped run is interrupted, not failed: the operation stays
+//     unfinished, and once the lease has ended another worker (or this
+//     one) claims it and continues at the recorded step.
+//
+// The window that remains: a write sent in time but still on the wire
+// when the lease ends. Every write leaves at least LeaseDuration/5 before
+// the lease can end (6 s by default), and the next holder can claim only
+// after it ends and then first re-reads, so the old write lands before
+// that re-read unless the network or the panel holds it longer than the
+// margin. It is harmless because the steps re-read before they act and
+// their writes are idempotent for one operation: the owner, domain and
+// ports are set to the values already set, an address is found again by
+// the operation's note instead of allocated twice, an install is not
+// started while the panel reports one running, power-on is skipped for a
+// server that is on. A late write from the old holder therefore either
+// lands before the new holder's read, which sees it and goes on from
+// there, or repeats what the new holder does anyway. Clocks matter only by
+// their rate: the engine's clock must not run slower than the Store's (on
+// PostgreSQL, the database's).
 //
 // Known limits of the at-most-one-doubtful-call rule: an install whose
 // start was not recorded and that finished before the resume is started

@@ -135,6 +135,11 @@ type Engine struct {
 	waitMu  sync.Mutex
 	waiters map[string][]chan struct{}
 	causes  map[string]error
+
+	// Test seams (set by export_test.go): beforeWrite runs before the
+	// lease check of every panel write, leaseHook after every renewal.
+	beforeWrite func(opID, what string)
+	leaseHook   func(opID string, err error)
 }
 
 // New validates cfg, fills in defaults and returns an Engine.

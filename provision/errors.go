@@ -24,7 +24,9 @@ var (
 	// ErrServiceState: the service is not in a status that allows the
 	// operation (for example Suspend of a service that is not Active).
 	ErrServiceState = errors.New("provision: service status does not allow the operation")
-	// ErrBusy: another operation of the same service is unfinished.
+	// ErrBusy: another operation of the same service is unfinished. The
+	// Store enforces it (CreateOperation), so it holds across engines and
+	// processes sharing one Store.
 	ErrBusy = errors.New("provision: service has an unfinished operation")
 	// ErrUnsupported: the operation does not exist for this kind of service
 	// (for example AddIP on a hosting account).

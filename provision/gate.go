@@ -16,8 +16,18 @@ func (r *run) read(ctx context.Context, what string, call func(context.Context) 
 	return call(ctx)
 }
 
-// write runs a panel write (a call that changes the panel) for the step.
+// write runs a panel write (a call that changes the panel) for the step,
+// only while the run provably holds the operation's lease (holdLease):
+// otherwise the run is stopped and the call is not made. ctx is the run's
+// context, which the lease watcher ends before the lease can end, so a
+// call cut short by it is abandoned before the next holder may act.
 func (r *run) write(ctx context.Context, what string, call func(context.Context) error) error {
+	if h := r.e.beforeWrite; h != nil {
+		h(r.op.ID, what)
+	}
+	if err := r.holdLease(ctx); err != nil {
+		return err
+	}
 	return call(ctx)
 }
 

@@ -15,7 +15,8 @@ import (
 // service.
 
 // updateService applies fn to the current service and stores it, retrying
-// on version conflicts.
+// on version conflicts. In a run it stores nothing once the lease is lost
+// or in doubt (see holdLease).
 func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Service, error) {
 	for i := 0; ; i++ {
 		s, err := r.e.store.GetService(ctx, r.op.ServiceID)
@@ -28,6 +29,13 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 		r.afterSave = nil
 		if err := fn(s); err != nil {
 			return nil, err
+		}
+		if r.stopRun != nil {
+			// A run records on the service only while it holds the lease
+			// (the write itself is finished once started).
+			if err := r.holdLease(ctx); err != nil {
+				return nil, err
+			}
 		}
 		err = r.e.store.PutService(context.WithoutCancel(ctx), s)
 		if err == nil {

@@ -40,8 +40,15 @@ type run struct {
 	savedStep string
 	savedData json.RawMessage
 
+	// The lease, on the engine's clock (see lease.go): token is the
+	// claim's fencing token; leaseTill the earliest moment the Store may
+	// end the lease, counted from before the claim or the last renewal
+	// that succeeded (renewed); stopRun cancels the run.
+	token     int
 	mu        sync.Mutex
 	leaseTill time.Time
+	renewed   time.Time
+	stopRun   context.CancelCauseFunc
 
 	// afterSave runs after updateService stored the service.
 	afterSave []func()
@@ -54,16 +61,21 @@ type run struct {
 // context ended (a fresh context: the run's is cancelled).
 const leaseReleaseTimeout = 5 * time.Second
 
-func (e *Engine) execute(parent context.Context, op *Operation) (*Operation, error) {
+// execute runs op, which this engine claimed (or created leased to
+// itself): claimed is the engine clock's time read before the claim was
+// sent, from which the lease is counted.
+func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Time) (*Operation, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	r := &run{
 		e: e, op: op, worker: e.cfg.WorkerID,
 		log:       e.log.With(slog.String("op", op.ID), slog.String("service", op.ServiceID), slog.String("kind", string(op.Kind))),
 		savedStep: op.Step, savedData: bytes.Clone(op.Data),
-		leaseTill: op.LeaseUntil,
+		token:     op.Attempts,
+		leaseTill: claimed.Add(e.cfg.LeaseDuration), renewed: claimed,
+		stopRun: cancel,
 	}
-	stop := r.renewLoop(ctx, cancel)
+	stop := r.watchLease(ctx)
 	err := r.load(ctx)
 	if err == nil {
 		err = r.loop(ctx)
@@ -76,14 +88,14 @@ func (e *Engine) execute(parent context.Context, op *Operation) (*Operation, err
 			// the lease back so that Run or Resume, here or elsewhere,
 			// continues at once instead of after LeaseDuration.
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(parent), leaseReleaseTimeout)
-			if rerr := e.store.ReleaseLease(rctx, op.ID, r.worker); rerr != nil {
+			if rerr := e.store.ReleaseLease(rctx, op.ID, r.worker, r.token); rerr != nil {
 				r.log.LogAttrs(rctx, slog.LevelWarn, "lease release failed", slog.Any("error", rerr))
 			}
 			rcancel()
 		}
 		return r.op, fmt.Errorf("%w: %s at step %s: %w", ErrInterrupted, op.Kind, r.op.Step, err)
 	}
-	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker)
+	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker, r.token)
 	e.finished(r.op, r.cause)
 	ev := r.event(EventOperationDone, "")
 	if r.op.State == StateFailed {
@@ -160,41 +172,6 @@ func (r *run) load(ctx context.Context) error {
 	return nil
 }
 
-// renewLoop renews the lease every third of LeaseDuration until stopped;
-// a lost lease cancels the run.
-func (r *run) renewLoop(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		every := r.e.cfg.LeaseDuration / 3
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			until := time.Now().Add(r.e.cfg.LeaseDuration)
-			err := r.e.store.RenewLease(ctx, r.op.ID, r.worker, r.e.cfg.LeaseDuration)
-			switch {
-			case err == nil:
-				r.mu.Lock()
-				r.leaseTill = until
-				r.mu.Unlock()
-			case errors.Is(err, ErrLeaseLost):
-				cancel(ErrLeaseLost)
-				return
-			case ctx.Err() == nil:
-				r.log.LogAttrs(ctx, slog.LevelWarn, "lease renewal failed", slog.Any("error", err))
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
-}
-
 // save records the operation (Step, State, the state as Data) with the
 // version check. A conflict caused by a lease renewal that bumped the
 // version is absorbed; any other change by someone else means the lease
@@ -211,16 +188,18 @@ func (r *run) save(ctx context.Context) error {
 			return err
 		}
 	}
-	r.mu.Lock()
-	r.op.LeaseUntil = r.leaseTill
-	r.mu.Unlock()
-	r.op.Worker = r.worker
+	r.op.Worker, r.op.Attempts = r.worker, r.token
 	for i := 0; ; i++ {
 		err := r.e.store.UpdateOperation(ctx, r.op)
 		if err == nil {
 			r.savedStep, r.savedData = r.op.Step, bytes.Clone(r.op.Data)
 			r.legacyInput = false
 			return nil
+		}
+		if errors.Is(err, ErrLeaseLost) {
+			// A newer claim exists: stop at once, nothing more is written.
+			r.stopRun(err)
+			return err
 		}
 		if !errors.Is(err, ErrConflict) || i == 3 {
 			return err
@@ -229,9 +208,11 @@ func (r *run) save(ctx context.Context) error {
 		if gerr != nil {
 			return err
 		}
-		if cur.Worker != r.worker || cur.Attempts != r.op.Attempts || cur.State.Finished() ||
+		if cur.Worker != r.worker || cur.Attempts != r.token || cur.State.Finished() ||
 			cur.Step != r.savedStep || !bytes.Equal(cur.Data, r.savedData) {
-			return fmt.Errorf("operation changed by another worker: %w", ErrLeaseLost)
+			err := fmt.Errorf("operation changed by another worker: %w", ErrLeaseLost)
+			r.stopRun(err)
+			return err
 		}
 		r.op.Version = cur.Version
 	}

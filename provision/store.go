@@ -25,7 +25,11 @@ var (
 	ErrReserved = errors.New("provision: server already reserved")
 	// ErrNoWork: no operation is waiting to be claimed.
 	ErrNoWork = errors.New("provision: no claimable operation")
-	// ErrLeaseLost: the worker no longer holds the operation's lease.
+	// ErrLeaseLost: the worker no longer holds the operation's lease:
+	// another worker claimed it since (the caller's fencing token is
+	// stale), it was released, or the operation is finished. An engine
+	// also reports it, wrapped, when it stopped a run because it could not
+	// prove it still held the lease (a failed or late renewal).
 	ErrLeaseLost = errors.New("provision: lease lost")
 )
 
@@ -82,12 +86,17 @@ type Operation struct {
 	Data json.RawMessage
 	// Error is the reason of a failure (final or of the last attempt).
 	Error string
-	// Attempts counts how many times the operation was claimed.
+	// Attempts counts how many times the operation was claimed. It is
+	// also the claim's fencing token: every ClaimOperation adds one and
+	// nothing else changes it after creation, so the holder of an older
+	// claim carries a smaller value than the stored one, and the Store
+	// refuses its RenewLease, ReleaseLease and UpdateOperation with
+	// ErrLeaseLost, even when the new holder has the same Worker name.
 	Attempts int
 
 	// The lease: Worker holds the operation until LeaseUntil. Claim,
 	// RenewLease and ReleaseLease change these fields; UpdateOperation
-	// does not.
+	// does not (it returns the stored values).
 	Worker     string
 	LeaseUntil time.Time
 
@@ -176,17 +185,33 @@ type ServiceFilter struct {
 //
 // The contract (checked by provision/storetest):
 //   - Create* fail with ErrExists for a duplicate id.
+//   - CreateOperation of an unfinished operation (pending or running)
+//     fails with an error matching ErrBusy when the service already has an
+//     unfinished operation, atomically: of any number of concurrent
+//     creates for one service, across processes, at most one succeeds.
+//     Finished operations (done, failed) are not limited.
 //   - Get* fail with ErrNotFound.
 //   - Update*/PutService succeed only when the passed Version equals the
 //     stored one, store Version+1 and set it on the argument; otherwise they
 //     return ErrConflict and change nothing. PutService with Version 0
 //     creates (ErrExists if present).
+//   - UpdateOperation writes neither the lease (Worker, LeaseUntil) nor
+//     Attempts; it sets their stored values on the argument. An argument
+//     whose Attempts differs from the stored one is from an older claim (a
+//     stale fencing token): it is refused with an error matching both
+//     ErrLeaseLost and ErrConflict, and nothing changes. An update that
+//     would give a service a second unfinished operation fails and
+//     changes nothing.
 //   - ClaimOperation atomically picks one unfinished operation whose lease
 //     is free or expired (oldest first), sets Worker, LeaseUntil = now+lease,
 //     State = running, Attempts+1, Version+1, and returns it; ErrNoWork when
 //     there is none.
-//   - RenewLease extends a lease only for its holder (ErrLeaseLost
-//     otherwise); ReleaseLease clears it.
+//   - RenewLease extends a lease, and ReleaseLease clears it, only for the
+//     holder of the current claim: the stored Worker equals worker and the
+//     stored Attempts equals token (the Attempts the claim returned).
+//     Anyone else gets ErrLeaseLost. RenewLease of an expired lease that
+//     nobody claimed since succeeds (the token proves nobody did); of a
+//     finished operation it is ErrLeaseLost. Neither changes Version.
 //   - Reservations lists one backend's reservations, every backend's for
 //     an empty name.
 //   - Reserve is atomic and unique per (Backend, ServerID): it succeeds when
@@ -201,8 +226,8 @@ type Store interface {
 	UpdateOperation(ctx context.Context, op *Operation) error
 	ListOperations(ctx context.Context, f OperationFilter) ([]*Operation, error)
 	ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*Operation, error)
-	RenewLease(ctx context.Context, opID, worker string, lease time.Duration) error
-	ReleaseLease(ctx context.Context, opID, worker string) error
+	RenewLease(ctx context.Context, opID, worker string, token int, lease time.Duration) error
+	ReleaseLease(ctx context.Context, opID, worker string, token int) error
 
 	Reserve(ctx context.Context, r Reservation) error
 	Unreserve(ctx context.Context, backend, serverID, operationID string) error

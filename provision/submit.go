@@ -38,6 +38,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
 // engine that claims work (Run or Resume), so a process that re-submits
 // after a crash should call Resume first or keep Run going.
 func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
+	claimed := e.clock.Now() // before the operation is created leased
 	op, created, err := e.prepare(ctx, req, true)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 		return op, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
 	}
 	defer func() { <-e.slots }()
-	return e.execute(ctx, op)
+	return e.execute(ctx, op, claimed)
 }
 
 // Open opens a service (Do with an OpenRequest).
@@ -158,13 +159,6 @@ func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operati
 			return nil, err
 		}
 	}
-	busy, err := e.store.ListOperations(ctx, OperationFilter{ServiceID: svcID, States: []OperationState{StatePending, StateRunning}})
-	if err != nil {
-		return nil, err
-	}
-	if len(busy) > 0 {
-		return nil, fmt.Errorf("provision: service %s: %s operation %s: %w", svcID, busy[0].Kind, busy[0].ID, ErrBusy)
-	}
 	input, err := encodeInput(req)
 	if err != nil {
 		return nil, err
@@ -191,6 +185,9 @@ func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operati
 		op.LeaseUntil = time.Now().Add(e.cfg.LeaseDuration)
 		op.Attempts = 1
 	}
+	// The Store refuses a second unfinished operation of the service
+	// (ErrBusy), atomically: two engines submitting at once cannot both
+	// create one.
 	if err := e.store.CreateOperation(ctx, op); err != nil {
 		return nil, err
 	}

@@ -54,9 +54,10 @@ func (e *Engine) workerLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
+		claimed := e.clock.Now()
 		op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
 		if err == nil {
-			_, _ = e.execute(ctx, op)
+			_, _ = e.execute(ctx, op, claimed)
 			<-e.slots
 			continue
 		}
@@ -98,6 +99,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 			wg.Wait()
 			return ctx.Err()
 		}
+		claimed := e.clock.Now()
 		op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
 		if err != nil {
 			<-e.slots
@@ -113,14 +115,14 @@ func (e *Engine) Resume(ctx context.Context) error {
 			// Interrupted in this Resume and claimable again at once (lease
 			// released): stop rather than spin.
 			<-e.slots
-			_ = e.store.ReleaseLease(ctx, op.ID, e.cfg.WorkerID)
+			_ = e.store.ReleaseLease(ctx, op.ID, e.cfg.WorkerID, op.Attempts)
 			wg.Wait()
 			return firstErr
 		}
 		seen[op.ID] = true
 		wg.Go(func() {
 			defer func() { <-e.slots }()
-			if _, err := e.execute(ctx, op); err != nil && errors.Is(err, ErrInterrupted) {
+			if _, err := e.execute(ctx, op, claimed); err != nil && errors.Is(err, ErrInterrupted) {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err

@@ -89,7 +89,10 @@ func (w *ipWorld) engine(id string, mut func(*provision.Config)) *provision.Engi
 // are exactly those allocated in IPmanager (nothing leaked, nothing used
 // twice), a free or failed server sits on a parking address, and an Active
 // service's server has its public address as the main one.
-func (w *ipWorld) checkIPs() {
+func (w *ipWorld) checkIPs() { w.checkIPsIn(w.store) }
+
+// checkIPsIn is checkIPs against the services of store s.
+func (w *ipWorld) checkIPsIn(s provision.Store) {
 	t := w.t
 	onServers := map[string]int64{}
 	for _, x := range w.srv.IPs(0) {
@@ -108,7 +111,7 @@ func (w *ipWorld) checkIPs() {
 		assert.True(t, ok, "%s is allocated in IPmanager but on no server (leaked)", ip)
 	}
 	active := map[int64]*provision.Service{}
-	svcs, err := w.store.ListServices(context.Background(), provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive}})
+	svcs, err := s.ListServices(context.Background(), provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive, billing.StatusSuspended}})
 	require.NoError(t, err)
 	for _, s := range svcs {
 		id, _ := strconv.ParseInt(s.Properties[provision.PropServerID], 10, 64)

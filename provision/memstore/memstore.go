@@ -3,8 +3,10 @@
 //
 // It implements every rule of the Store contract: returned values are deep
 // copies, updates are version-checked (optimistic concurrency), reservations
-// are unique per (backend, server id) and taken atomically, and operations
-// are claimed with leases that expire on the store's clock. The clock is
+// are unique per (backend, server id) and taken atomically, a service has
+// at most one unfinished operation, and operations are claimed with leases
+// that expire on the store's clock and carry a fencing token (Attempts):
+// the holder of an older claim can neither renew, release nor update. The clock is
 // injectable with [WithClock] so tests can expire leases without sleeping.
 //
 // One mutex guards everything; the store is safe for concurrent use by any
@@ -48,6 +50,8 @@ type Store struct {
 	next     uint64
 	reserved map[resKey]provision.Reservation
 	services map[string]*provision.Service
+	// open maps a service id to its unfinished operation's id.
+	open map[string]string
 }
 
 type resKey struct{ backend, server string }
@@ -62,6 +66,7 @@ func New(opts ...Option) *Store {
 		seq:      make(map[string]uint64),
 		reserved: make(map[resKey]provision.Reservation),
 		services: make(map[string]*provision.Service),
+		open:     make(map[string]string),
 	}
 	for _, o := range opts {
 		o(s)
@@ -79,7 +84,8 @@ func ctxErr(ctx context.Context) error {
 // CreateOperation stores a copy of op as given (State, Worker, LeaseUntil
 // and Attempts included; an empty State becomes pending). It sets Version
 // to 1 and CreatedAt/UpdatedAt on op; an empty ID gets a random one. A
-// duplicate ID is ErrExists.
+// duplicate ID is ErrExists; an unfinished operation for a service that
+// has one already is ErrBusy.
 func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -97,16 +103,44 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 	if _, ok := s.ops[op.ID]; ok {
 		return fmt.Errorf("memstore: operation %q: %w", op.ID, provision.ErrExists)
 	}
-	now := s.now()
-	if op.State == "" {
-		op.State = provision.StatePending
+	state := op.State
+	if state == "" {
+		state = provision.StatePending
 	}
+	if !state.Finished() {
+		if busy := s.unfinished(op.ServiceID, ""); busy != nil {
+			return fmt.Errorf("memstore: service %q: %s operation %q: %w", op.ServiceID, busy.Kind, busy.ID, provision.ErrBusy)
+		}
+	}
+	now := s.now()
+	op.State = state
 	op.Version = 1
 	op.CreatedAt, op.UpdatedAt = now, now
 	s.ops[op.ID] = op.Clone()
+	s.track(op)
 	s.next++
 	s.seq[op.ID] = s.next
 	return nil
+}
+
+// unfinished returns the unfinished operation of the service unless it is
+// except (nil when none). The caller holds s.mu.
+func (s *Store) unfinished(serviceID, except string) *provision.Operation {
+	id, ok := s.open[serviceID]
+	if !ok || id == except {
+		return nil
+	}
+	return s.ops[id]
+}
+
+// track records op as its service's unfinished operation, or forgets it
+// when finished. The caller holds s.mu.
+func (s *Store) track(op *provision.Operation) {
+	if !op.State.Finished() {
+		s.open[op.ServiceID] = op.ID
+	} else if s.open[op.ServiceID] == op.ID {
+		delete(s.open, op.ServiceID)
+	}
 }
 
 // GetOperation returns a copy of the operation.
@@ -125,6 +159,9 @@ func (s *Store) GetOperation(ctx context.Context, id string) (*provision.Operati
 
 // UpdateOperation replaces the operation when op.Version equals the stored
 // version; it then stores Version+1 and sets Version and UpdatedAt on op.
+// The lease (Worker, LeaseUntil) and Attempts are kept as stored and set
+// on op. An op whose Attempts differs from the stored one comes from an
+// older claim: ErrLeaseLost (and ErrConflict).
 func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -135,14 +172,33 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 	if !ok {
 		return fmt.Errorf("memstore: operation %q: %w", op.ID, provision.ErrNotFound)
 	}
+	if cur.Attempts != op.Attempts {
+		return fmt.Errorf("memstore: operation %q (claim %d, stored %d): %w, %w", op.ID, op.Attempts, cur.Attempts, provision.ErrLeaseLost, provision.ErrConflict)
+	}
 	if cur.Version != op.Version {
 		return fmt.Errorf("memstore: operation %q (version %d, stored %d): %w", op.ID, op.Version, cur.Version, provision.ErrConflict)
 	}
+	state := op.State
+	if state == "" {
+		state = provision.StatePending
+	}
+	if !state.Finished() && (op.ServiceID != cur.ServiceID || cur.State.Finished()) {
+		if busy := s.unfinished(op.ServiceID, op.ID); busy != nil {
+			return fmt.Errorf("memstore: service %q: %s operation %q: %w", op.ServiceID, busy.Kind, busy.ID, provision.ErrBusy)
+		}
+	}
 	c := op.Clone()
+	c.State = state
+	c.Worker, c.LeaseUntil = cur.Worker, cur.LeaseUntil
 	c.Version = cur.Version + 1
 	c.CreatedAt = cur.CreatedAt
 	c.UpdatedAt = s.now()
 	s.ops[op.ID] = c
+	if cur.ServiceID != c.ServiceID && s.open[cur.ServiceID] == c.ID {
+		delete(s.open, cur.ServiceID)
+	}
+	s.track(c)
+	op.State, op.Worker, op.LeaseUntil = c.State, c.Worker, c.LeaseUntil
 	op.Version, op.UpdatedAt, op.CreatedAt = c.Version, c.UpdatedAt, c.CreatedAt
 	return nil
 }
@@ -212,10 +268,11 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	return best.Clone(), nil
 }
 
-// RenewLease extends the lease of opID to now+lease when worker holds it
-// (also when it has just expired but nobody claimed the operation since).
-// It does not change Version: a lease is not part of the operation's data.
-func (s *Store) RenewLease(ctx context.Context, opID, worker string, lease time.Duration) error {
+// RenewLease extends the lease of opID to now+lease when worker holds the
+// claim whose fencing token (Attempts) is token, also when the lease has
+// expired but nobody claimed the operation since. It does not change
+// Version: a lease is not part of the operation's data.
+func (s *Store) RenewLease(ctx context.Context, opID, worker string, token int, lease time.Duration) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -225,16 +282,17 @@ func (s *Store) RenewLease(ctx context.Context, opID, worker string, lease time.
 	if !ok {
 		return fmt.Errorf("memstore: operation %q: %w", opID, provision.ErrNotFound)
 	}
-	if op.Worker != worker || op.State.Finished() {
-		return fmt.Errorf("memstore: operation %q: %w", opID, provision.ErrLeaseLost)
+	if op.Worker == "" || op.Worker != worker || op.Attempts != token || op.State.Finished() {
+		return fmt.Errorf("memstore: operation %q, worker %q, claim %d: %w", opID, worker, token, provision.ErrLeaseLost)
 	}
 	op.LeaseUntil = s.now().Add(lease)
 	return nil
 }
 
-// ReleaseLease clears the lease of opID when worker holds it (ErrLeaseLost
-// otherwise). It does not change Version.
-func (s *Store) ReleaseLease(ctx context.Context, opID, worker string) error {
+// ReleaseLease clears the lease of opID when worker holds the claim whose
+// fencing token is token (ErrLeaseLost otherwise). It does not change
+// Version.
+func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -244,8 +302,8 @@ func (s *Store) ReleaseLease(ctx context.Context, opID, worker string) error {
 	if !ok {
 		return fmt.Errorf("memstore: operation %q: %w", opID, provision.ErrNotFound)
 	}
-	if op.Worker != worker {
-		return fmt.Errorf("memstore: operation %q: %w", opID, provision.ErrLeaseLost)
+	if op.Worker == "" || op.Worker != worker || op.Attempts != token {
+		return fmt.Errorf("memstore: operation %q, worker %q, claim %d: %w", opID, worker, token, provision.ErrLeaseLost)
 	}
 	op.Worker = ""
 	op.LeaseUntil = time.Time{}

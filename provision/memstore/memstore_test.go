@@ -33,6 +33,14 @@ func TestLeaseClock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "w2", op.Worker)
 	require.Equal(t, 2, op.Attempts)
-	require.ErrorIs(t, s.RenewLease(ctx, "a", "w1", time.Minute), provision.ErrLeaseLost)
-	require.NoError(t, s.RenewLease(ctx, "a", "w2", time.Minute))
+	require.ErrorIs(t, s.RenewLease(ctx, "a", "w1", 1, time.Minute), provision.ErrLeaseLost)
+	require.NoError(t, s.RenewLease(ctx, "a", "w2", 2, time.Minute))
+	// The same worker name claiming again after its own lease expired
+	// gets a new token: its older claim can no longer renew.
+	now = now.Add(2 * time.Minute)
+	op, err = s.ClaimOperation(ctx, "w2", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 3, op.Attempts)
+	require.ErrorIs(t, s.RenewLease(ctx, "a", "w2", 2, time.Minute), provision.ErrLeaseLost)
+	require.NoError(t, s.RenewLease(ctx, "a", "w2", 3, time.Minute))
 }

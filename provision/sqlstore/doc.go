@@ -94,9 +94,19 @@
 //     take rows whose lease is free or expired, in one atomic statement. A
 //     worker that dies stops renewing; once its lease expires another
 //     worker claims the operation (Attempts+1) and resumes it from the
-//     recorded Step. The dead worker's copy is stale: any UpdateOperation
-//     it might still send conflicts, and RenewLease/ReleaseLease report
-//     ErrLeaseLost.
+//     recorded Step. The dead worker's copy is stale: its fencing token
+//     (Attempts) is older than the stored one, so any UpdateOperation,
+//     RenewLease or ReleaseLease it might still send matches no row and
+//     reports ErrLeaseLost, also when the new holder has the same worker
+//     name (the token is part of every statement's WHERE clause).
+//   - A service has at most one unfinished operation: a partial unique
+//     index on service_id WHERE state IN ('pending', 'running') (schema
+//     version 2), and CreateOperation is an INSERT ... ON CONFLICT DO
+//     NOTHING, so of any number of concurrent creates for one service
+//     exactly one succeeds and the others get ErrBusy. Upgrading a
+//     database of schema version 1 in which two operations of one service
+//     are both unfinished fails with the index's unique violation: finish
+//     or fail all but one of them, then open the store again.
 //   - UpdateOperation never writes the lease (Worker, LeaseUntil) or
 //     Attempts: those belong to ClaimOperation, RenewLease and
 //     ReleaseLease, so a holder's update cannot undo a renewal made by its

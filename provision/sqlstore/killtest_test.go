@@ -168,7 +168,7 @@ func (w *killWorker) run(ctx context.Context, worker string, op *provision.Opera
 	if err != nil {
 		return err
 	}
-	if err := w.store.ReleaseLease(ctx, op.ID, worker); err != nil && !errors.Is(err, provision.ErrLeaseLost) {
+	if err := w.store.ReleaseLease(ctx, op.ID, worker, op.Attempts); err != nil && !errors.Is(err, provision.ErrLeaseLost) {
 		return err
 	}
 	return nil
@@ -203,7 +203,7 @@ func (w *killWorker) save(ctx context.Context, op *provision.Operation, data map
 func (w *killWorker) steps(ctx context.Context, worker string, op *provision.Operation) error {
 	data := killData(op)
 	for !op.State.Finished() {
-		if err := w.store.RenewLease(ctx, op.ID, worker, killLease); errors.Is(err, provision.ErrLeaseLost) {
+		if err := w.store.RenewLease(ctx, op.ID, worker, op.Attempts, killLease); errors.Is(err, provision.ErrLeaseLost) {
 			return errAbandon
 		} else if err != nil {
 			return err

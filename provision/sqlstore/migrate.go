@@ -65,11 +65,20 @@ var migrations = []migration{
 		`CREATE INDEX ispkit_services_module ON ispkit_services (module)`,
 		`CREATE INDEX ispkit_services_owner ON ispkit_services (owner)`,
 	}},
+	// One unfinished operation per service, enforced by the database
+	// across processes. A database in which two engines of the first
+	// release both created one for the same service fails this migration
+	// (a unique violation naming the index): finish or fail all but one of
+	// them, then open the store again.
+	{2, "one unfinished operation per service", []string{
+		`CREATE UNIQUE INDEX ispkit_operations_one_unfinished ON ispkit_operations (service_id)
+			WHERE state IN ('pending', 'running')`,
+	}},
 }
 
 // SchemaVersion is the schema version this package writes and expects. A
 // database migrated by a newer release (a higher version) is refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaTooNew is returned by New and Open when the database was
 // migrated by a newer release of this package.

@@ -16,6 +16,7 @@ import (
 // queries holds the fixed statements, expanded for the store's dialect.
 type queries struct {
 	createOp, getOp, updateOp, existsOp, claimOp, renewLease, releaseLease string
+	opStamp, serviceBusy                                                   string
 	reserve, reservationHolder, unreserve                                  string
 	insertService, updateService, getService, existsService                string
 }
@@ -28,18 +29,25 @@ func buildQueries(d Dialect) queries {
 	return queries{
 		createOp: d.expand(`INSERT INTO ispkit_operations (` + opCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}})
-			ON CONFLICT (id) DO NOTHING
+			ON CONFLICT DO NOTHING
 			RETURNING version, created_at, updated_at`),
+		// Which unfinished operation makes a service busy (for the error
+		// of a refused create).
+		serviceBusy: d.expand(`SELECT id, kind FROM ispkit_operations
+			WHERE service_id = ? AND state IN ('pending', 'running')`),
 		getOp: d.expand(`SELECT ` + opCols + ` FROM ispkit_operations WHERE id = ?`),
 		// The lease fields and Attempts belong to Claim/Renew/Release: an
 		// update never moves a lease (a background RenewLease is not undone
 		// by the holder's next step), it only reports the stored values.
+		// attempts is the fencing token: a copy from an older claim
+		// matches no row.
 		updateOp: d.expand(`UPDATE ispkit_operations
 			SET service_id = ?, kind = ?, state = ?, step = ?, input = ?, data = ?, error = ?,
 				version = version + 1, updated_at = {{now}}
-			WHERE id = ? AND version = ?
+			WHERE id = ? AND version = ? AND attempts = ?
 			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
 		existsOp: d.expand(`SELECT 1 FROM ispkit_operations WHERE id = ?`),
+		opStamp:  d.expand(`SELECT attempts, version FROM ispkit_operations WHERE id = ?`),
 		// One statement picks and takes the oldest claimable operation. On
 		// PostgreSQL the sub-select locks its row and skips rows other
 		// workers are claiming; on SQLite the statement runs under the
@@ -55,9 +63,10 @@ func buildQueries(d Dialect) queries {
 				LIMIT 1 {{skiplocked}})
 			RETURNING ` + opCols),
 		renewLease: d.expand(`UPDATE ispkit_operations SET lease_until = {{lease}}
-			WHERE id = ? AND worker = ? AND worker <> '' AND state IN ('pending', 'running')`),
+			WHERE id = ? AND worker = ? AND worker <> '' AND attempts = ?
+				AND state IN ('pending', 'running')`),
 		releaseLease: d.expand(`UPDATE ispkit_operations SET worker = '', lease_until = NULL
-			WHERE id = ? AND worker = ? AND worker <> ''`),
+			WHERE id = ? AND worker = ? AND worker <> '' AND attempts = ?`),
 
 		reserve: d.expand(`INSERT INTO ispkit_reservations (backend, server_id, operation_id, service_id, created_at)
 			VALUES (?, ?, ?, ?, {{now}})
@@ -150,7 +159,10 @@ func leaseMicros(lease time.Duration) (int64, error) {
 // already leased to itself). An empty ID gets a random one and an empty
 // State becomes StatePending; the stored ID, State, Version (1) and
 // timestamps (CreatedAt = UpdatedAt = now) are set on op. A duplicate ID
-// fails with ErrExists.
+// fails with ErrExists; an unfinished operation for a service that has one
+// already fails with ErrBusy (a unique index on the unfinished operations'
+// service id decides, so concurrent creates in several processes cannot
+// both succeed).
 func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) error {
 	if op == nil {
 		return errors.New("sqlstore: CreateOperation: nil operation")
@@ -171,17 +183,44 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
 	}
-	var version int64
-	var created, updated time.Time
+	var (
+		version          int64
+		created, updated time.Time
+		exists           bool
+		busyID, busyKind string
+	)
 	err = s.run(ctx, true, func(q querier) error {
-		return q.QueryRowContext(ctx, s.q.createOp,
+		err := q.QueryRowContext(ctx, s.q.createOp,
 			id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
 			op.Attempts, op.Worker, s.timeArg(op.LeaseUntil),
 			s.nowArg(), s.nowArg(),
 		).Scan(&version, dbTime{&created}, dbTime{&updated})
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Nothing inserted: the id exists, or the service is busy.
+		var one int
+		switch err := q.QueryRowContext(ctx, s.q.existsOp, id).Scan(&one); {
+		case err == nil:
+			exists = true
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		err = q.QueryRowContext(ctx, s.q.serviceBusy, op.ServiceID).Scan(&busyID, &busyKind)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The other operation finished in between: report busy all
+			// the same (the caller may retry).
+			return nil
+		}
+		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case err != nil:
+	case exists:
 		return fmt.Errorf("sqlstore: operation %s: %w", id, provision.ErrExists)
+	case version == 0:
+		return fmt.Errorf("sqlstore: service %s: %s operation %s: %w", op.ServiceID, busyKind, busyID, provision.ErrBusy)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: CreateOperation %s: %w", id, err)
@@ -221,7 +260,9 @@ func (s *Store) GetOperation(ctx context.Context, id string) (*provision.Operati
 // State, Step, Input, Data and Error; the lease (Worker, LeaseUntil) and
 // Attempts are changed only by ClaimOperation, RenewLease and ReleaseLease,
 // and their stored values are copied back into op. A stale version returns
-// ErrConflict and changes nothing; an unknown id returns ErrNotFound.
+// ErrConflict and changes nothing; an op whose Attempts (the fencing token)
+// is not the stored one comes from an older claim and returns ErrLeaseLost
+// (and ErrConflict); an unknown id returns ErrNotFound.
 func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) error {
 	if op == nil {
 		return errors.New("sqlstore: UpdateOperation: nil operation")
@@ -240,20 +281,23 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 		lease, cre, upd  time.Time
 		version          int64
 		missing, noMatch bool
+		stale            bool
+		storedAttempts   int
 	)
 	err = s.run(ctx, true, func(q querier) error {
 		err := q.QueryRowContext(ctx, s.q.updateOp,
 			op.ServiceID, string(op.Kind), string(op.State), op.Step, input, data, op.Error,
-			s.nowArg(), op.ID, op.Version,
+			s.nowArg(), op.ID, op.Version, op.Attempts,
 		).Scan(&attempts, &worker, dbTime{&lease}, &version, dbTime{&cre}, dbTime{&upd})
 		if errors.Is(err, sql.ErrNoRows) {
 			noMatch = true
-			var one int
-			if err := q.QueryRowContext(ctx, s.q.existsOp, op.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			var v int64
+			if err := q.QueryRowContext(ctx, s.q.opStamp, op.ID).Scan(&storedAttempts, &v); errors.Is(err, sql.ErrNoRows) {
 				missing = true
 			} else if err != nil {
 				return err
 			}
+			stale = storedAttempts != op.Attempts
 			return nil
 		}
 		return err
@@ -263,6 +307,8 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
 	case missing:
 		return fmt.Errorf("sqlstore: operation %s: %w", op.ID, provision.ErrNotFound)
+	case stale:
+		return fmt.Errorf("sqlstore: operation %s (claim %d, stored %d): %w, %w", op.ID, op.Attempts, storedAttempts, provision.ErrLeaseLost, provision.ErrConflict)
 	case noMatch:
 		return fmt.Errorf("sqlstore: operation %s version %d: %w", op.ID, op.Version, provision.ErrConflict)
 	}
@@ -337,25 +383,26 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	return op, nil
 }
 
-// RenewLease sets the lease of opID to now+lease if worker holds it and the
-// operation is unfinished (also when the lease has expired but nobody has
-// claimed the operation since). It returns ErrLeaseLost otherwise and
-// ErrNotFound for an unknown id. It changes neither Version nor UpdatedAt,
-// so the holder's copy stays valid for its next UpdateOperation.
-func (s *Store) RenewLease(ctx context.Context, opID, worker string, lease time.Duration) error {
+// RenewLease sets the lease of opID to now+lease if worker holds the claim
+// whose fencing token (Attempts) is token and the operation is unfinished
+// (also when the lease has expired but nobody has claimed the operation
+// since). It returns ErrLeaseLost otherwise and ErrNotFound for an unknown
+// id. It changes neither Version nor UpdatedAt, so the holder's copy stays
+// valid for its next UpdateOperation.
+func (s *Store) RenewLease(ctx context.Context, opID, worker string, token int, lease time.Duration) error {
 	us, err := leaseMicros(lease)
 	if err != nil {
 		return err
 	}
-	return s.leaseChange(ctx, "RenewLease", opID, worker, s.q.renewLease, s.nowArg(), us, opID, worker)
+	return s.leaseChange(ctx, "RenewLease", opID, worker, s.q.renewLease, s.nowArg(), us, opID, worker, token)
 }
 
 // ReleaseLease clears the lease of opID (Worker and LeaseUntil) if worker
-// holds it, so any worker may claim the operation at once if it is
-// unfinished. Like RenewLease it returns ErrLeaseLost or ErrNotFound and
-// leaves Version unchanged.
-func (s *Store) ReleaseLease(ctx context.Context, opID, worker string) error {
-	return s.leaseChange(ctx, "ReleaseLease", opID, worker, s.q.releaseLease, opID, worker)
+// holds the claim whose fencing token is token, so any worker may claim
+// the operation at once if it is unfinished. Like RenewLease it returns
+// ErrLeaseLost or ErrNotFound and leaves Version unchanged.
+func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int) error {
+	return s.leaseChange(ctx, "ReleaseLease", opID, worker, s.q.releaseLease, opID, worker, token)
 }
 
 func (s *Store) leaseChange(ctx context.Context, name, opID, worker, query string, args ...any) error {

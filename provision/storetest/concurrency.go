@@ -17,6 +17,21 @@ var concurrencyTests = []subtest{
 	{"Update", testRaceUpdate},
 	{"Create", testRaceCreate},
 	{"PutService", testRacePutService},
+	{"OneUnfinishedPerService", testRaceUnfinished},
+}
+
+// 20 creators of different operations for one service: one unfinished
+// operation is created, the others get ErrBusy.
+func testRaceUnfinished(t *testing.T, s provision.Store) {
+	const n = 20
+	errs := race(n, func(i int) error {
+		return s.CreateOperation(t.Context(), newOp(fmt.Sprintf("op-%02d", i), "svc", provision.OpSuspend, provision.StatePending))
+	})
+	w := oneWinner(t, "concurrent CreateOperation for one service", errs, provision.ErrBusy)
+	ops, err := s.ListOperations(t.Context(), provision.OperationFilter{ServiceID: "svc"})
+	if err != nil || len(ops) != 1 || ops[0].ID != fmt.Sprintf("op-%02d", w) {
+		t.Fatalf("ListOperations = %v, %v; want only op-%02d", opIDs(ops), err, w)
+	}
 }
 
 // 50 operations want the same server: exactly one gets it.
@@ -86,7 +101,7 @@ func testRaceReserveFew(t *testing.T, s provision.Store) {
 func testRaceClaim(t *testing.T, s provision.Store) {
 	const workers, ops = 20, 10
 	for i := range ops {
-		create(t, s, newOp(fmt.Sprintf("op-%02d", i), "svc", provision.OpOpen, provision.StatePending))
+		create(t, s, newOp(fmt.Sprintf("op-%02d", i), fmt.Sprintf("svc-%02d", i), provision.OpOpen, provision.StatePending))
 	}
 	var (
 		mu      sync.Mutex

@@ -49,7 +49,7 @@ func testCreateAndGet(t *testing.T, s provision.Store) {
 
 func testCreateEmptyID(t *testing.T, s provision.Store) {
 	a := create(t, s, newOp("", "svc-1", provision.OpOpen, provision.StatePending))
-	b := create(t, s, newOp("", "svc-1", provision.OpOpen, provision.StatePending))
+	b := create(t, s, newOp("", "svc-2", provision.OpOpen, provision.StatePending))
 	if a.ID == "" || b.ID == "" || a.ID == b.ID {
 		t.Fatalf("generated ids %q and %q: want two distinct non-empty ids", a.ID, b.ID)
 	}

@@ -34,6 +34,14 @@
 //     so that another worker can claim at once; both return ErrLeaseLost
 //     for a non-holder, also for the worker whose expired lease was taken
 //     over, whose stale copy then conflicts.
+//   - The fencing token (Attempts): after the same worker name claimed
+//     the operation again, the first claim's token is refused by
+//     RenewLease, ReleaseLease and UpdateOperation (ErrLeaseLost), even
+//     with the current Version, and changes nothing.
+//   - One unfinished operation per service: a second pending or running
+//     operation is refused with ErrBusy (a duplicate id stays ErrExists);
+//     finished ones are not limited; an update cannot make a second one;
+//     20 concurrent creates for one service yield exactly one.
 //   - Reserve is unique per (Backend, ServerID), idempotent for the same
 //     OperationID and returns ErrReserved for another; Unreserve removes
 //     the holder's reservation, is a no-op for a free server and returns
@@ -94,6 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) provision.Store) {
 		{"Operations", operationTests},
 		{"Claim", claimTests},
 		{"Lease", leaseTests},
+		{"Busy", busyTests},
 		{"Reservations", reservationTests},
 		{"Services", serviceTests},
 		{"Concurrency", concurrencyTests},

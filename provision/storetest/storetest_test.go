@@ -25,12 +25,14 @@ func TestReference(t *testing.T) {
 
 // bugs are deliberate contract violations the suite must notice.
 var bugs = map[string]func(*refStore){
-	"no version check":     func(s *refStore) { s.noVersionCheck = true },
-	"shared maps":          func(s *refStore) { s.sharedMaps = true },
-	"claims finished":      func(s *refStore) { s.claimFinished = true },
-	"renew bumps version":  func(s *refStore) { s.renewBumps = true },
-	"reserve steals":       func(s *refStore) { s.reserveSteals = true },
-	"ignores lease expiry": func(s *refStore) { s.neverExpire = true },
+	"no version check":           func(s *refStore) { s.noVersionCheck = true },
+	"shared maps":                func(s *refStore) { s.sharedMaps = true },
+	"claims finished":            func(s *refStore) { s.claimFinished = true },
+	"renew bumps version":        func(s *refStore) { s.renewBumps = true },
+	"reserve steals":             func(s *refStore) { s.reserveSteals = true },
+	"ignores lease expiry":       func(s *refStore) { s.neverExpire = true },
+	"ignores fencing token":      func(s *refStore) { s.noFence = true },
+	"two unfinished per service": func(s *refStore) { s.noBusy = true },
 }
 
 const bugEnv = "STORETEST_BUG"
@@ -80,6 +82,7 @@ type refStore struct {
 	services map[string]*provision.Service
 
 	noVersionCheck, sharedMaps, claimFinished, renewBumps, reserveSteals, neverExpire bool
+	noFence, noBusy                                                                   bool
 }
 
 func newRef() *refStore {
@@ -110,6 +113,9 @@ func (s *refStore) CreateOperation(_ context.Context, op *provision.Operation) e
 	if op.State == "" {
 		op.State = provision.StatePending
 	}
+	if !op.State.Finished() && s.busy(op.ServiceID, op.ID) {
+		return provision.ErrBusy
+	}
 	op.Version, op.CreatedAt, op.UpdatedAt = 1, time.Now(), time.Now()
 	s.ops[op.ID] = s.clone(op)
 	s.order = append(s.order, op.ID)
@@ -133,8 +139,14 @@ func (s *refStore) UpdateOperation(_ context.Context, op *provision.Operation) e
 	if !ok {
 		return provision.ErrNotFound
 	}
+	if cur.Attempts != op.Attempts && !s.noFence {
+		return fmt.Errorf("stale claim: %w, %w", provision.ErrLeaseLost, provision.ErrConflict)
+	}
 	if cur.Version != op.Version && !s.noVersionCheck {
 		return provision.ErrConflict
+	}
+	if !op.State.Finished() && s.busy(op.ServiceID, op.ID) {
+		return provision.ErrBusy
 	}
 	c := s.clone(op)
 	c.Worker, c.LeaseUntil, c.Attempts = cur.Worker, cur.LeaseUntil, cur.Attempts
@@ -180,21 +192,35 @@ func (s *refStore) ClaimOperation(_ context.Context, worker string, lease time.D
 	return nil, provision.ErrNoWork
 }
 
-func (s *refStore) holder(opID, worker string) (*provision.Operation, error) {
+// busy reports whether the service has an unfinished operation other than
+// except.
+func (s *refStore) busy(service, except string) bool {
+	if s.noBusy {
+		return false
+	}
+	for id, op := range s.ops {
+		if id != except && op.ServiceID == service && !op.State.Finished() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *refStore) holder(opID, worker string, token int) (*provision.Operation, error) {
 	op, ok := s.ops[opID]
 	if !ok {
 		return nil, provision.ErrNotFound
 	}
-	if op.Worker == "" || op.Worker != worker {
+	if op.Worker == "" || op.Worker != worker || (op.Attempts != token && !s.noFence) {
 		return nil, provision.ErrLeaseLost
 	}
 	return op, nil
 }
 
-func (s *refStore) RenewLease(_ context.Context, opID, worker string, lease time.Duration) error {
+func (s *refStore) RenewLease(_ context.Context, opID, worker string, token int, lease time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	op, err := s.holder(opID, worker)
+	op, err := s.holder(opID, worker, token)
 	if err != nil {
 		return err
 	}
@@ -205,10 +231,10 @@ func (s *refStore) RenewLease(_ context.Context, opID, worker string, lease time
 	return nil
 }
 
-func (s *refStore) ReleaseLease(_ context.Context, opID, worker string) error {
+func (s *refStore) ReleaseLease(_ context.Context, opID, worker string, token int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	op, err := s.holder(opID, worker)
+	op, err := s.holder(opID, worker, token)
 	if err != nil {
 		return err
 	}
