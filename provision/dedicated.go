@@ -39,6 +39,7 @@ var (
 	rbNotes   = step{"rb_notes"}
 	rbDisable = step{"rb_disable"}
 	rbRelease = step{"rb_release"}
+	rbRestore = step{"rb_restore"}
 )
 
 // Steps of the other operations.
@@ -60,11 +61,17 @@ var (
 
 func dedicatedProduct() *product {
 	k := KindDedicated
-	// A failure while a server is prepared rolls it back (and the next
-	// server is tried); a roll-back or the final record is never given up.
+	// Only a failure of the server itself rolls it back out of sale (and
+	// the next server is tried). A transient fault (transport, 5xx, 429,
+	// a malformed or lost answer, an expired session, a call in doubt) is
+	// retried in place with backoff and then resumed later: it never costs
+	// a server. A failure of the order fails the operation, and the server
+	// goes back to sale. A roll-back or the final record is never given up.
 	openPolicy := map[Phase]policy{
-		PhasePrepare:  {by: map[faultClass]action{classInDoubt: retryLater}, otherwise: failOp},
-		PhaseServer:   {otherwise: rollBack},
+		PhasePrepare: {by: map[faultClass]action{classInDoubt: retryLater, classTransient: retryLater, classPanel: retryLater},
+			otherwise: failOp},
+		PhaseServer: {by: map[faultClass]action{classServer: rollBack, classTransient: retryLater, classPanel: retryLater,
+			classInDoubt: retryLater}, otherwise: failOp},
 		PhaseRollback: {otherwise: retryLater},
 		PhaseRecord:   {otherwise: retryLater},
 	}
@@ -116,8 +123,10 @@ func dedicatedProduct() *product {
 			doc: "the reason written into the server's notes"},
 		stepDef{name: rbDisable, phase: PhaseRollback, fn: on(rollbackDisable), next: goesTo(rbRelease),
 			doc: "server disabled, kept by the admin (out of sale)"},
-		stepDef{name: rbRelease, phase: PhaseRollback, fn: on(rollbackRelease), next: goesTo(dPick),
+		stepDef{name: rbRelease, phase: PhaseRollback, fn: on(rollbackRelease), next: goesTo(dPick, rbRestore),
 			doc: "reservation released; next server, or fail (abort, MaxServerFailures)"},
+		stepDef{name: rbRestore, phase: PhaseRollback, fn: on(rollbackRestore), next: goesTo(),
+			doc: "the order is at fault (two servers failed the same way): the first one goes back to sale, the operation fails"},
 	)
 	open.rollBack = rollBackServer
 	open.failRoute = abortServer
@@ -202,6 +211,12 @@ func rollBackServer(r *run, st ProductState, at *stepDef, _ faultClass, err erro
 		reason = sf.reason
 	}
 	d.FailReason = fmt.Sprintf("%s: %s", at.name, reason)
+	if d.LastReason == d.FailReason && d.LastServer != "" && d.LastServer != d.Server {
+		// The second server in a row failing the same way: the order (its
+		// OS template, recipe, a value the panel refuses) is at fault, not
+		// the servers. Stop, and keep both in sale.
+		d.OrderFault, d.Abort, d.KeepInSale = true, true, true
+	}
 	ev := r.event(EventServerFailed, at.name.name)
 	ev.Error = d.FailReason
 	r.e.emit(ev)
@@ -216,7 +231,10 @@ func abortServer(r *run, st ProductState) step {
 	if d.Server == "" {
 		return stepFail
 	}
-	d.Abort = true
+	// The operation fails for a reason that is not the server's (the
+	// order's, or faults that outlived every retry): the server is rolled
+	// back into sale, not disabled.
+	d.Abort, d.KeepInSale = true, true
 	d.FailReason = d.Error
 	return rbIPs
 }

@@ -145,6 +145,9 @@ func rollbackNotes(ctx context.Context, r *run, d *DedicatedState) (step, error)
 	if err != nil {
 		return step{}, err
 	}
+	if d.KeepInSale {
+		return rbDisable, nil // not the server's fault: nothing to tell its operator
+	}
 	note := fmt.Sprintf("ispkit: not sold (operation %s, service %s): %s", r.op.ID, r.op.ServiceID, d.FailReason)
 	if err := tg.b.SetNotes(ctx, d.Server, note); err != nil {
 		// A panel without server notes (DCImanager 6 without a notes sink)
@@ -166,6 +169,13 @@ func rollbackDisable(ctx context.Context, r *run, d *DedicatedState) (step, erro
 	if err != nil {
 		return step{}, err
 	}
+	if d.KeepInSale {
+		// Back to sale: no owner (the domain is free.ds already).
+		if s.OwnerID == d.UserID || s.OwnerID == d.AdminID {
+			return rbRelease, ensureOwner(ctx, tg.b, s, "")
+		}
+		return rbRelease, nil
+	}
 	if s.OwnerID == d.UserID || s.OwnerID == "" {
 		// Ours to take back (an owner set outside the engine stays).
 		if err := ensureOwner(ctx, tg.b, s, d.AdminID); err != nil {
@@ -186,10 +196,17 @@ func rollbackRelease(ctx context.Context, r *run, d *DedicatedState) (step, erro
 	if err := r.e.store.Unreserve(ctx, tg.mod.Name, srv, r.op.ID); err != nil {
 		return step{}, err
 	}
-	reason := d.FailReason
+	reason, inSale := d.FailReason, d.KeepInSale
 	d.Tried = append(d.Tried, srv)
-	d.LastFailure = srv + ": " + reason
-	d.Failures++
+	if d.OrderFault {
+		d.clearServer()
+		return rbRestore, nil
+	}
+	if !inSale {
+		d.LastFailure = srv + ": " + reason
+		d.LastReason, d.LastServer, d.LastModule = reason, srv, tg.mod.Name
+		d.Failures++
+	}
 	d.clearServer()
 	if d.Abort {
 		d.Error = reason
@@ -200,4 +217,49 @@ func rollbackRelease(ctx context.Context, r *run, d *DedicatedState) (step, erro
 			ErrTooManyFailures, d.Failures, limit, srv, reason)), nil
 	}
 	return dPick, nil
+}
+
+// rollbackRestore ends an Open whose order is at fault: the server that
+// failed the same way before the current one was taken out of sale by its
+// roll-back; it goes back to sale when it is still as that roll-back left
+// it (owned by the admin, free.ds, disabled), under a reservation of this
+// operation so that no other order picks it meanwhile. Then the operation
+// fails with ErrOrderFault.
+func rollbackRestore(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, _, _, err := r.openTarget(ctx, d)
+	if err != nil {
+		return step{}, err
+	}
+	prev := d.LastServer
+	if prev != "" && d.LastModule == tg.mod.Name {
+		err := r.e.store.Reserve(ctx, Reservation{Backend: tg.mod.Name, ServerID: prev, OperationID: r.op.ID, ServiceID: r.op.ServiceID, CreatedAt: r.now()})
+		switch {
+		case errors.Is(err, ErrReserved):
+			// Someone else holds it now: it is theirs.
+		case err != nil:
+			return step{}, err
+		default:
+			s, err := tg.server(ctx, prev)
+			if err != nil {
+				return step{}, err
+			}
+			if s.OwnerID == d.AdminID && s.Hostname == FreeHostname && s.Disabled {
+				if err := tg.b.SetNotes(ctx, prev, ""); err != nil && !errors.Is(err, ErrUnsupported) {
+					return step{}, err
+				}
+				if err := ensureEnabled(ctx, tg.b, s, true); err != nil {
+					return step{}, err
+				}
+				if err := ensureOwner(ctx, tg.b, s, ""); err != nil {
+					return step{}, err
+				}
+			}
+			if err := r.e.store.Unreserve(ctx, tg.mod.Name, prev, r.op.ID); err != nil {
+				return step{}, err
+			}
+		}
+	}
+	reason := d.LastReason
+	d.Error = ""
+	return r.fail(fmt.Errorf("%w: servers %s and %s failed the same way: %s", ErrOrderFault, prev, d.Tried[len(d.Tried)-1], reason)), nil
 }

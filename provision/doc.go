@@ -90,8 +90,10 @@
 //	    the reason written into the server's notes
 //	rb_disable       rollback → rb_release
 //	    server disabled, kept by the admin (out of sale)
-//	rb_release       rollback → pick
+//	rb_release       rollback → pick | rb_restore
 //	    reservation released; next server, or fail (abort, MaxServerFailures)
+//	rb_restore       rollback → 
+//	    the order is at fault (two servers failed the same way): the first one goes back to sale, the operation fails
 //
 // dedicated, suspend:
 //

@@ -26,7 +26,8 @@ const (
 	DefaultReachTimeout      = 300 * time.Second
 	DefaultPollInterval      = 5 * time.Second
 	DefaultClaimInterval     = time.Second
-	DefaultStepRetries       = 2
+	DefaultStepRetries       = 4
+	DefaultMaxRetryDelay     = 30 * time.Second
 	DefaultMaxAttempts       = 5
 	DefaultMaxServerFailures = 3
 )
@@ -86,9 +87,20 @@ type Config struct {
 	// by other engines; default 1 s (work submitted to this engine wakes
 	// them at once).
 	ClaimInterval time.Duration
-	// StepRetries is how many times a failed step is retried before the
-	// failure counts; default 2. Negative means no retry.
+	// StepRetries is how many times a step that failed for a transient
+	// reason (a transport error, HTTP 5xx or 429, a malformed or lost
+	// answer, an expired session, a panel fault, a call in doubt) is
+	// retried in place, after pauses that start at PollInterval and double
+	// up to MaxRetryDelay; default 4. Negative means no retry. When they
+	// are spent the run stops and the operation is resumed later (by Run
+	// or Resume, after its lease): a transient fault never counts as a
+	// failure of the server. A failure of the server itself (its install
+	// failed, it did not power on or answer in time) is not retried in
+	// place.
 	StepRetries int
+	// MaxRetryDelay caps the pause between the retries of a step; default
+	// 30 s.
+	MaxRetryDelay time.Duration
 	// MaxAttempts is how many times an operation may be claimed (crashes,
 	// lost leases) before it is rolled back and failed; default 5.
 	MaxAttempts int
@@ -170,7 +182,8 @@ func New(cfg Config) (*Engine, error) {
 		name string
 		v    time.Duration
 	}{{"LeaseDuration", cfg.LeaseDuration}, {"InstallTimeout", cfg.InstallTimeout}, {"PowerTimeout", cfg.PowerTimeout},
-		{"ReachTimeout", cfg.ReachTimeout}, {"PollInterval", cfg.PollInterval}, {"ClaimInterval", cfg.ClaimInterval}} {
+		{"ReachTimeout", cfg.ReachTimeout}, {"PollInterval", cfg.PollInterval}, {"ClaimInterval", cfg.ClaimInterval},
+		{"MaxRetryDelay", cfg.MaxRetryDelay}} {
 		if d.v < 0 {
 			return nil, argErr("New", "Config."+d.name, "must not be negative")
 		}
@@ -189,6 +202,7 @@ func New(cfg Config) (*Engine, error) {
 	def(&cfg.ReachTimeout, DefaultReachTimeout)
 	def(&cfg.PollInterval, DefaultPollInterval)
 	def(&cfg.ClaimInterval, DefaultClaimInterval)
+	def(&cfg.MaxRetryDelay, DefaultMaxRetryDelay)
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers
 	}

@@ -1,6 +1,7 @@
 package provision_test
 
 import (
+	"sync"
 	"context"
 	"errors"
 	"strings"
@@ -128,14 +129,6 @@ func TestOpenFailover(t *testing.T) {
 	}{
 		{"install fails", func(dc *fakebackend.DC) { dc.FailInstall("1") }, "OS install failed"},
 		{"power-on timeout", func(dc *fakebackend.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
-		{"panel error", func(dc *fakebackend.DC) {
-			dc.BeforeCall = func(method, id string) error {
-				if method == "SetPorts" && id == "1" {
-					return fakebackend.ErrFault
-				}
-				return nil
-			}
-		}, "injected fault"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -160,8 +153,8 @@ func TestOpenNoServerLeft(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, 2)
 	v.dc.FailInstall("1")
-	v.dc.FailInstall("2")
-	e := v.engine("w1")
+	v.dc.NeverPowerOn("2") // two servers, two different failures: theirs, not the order's
+	e := v.engine("w1", func(c *provision.Config) { c.PowerTimeout = 50 * time.Millisecond })
 	op, err := e.Open(context.Background(), openReq("1", tariffDedic))
 	require.Error(t, err)
 	require.ErrorIs(t, err, provision.ErrNoServer)
@@ -377,4 +370,97 @@ func TestNewConfigErrors(t *testing.T) {
 	cfg.PollInterval = -1
 	_, err = provision.New(cfg)
 	require.True(t, errors.Is(err, provision.ErrInvalidRequest))
+}
+
+// TestTransientFaultsKeepTheServer: a panel call that fails a few times
+// and then answers is retried in place; the order completes on the same
+// server, which never counts as failed.
+func TestTransientFaultsKeepTheServer(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	var mu sync.Mutex
+	left := map[string]int{"SetPorts": 3, "Install": 2, "SetOwner": 1}
+	v.dc.BeforeCall = func(method, id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if left[method] > 0 && id == "1" {
+			left[method]--
+			return fakebackend.ErrFault
+		}
+		return nil
+	}
+	e := v.engine("w1", func(c *provision.Config) { c.StepRetries = 3 })
+	_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.NoError(t, err)
+	assert.Equal(t, "1", v.service("1").Properties[provision.PropServerID], "the same server, after its retries")
+	assert.Empty(t, v.eventsOf(provision.EventServerFailed))
+	assert.False(t, v.dc.Server("2").Disabled)
+	mu.Lock()
+	assert.Equal(t, map[string]int{"SetPorts": 0, "Install": 0, "SetOwner": 0}, left, "every injected fault was hit")
+	mu.Unlock()
+	v.checkInvariants()
+}
+
+// TestPersistentPanelFaultKeepsStock: a panel call that keeps failing on
+// one server interrupts the operation (it is resumed later); after
+// MaxAttempts the operation fails, and the server goes back to sale
+// instead of being disabled.
+func TestPersistentPanelFaultKeepsStock(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	v.dc.BeforeCall = func(method, id string) error {
+		if method == "SetPorts" && id == "1" {
+			return fakebackend.ErrFault
+		}
+		return nil
+	}
+	e := v.engine("w1", func(c *provision.Config) { c.MaxAttempts = 2; c.StepRetries = 1; c.LeaseDuration = 20 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	op, err := e.Submit(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	// An interrupted run keeps its lease until it lapses; Run claims the
+	// operation again then, and Wait returns when it is finished.
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	_, err = e.Wait(ctx, op.ID)
+	require.Error(t, err)
+	cancel()
+	require.NoError(t, <-done)
+	got, err := v.store.GetOperation(context.Background(), op.ID)
+	require.NoError(t, err)
+	require.Equal(t, provision.StateFailed, got.State)
+	assert.Empty(t, v.eventsOf(provision.EventServerFailed), "a panel fault is not the server's")
+	s1 := v.dc.Server("1")
+	assert.Empty(t, s1.OwnerID, "back in sale")
+	assert.False(t, s1.Disabled)
+	assert.Equal(t, provision.FreeHostname, s1.Hostname)
+	assert.Equal(t, billing.StatusOrdered, v.service("1").Status)
+	v.checkInvariants()
+}
+
+// TestOrderFaultKeepsServersInSale: two servers failing the install the
+// same way put the fault on the order: the Open stops with ErrOrderFault
+// and both servers stay in sale.
+func TestOrderFaultKeepsServersInSale(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 3)
+	for _, id := range []string{"1", "2", "3"} {
+		v.dc.FailInstall(id)
+	}
+	e := v.engine("w1")
+	_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.ErrorIs(t, err, provision.ErrOrderFault)
+	require.Len(t, v.eventsOf(provision.EventServerFailed), 2, "the third server is never touched")
+	for _, id := range []string{"1", "2", "3"} {
+		s := v.dc.Server(id)
+		assert.Empty(t, s.OwnerID, "server %s in sale", id)
+		assert.False(t, s.Disabled, "server %s in sale", id)
+		assert.Equal(t, provision.FreeHostname, s.Hostname)
+		assert.Empty(t, s.Notes, "server %s", id)
+	}
+	svc := v.service("1")
+	assert.Equal(t, billing.StatusOrdered, svc.Status)
+	assert.Contains(t, svc.Error, "failed the same way")
+	v.checkInvariants()
 }

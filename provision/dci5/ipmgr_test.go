@@ -187,10 +187,11 @@ func TestParkingSwapThroughFakes(t *testing.T) {
 	w.checkIPs()
 }
 
-// TestMaxServerFailuresThroughFakes: an install that fails on every server
-// (a bad configuration, not bad servers) stops after MaxServerFailures
-// (default 3) servers instead of taking the whole stock out of sale.
-func TestMaxServerFailuresThroughFakes(t *testing.T) {
+// TestOrderFaultThroughFakes: an install that fails on every server (a
+// bad configuration, not bad servers) stops at the second server failing
+// the same way, with ErrOrderFault, and every server stays in sale, parked
+// on its parking address.
+func TestOrderFaultThroughFakes(t *testing.T) {
 	t.Parallel()
 	w := newIPWorld(t, 6)
 	for id := int64(1); id <= 6; id++ {
@@ -205,41 +206,32 @@ func TestMaxServerFailuresThroughFakes(t *testing.T) {
 	})
 	ctx := context.Background()
 	_, err := e.Open(ctx, provision.OpenRequest{ServiceID: "9", TariffID: 1, Owner: "cust", Password: "Secret-pw-1"})
-	require.ErrorIs(t, err, provision.ErrTooManyFailures)
+	require.ErrorIs(t, err, provision.ErrOrderFault)
 	require.ErrorIs(t, err, provision.ErrOperationFailed)
 	assert.NotErrorIs(t, err, provision.ErrNoServer)
-	assert.EqualValues(t, 3, failed.Load())
+	assert.EqualValues(t, 2, failed.Load())
 
 	svc, err := w.store.GetService(ctx, "9")
 	require.NoError(t, err)
 	assert.Equal(t, billing.StatusOrdered, svc.Status, "the service stays Pending")
-	assert.Contains(t, svc.Error, "3 servers failed")
-	assert.Contains(t, svc.Error, "OS install failed", "the last reason")
+	assert.Contains(t, svc.Error, "failed the same way")
+	assert.Contains(t, svc.Error, "OS install failed", "the reason")
 
-	var disabled, available []int64
 	for _, st := range w.srv.Servers() {
-		if st.Disabled {
-			disabled = append(disabled, st.ID)
-			assert.NotZero(t, st.Owner)
-			assert.Contains(t, st.Notes, "OS install failed")
-		} else {
-			available = append(available, st.ID)
-			assert.Zero(t, st.Owner)
-			assert.Equal(t, provision.FreeHostname, st.Hostname)
-		}
+		assert.False(t, st.Disabled, "server %d in sale", st.ID)
+		assert.Zero(t, st.Owner, "server %d in sale", st.ID)
+		assert.Equal(t, provision.FreeHostname, st.Hostname)
 	}
-	assert.Equal(t, []int64{1, 2, 3}, disabled)
-	assert.Equal(t, []int64{4, 5, 6}, available)
 	assert.Equal(t, 0, w.check())
 	w.checkIPs()
 
-	// Restored from the store's message after a restart, the cause is
+	// Restored from the store's record after a restart, the cause is
 	// still recognised.
 	ops, err := w.store.ListOperations(ctx, provision.OperationFilter{ServiceID: "9"})
 	require.NoError(t, err)
 	require.Len(t, ops, 1)
 	_, err = w.engine("other", nil).Wait(ctx, ops[0].ID)
-	require.ErrorIs(t, err, provision.ErrTooManyFailures)
+	require.ErrorIs(t, err, provision.ErrOrderFault)
 	assert.NotErrorIs(t, err, provision.ErrNoServer)
 }
 
