@@ -35,6 +35,7 @@ var (
 
 	rbIPs     = step{"rb_ips"}
 	rbParking = step{"rb_parking"}
+	rbAddrs   = step{"rb_addrs"}
 	rbDomain  = step{"rb_domain"}
 	rbNotes   = step{"rb_notes"}
 	rbDisable = step{"rb_disable"}
@@ -47,6 +48,7 @@ var (
 	cDisable = step{"close_disable"}
 	cIPs     = step{"close_ips"}
 	cParking = step{"close_parking"}
+	cAddrs   = step{"close_addrs"}
 	cDomain  = step{"close_domain"}
 	cOwner   = step{"close_owner"}
 	cRelease = step{"close_release"}
@@ -115,8 +117,10 @@ func dedicatedProduct() *product {
 			doc: "manual task recorded, service left in Processing"},
 		stepDef{name: rbIPs, phase: PhaseRollback, fn: on(rollbackIPs), next: goesTo(rbParking),
 			doc: "remove and release the addresses Open added"},
-		stepDef{name: rbParking, phase: PhaseRollback, fn: on(rollbackParking), next: goesTo(rbParking, rbDomain),
+		stepDef{name: rbParking, phase: PhaseRollback, fn: on(rollbackParking), next: goesTo(rbParking, rbAddrs),
 			doc: "park the server again, release the public address"},
+		stepDef{name: rbAddrs, phase: PhaseRollback, fn: on(rollbackAddrs), next: goesTo(rbDomain),
+			doc: "every address noted for the operation and server that is not on the server back to IPmanager (lost answers included)"},
 		stepDef{name: rbDomain, phase: PhaseRollback, fn: on(rollbackDomain), next: goesTo(rbNotes),
 			doc: "domain free.ds"},
 		stepDef{name: rbNotes, phase: PhaseRollback, fn: on(rollbackNotes), next: goesTo(rbDisable),
@@ -137,8 +141,10 @@ func dedicatedProduct() *product {
 		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
 		stepDef{name: cIPs, phase: PhaseServer, fn: on(closeIPs), next: goesTo(cParking),
 			doc: "additional addresses removed and released"},
-		stepDef{name: cParking, phase: PhaseServer, fn: on(closeParking), next: goesTo(cParking, cDomain),
+		stepDef{name: cParking, phase: PhaseServer, fn: on(closeParking), next: goesTo(cParking, cAddrs),
 			doc: "parked again when its address was swapped"},
+		stepDef{name: cAddrs, phase: PhaseServer, fn: on(closeAddrs), next: goesTo(cDomain),
+			doc: "every address noted for the service's Open and the server that is not on the server back to IPmanager"},
 		stepDef{name: cDomain, phase: PhaseServer, fn: on(closeDomain), next: goesTo(cOwner), doc: "domain free.ds"},
 		stepDef{name: cOwner, phase: PhaseServer, fn: on(closeOwner), next: goesTo(cRelease), doc: "owner cleared (no_owner)"},
 		stepDef{name: cRelease, phase: PhaseRecord, fn: on(closeRelease), next: goesTo(cFinish), doc: "reservation released"},

@@ -75,7 +75,9 @@ func rollbackParking(ctx context.Context, r *run, d *DedicatedState) (step, erro
 	}
 	sw := &d.Swap
 	if sw.Public == "" || tg.pool == nil {
-		return rbDomain, nil
+		// No public address recorded: one allocated with a lost answer is
+		// released by rbAddrs (found by its note).
+		return rbAddrs, nil
 	}
 	if sw.Parking != "" && !sw.ParkingReleased {
 		ips, err := tg.b.ListIPs(ctx, d.Server)
@@ -92,7 +94,7 @@ func rollbackParking(ctx context.Context, r *run, d *DedicatedState) (step, erro
 			return rbParking, nil // checkpoint the release
 		}
 	}
-	return parkBack(ctx, r, tg, d, d.Server, sw.Public, !sw.ParkingReleased, sw.Parking, rbParking, rbDomain)
+	return parkBack(ctx, r, tg, d, d.Server, sw.Public, !sw.ParkingReleased, sw.Parking, rbParking, rbAddrs)
 }
 
 // parkBack gives the server a parking address again and returns its
@@ -262,4 +264,81 @@ func rollbackRestore(ctx context.Context, r *run, d *DedicatedState) (step, erro
 	reason := d.LastReason
 	d.Error = ""
 	return r.fail(fmt.Errorf("%w: servers %s and %s failed the same way: %s", ErrOrderFault, prev, d.Tried[len(d.Tried)-1], reason)), nil
+}
+
+// notePrefix is the beginning of the notes of every address operation
+// opID allocated for server srv.
+func notePrefix(opID, srv string) string { return opID + "/" + srv + "/" }
+
+// releaseStray returns to IPmanager every address noted for operation
+// opID and server srv that is not on the server now: an allocation whose
+// answer was lost, one made before a crash hid it, one removed from the
+// server but not released. extra are the roles to look up one by one when
+// the pool cannot list by note (NotedLister).
+func releaseStray(ctx context.Context, tg target, opID, srv string, extra []string) error {
+	if tg.pool == nil {
+		return nil
+	}
+	ips, err := tg.b.ListIPs(ctx, srv)
+	if err != nil {
+		return err
+	}
+	prefix := notePrefix(opID, srv)
+	noted, ok, err := tg.pool.ListNoted(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	var stray []string
+	if ok {
+		for _, a := range noted {
+			stray = append(stray, a.IP)
+		}
+	} else {
+		for _, role := range append([]string{"main", "parking"}, extra...) {
+			found, err := tg.pool.FindByNote(ctx, prefix+role)
+			if err != nil {
+				return err
+			}
+			stray = append(stray, found...)
+		}
+	}
+	for _, ip := range stray {
+		if _, on := findIP(ips, ip); on {
+			continue
+		}
+		if err := tg.pool.Release(ctx, ip); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// extraRoles are the notes' roles of the additional addresses of an order.
+func extraRoles(v4, v6 int) []string {
+	var out []string
+	for i := range v4 {
+		out = append(out, fmt.Sprintf("ipv4/%d", i))
+	}
+	for i := range v6 {
+		out = append(out, fmt.Sprintf("ipv6/%d", i))
+	}
+	return out
+}
+
+// rollbackAddrs returns every address this operation allocated for the
+// server and that is not on it (after rbIPs and rbParking only the parking
+// address is).
+func rollbackAddrs(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, t, _, err := r.openTarget(ctx, d)
+	if err != nil {
+		return step{}, err
+	}
+	var roles []string
+	if ro, err := r.resolved(t); err == nil {
+		roles = extraRoles(ro.ExtraIPv4, ro.ExtraIPv6)
+	}
+	if err := releaseStray(ctx, tg, r.op.ID, d.Server, roles); err != nil {
+		return step{}, err
+	}
+	return rbDomain, nil
 }

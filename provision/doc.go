@@ -82,8 +82,10 @@
 //	    manual task recorded, service left in Processing
 //	rb_ips           rollback → rb_parking
 //	    remove and release the addresses Open added
-//	rb_parking       rollback → rb_parking | rb_domain
+//	rb_parking       rollback → rb_parking | rb_addrs
 //	    park the server again, release the public address
+//	rb_addrs         rollback → rb_domain
+//	    every address noted for the operation and server that is not on the server back to IPmanager (lost answers included)
 //	rb_domain        rollback → rb_notes
 //	    domain free.ds
 //	rb_notes         rollback → rb_disable
@@ -92,7 +94,7 @@
 //	    server disabled, kept by the admin (out of sale)
 //	rb_release       rollback → pick | rb_restore
 //	    reservation released; next server, or fail (abort, MaxServerFailures)
-//	rb_restore       rollback → 
+//	rb_restore       rollback → fail
 //	    the order is at fault (two servers failed the same way): the first one goes back to sale, the operation fails
 //
 // dedicated, suspend:
@@ -115,8 +117,10 @@
 //	    server disabled
 //	close_ips        server   → close_parking
 //	    additional addresses removed and released
-//	close_parking    server   → close_parking | close_domain
+//	close_parking    server   → close_parking | close_addrs
 //	    parked again when its address was swapped
+//	close_addrs      server   → close_domain
+//	    every address noted for the service's Open and the server that is not on the server back to IPmanager
 //	close_domain     server   → close_owner
 //	    domain free.ds
 //	close_owner      server   → close_release

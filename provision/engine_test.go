@@ -1,10 +1,10 @@
 package provision_test
 
 import (
-	"sync"
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -414,7 +414,11 @@ func TestPersistentPanelFaultKeepsStock(t *testing.T) {
 		}
 		return nil
 	}
-	e := v.engine("w1", func(c *provision.Config) { c.MaxAttempts = 2; c.StepRetries = 1; c.LeaseDuration = 20 * time.Millisecond })
+	e := v.engine("w1", func(c *provision.Config) {
+		c.MaxAttempts = 2
+		c.StepRetries = 1
+		c.LeaseDuration = 20 * time.Millisecond
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	op, err := e.Submit(ctx, openReq("1", tariffDedic))

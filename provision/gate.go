@@ -202,3 +202,23 @@ func (g hostingGate) SetPassword(ctx context.Context, name, password string) err
 func (g hostingGate) PresetLimits(ctx context.Context, preset string) (map[string]string, error) {
 	return readValue(ctx, g.r, "PresetLimits", func(ctx context.Context) (map[string]string, error) { return g.b.PresetLimits(ctx, preset) })
 }
+
+// ListNoted is NotedLister.ListNoted; ok is false when the pool has none.
+func (g *poolGate) ListNoted(ctx context.Context, prefix string) (list []PoolAddress, ok bool, err error) {
+	nl, ok := g.p.(NotedLister)
+	if !ok {
+		return nil, false, nil
+	}
+	list, err = readValue(ctx, g.r, "ListNoted", func(ctx context.Context) ([]PoolAddress, error) { return nl.ListNoted(ctx, prefix) })
+	return list, true, err
+}
+
+// FreeCount is PoolCapacity.FreeCount; ok is false when the pool has none.
+func (g *poolGate) FreeCount(ctx context.Context, family, group string) (n int64, ok bool, err error) {
+	pc, ok := g.p.(PoolCapacity)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err = readValue(ctx, g.r, "FreeCount", func(ctx context.Context) (int64, error) { return pc.FreeCount(ctx, family, group) })
+	return n, true, err
+}

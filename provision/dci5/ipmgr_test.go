@@ -333,3 +333,40 @@ func TestSwapCrashAtEveryStepThroughFakes(t *testing.T) {
 		})
 	}
 }
+
+// TestLostAllocationAnswerIsReleased: IPmanager allocates the public
+// address but the answer is lost (the connection drops after the change),
+// and the operation is then given up (no retry in place, one attempt):
+// its roll-back finds the address by its note and releases it, and the
+// server goes back to sale on its parking address.
+func TestLostAllocationAnswerIsReleased(t *testing.T) {
+	t.Parallel()
+	w := newIPWorld(t, 1)
+	w.ipm.Inject(ipmanagertest.Fault{Match: ipmanager.FuncEdit, Kind: ipmanagertest.FaultDropAfter})
+	e := w.engine("e", func(c *provision.Config) {
+		c.StepRetries, c.MaxAttempts, c.LeaseDuration = -1, 1, 150*time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	op, err := e.Submit(ctx, provision.OpenRequest{ServiceID: "9", TariffID: 1, Owner: "cust", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	_, err = e.Wait(ctx, op.ID)
+	require.Error(t, err, "given up after its one attempt")
+	cancel()
+	require.NoError(t, <-done)
+
+	var dropped int
+	for _, c := range w.ipm.Calls() {
+		if c.Fault == ipmanagertest.FaultDropAfter {
+			dropped++
+			assert.True(t, c.Applied, "the allocation took effect")
+		}
+	}
+	require.Equal(t, 1, dropped)
+	st := w.srv.Servers()[0]
+	assert.Zero(t, st.Owner, "back in sale")
+	assert.False(t, st.Disabled)
+	w.checkIPs() // nothing allocated that is on no server
+}
