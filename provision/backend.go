@@ -235,3 +235,14 @@ type PoolCapacity interface {
 	// returns that count.
 	FreeCount(ctx context.Context, family, group string) (int64, error)
 }
+
+// OSTemplateChecker is optionally implemented by a DedicatedBackend that
+// can tell whether its panel has an OS template. Open checks the order's
+// template with it before any server is touched, so a mistyped template
+// fails the order instead of every server's install.
+type OSTemplateChecker interface {
+	// HasOSTemplate reports whether the panel has template (as
+	// InstallSpec.Template names it). A backend that cannot tell returns
+	// an error matching ErrUnsupported, and the check is skipped.
+	HasOSTemplate(ctx context.Context, template string) (bool, error)
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // The dedicated-server product (DCImanager 5 and 6): its step graphs in
@@ -17,6 +18,7 @@ import (
 // Steps of Open.
 var (
 	dStart       = step{"start"}
+	dCheck       = step{"check"}
 	dUser        = step{"user"}
 	dPick        = step{"pick"}
 	dClaim       = step{"claim"}
@@ -83,8 +85,10 @@ func dedicatedProduct() *product {
 	manual := &policy{otherwise: failOp}
 
 	open := newGraph(k, OpOpen, openPolicy,
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dUser, stepDone),
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dCheck, stepDone),
 			doc: "service Ordered → Processing (an Active one is done)"},
+		stepDef{name: dCheck, phase: PhasePrepare, fn: on(openCheck), next: goesTo(dUser),
+			doc: "the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses"},
 		stepDef{name: dUser, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
 			doc: "find the customer's panel user, else create it"},
 		stepDef{name: dPick, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
@@ -252,8 +256,19 @@ func dedicatedCheckOpen(e *Engine, req OpenRequest, t *billing.Tariff) error {
 	if req.Password == "" {
 		return reqArg(req, "Password", "required")
 	}
-	_, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
-	return err
+	d, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
+	if err != nil {
+		return err
+	}
+	if why := validate.Domain(d); why != "" {
+		// The panel would refuse it on every server the order tried.
+		field := "Domain"
+		if t.DomainTemplate != "" {
+			return argErr("Open", "billing.Tariff.DomainTemplate", "expands to a name that is not a host name: "+why)
+		}
+		return reqArg(req, field, "not a host name: "+why)
+	}
+	return nil
 }
 
 func dedicatedCheck(e *Engine, req Request, svc *Service) error {

@@ -16,7 +16,66 @@ import (
 // panel.
 
 func openStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
-	return r.startOpen(ctx, dUser)
+	return r.startOpen(ctx, dCheck)
+}
+
+// openCheck checks the order against every module Open may use before any
+// server is touched, with reads only: the panel has the OS template (a
+// backend that is an OSTemplateChecker), and the IPmanager pool can hand
+// out the public and additional addresses (a pool that is a PoolCapacity;
+// the parking swap takes one IPv4 address). A failed check fails the
+// operation with an *ArgumentError naming the field; the service goes back
+// to Ordered with the reason. A check that cannot be read now is retried.
+func openCheck(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	t, _, err := r.loadTariff(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	ro, err := r.resolved(t)
+	if err != nil {
+		return step{}, err
+	}
+	opts, _ := billing.ParseOrderOptions(r.openRequest().Options)
+	osField := "Options[" + billing.OptionOS + "]"
+	if opts.OSTemplate == "" {
+		osField = "Tariff.OSTemplate"
+	}
+	req := r.openRequest()
+	for _, m := range r.e.modulesFor(t, r.prod) {
+		tg := r.target(m)
+		has, ok, err := tg.b.HasOSTemplate(ctx, ro.OSTemplate)
+		if err != nil {
+			return step{}, fmt.Errorf("check OS template: %w", err)
+		}
+		if ok && !has {
+			return step{}, permanent(reqArg(req, osField, fmt.Sprintf("the panel of module %s has no such OS template", m.Name)))
+		}
+		if tg.pool == nil {
+			continue
+		}
+		need := map[string]int64{"ipv4": int64(ro.ExtraIPv4), "ipv6": int64(ro.ExtraIPv6)}
+		if tg.swaps() {
+			need["ipv4"]++
+		}
+		for _, fam := range []string{"ipv4", "ipv6"} {
+			if need[fam] == 0 {
+				continue
+			}
+			free, ok, err := tg.pool.FreeCount(ctx, fam, m.IPManager.IPGroup())
+			if err != nil {
+				return step{}, fmt.Errorf("check IP pool: %w", err)
+			}
+			if ok && free < need[fam] {
+				field := "Options[" + billing.OptionIPv4 + "]"
+				if fam == "ipv6" {
+					field = "Options[" + billing.OptionIPv6 + "]"
+				}
+				return step{}, permanent(reqArg(req, field, fmt.Sprintf("module %s: IPmanager group %q has %d free addresses, the order needs %d",
+					m.Name, m.IPManager.IPGroup(), free, need[fam])))
+			}
+		}
+	}
+	return dUser, nil
 }
 
 func openUser(ctx context.Context, r *run, d *DedicatedState) (step, error) {

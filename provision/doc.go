@@ -48,8 +48,10 @@
 //
 // dedicated, open:
 //
-//	start            prepare  → user | done
+//	start            prepare  → check | done
 //	    service Ordered → Processing (an Active one is done)
+//	check            prepare  → user
+//	    the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses
 //	user             prepare  → pick
 //	    find the customer's panel user, else create it
 //	pick             prepare  → claim | user | manual

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 )
 
 // Every panel call a step makes goes through the run's gates: steps never
@@ -221,4 +222,18 @@ func (g *poolGate) FreeCount(ctx context.Context, family, group string) (n int64
 	}
 	n, err = readValue(ctx, g.r, "FreeCount", func(ctx context.Context) (int64, error) { return pc.FreeCount(ctx, family, group) })
 	return n, true, err
+}
+
+// HasOSTemplate is OSTemplateChecker.HasOSTemplate; ok is false when the
+// backend cannot tell.
+func (g dedicatedGate) HasOSTemplate(ctx context.Context, template string) (has, ok bool, err error) {
+	c, can := g.b.(OSTemplateChecker)
+	if !can {
+		return false, false, nil
+	}
+	has, err = readValue(ctx, g.r, "HasOSTemplate", func(ctx context.Context) (bool, error) { return c.HasOSTemplate(ctx, template) })
+	if errors.Is(err, ErrUnsupported) {
+		return false, false, nil
+	}
+	return has, err == nil, err
 }

@@ -42,8 +42,9 @@ type Backend struct {
 }
 
 var (
-	_ provision.DedicatedBackend = (*Backend)(nil)
-	_ provision.ServerDescriber  = (*Backend)(nil)
+	_ provision.DedicatedBackend  = (*Backend)(nil)
+	_ provision.ServerDescriber   = (*Backend)(nil)
+	_ provision.OSTemplateChecker = (*Backend)(nil)
 )
 
 // New returns a Backend using c, an administrator's client whose login is
@@ -349,4 +350,19 @@ func (b *Backend) AdminUserID(ctx context.Context) (string, error) {
 // LoginURL returns a one-time login link for the user.
 func (b *Backend) LoginURL(ctx context.Context, userName string) (string, error) {
 	return b.c.Users.LoginURL(ctx, userName)
+}
+
+// HasOSTemplate reports whether the panel's OS template list (osmgr) has
+// template, by its id ("<repository>__<name>", what Install sends).
+func (b *Backend) HasOSTemplate(ctx context.Context, template string) (bool, error) {
+	ts, err := b.c.OSTemplates.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range ts {
+		if t.ID == template {
+			return true, nil
+		}
+	}
+	return false, nil
 }

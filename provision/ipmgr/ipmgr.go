@@ -97,18 +97,14 @@ func (p *Pool) ListNoted(ctx context.Context, prefix string) ([]provision.PoolAd
 	return out, nil
 }
 
-// FreeCount implements provision.PoolCapacity with the group list's free
-// count (IPmanager counts a group's IPv4 and IPv6 ranges together, so
-// family is not told apart). A group the panel does not list has none.
+// FreeCount implements provision.PoolCapacity: the group's free
+// addresses of family, as the address list shows them (state free). A
+// panel that bounds the free rows of one list call gives a lower bound,
+// enough to check an order's few addresses.
 func (p *Pool) FreeCount(ctx context.Context, family, group string) (int64, error) {
-	gs, err := p.c.Groups(ctx)
+	free, err := p.c.List(ctx, ipmanager.ListOptions{Group: group, Family: ipmanager.Family(family), State: ipmanager.StateFree})
 	if err != nil {
 		return 0, err
 	}
-	for _, g := range gs {
-		if g.Name == group {
-			return g.Free, nil
-		}
-	}
-	return 0, nil
+	return int64(len(free)), nil
 }
