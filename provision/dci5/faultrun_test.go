@@ -281,6 +281,9 @@ func TestOrdersUnderFaults(t *testing.T) {
 		assert.Len(t, dci.IPs(st.ID), 1, "unsold server %s keeps only its parking address", id)
 	}
 	assert.Equal(t, orders, sold)
+	rep, err := engines[0].Reconcile(ctx, provision.ReconcileReportOnly())
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings, "Reconcile finds nothing to repair")
 	t.Logf("%d orders, %d servers, %d engines: %v; panel calls DCImanager %d, IPmanager %d; faults hit %v; allocations re-sent after a lost answer %d",
 		orders, servers, faultEngines, took.Round(time.Millisecond), dciCalls, ipmCalls, hits, resent)
 }
