@@ -246,3 +246,19 @@ type OSTemplateChecker interface {
 	// an error matching ErrUnsupported, and the check is skipped.
 	HasOSTemplate(ctx context.Context, template string) (bool, error)
 }
+
+// PortStatus counts a server's switch ports by state.
+type PortStatus struct {
+	// On and Off count the ports that read on and off; Busy those whose
+	// change is still in progress (or whose state cannot be read).
+	On, Off, Busy int
+}
+
+// SwitchPortReader is optionally implemented by a DedicatedBackend that can
+// read back the state of a server's switch ports. With it, Suspend marks
+// the service Suspended only once every port reads off, and Unsuspend
+// marks it Active once every port reads on. Without it the engine trusts
+// SetPorts.
+type SwitchPortReader interface {
+	SwitchPortStatus(ctx context.Context, serverID string) (PortStatus, error)
+}

@@ -56,8 +56,14 @@ var (
 	cRelease = step{"close_release"}
 	cFinish  = step{"close_finish"}
 
-	sPortsOff = step{"ports_off"}
-	sPortsOn  = step{"ports_on"}
+	sPortsOff     = step{"ports_off"}
+	sPortsOffWait = step{"ports_off_wait"}
+	sBlock        = step{"block"}
+	sSuspended    = step{"suspended"}
+	sUnblock      = step{"unblock"}
+	sPortsOn      = step{"ports_on"}
+	sPortsOnWait  = step{"ports_on_wait"}
+	sActive       = step{"active"}
 	sSaveIPs  = step{"save_ips"}
 	sWait     = step{"reinstall_wait"}
 	sFinish   = step{"reinstall_finish"}
@@ -156,13 +162,25 @@ func dedicatedProduct() *product {
 	)
 	suspend := newGraph(k, OpSuspend, failing,
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
-		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(stepDone),
-			doc: "switch ports off (the server keeps running), service Suspended"},
+		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(sPortsOffWait),
+			doc: "switch ports off (the server keeps running)"},
+		stepDef{name: sPortsOffWait, phase: PhaseServer, fn: on(suspendPortsOffWait), next: goesTo(sBlock),
+			doc: "until every switch port reads off (SwitchPortReader; PowerTimeout, durable)"},
+		stepDef{name: sBlock, phase: PhaseServer, fn: on(suspendBlock), next: goesTo(sSuspended),
+			doc: "server blocked (disabled) when the module has BlockOnSuspend"},
+		stepDef{name: sSuspended, phase: PhaseRecord, fn: on(suspendRecord), next: goesTo(stepDone),
+			doc: "service Suspended"},
 	)
 	unsuspend := newGraph(k, OpUnsuspend, failing,
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sPortsOn), doc: "—"},
-		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(stepDone),
-			doc: "switch ports on, service Active"},
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sUnblock), doc: "—"},
+		stepDef{name: sUnblock, phase: PhaseServer, fn: on(unsuspendUnblock), next: goesTo(sPortsOn),
+			doc: "server enabled (unblocked)"},
+		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(sPortsOnWait),
+			doc: "switch ports on"},
+		stepDef{name: sPortsOnWait, phase: PhaseServer, fn: on(unsuspendPortsOnWait), next: goesTo(sActive),
+			doc: "until every switch port reads on (SwitchPortReader; PowerTimeout, durable)"},
+		stepDef{name: sActive, phase: PhaseRecord, fn: on(unsuspendRecord), next: goesTo(stepDone),
+			doc: "service Active"},
 	)
 	password := newGraph(k, OpChangePassword, failing,
 		stepDef{name: dStart, phase: PhaseServer, fn: on(changePassword), next: goesTo(stepDone),

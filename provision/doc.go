@@ -102,14 +102,26 @@
 // dedicated, suspend:
 //
 //	start            prepare  → ports_off
-//	ports_off        server   → done
-//	    switch ports off (the server keeps running), service Suspended
+//	ports_off        server   → ports_off_wait
+//	    switch ports off (the server keeps running)
+//	ports_off_wait   server   → block
+//	    until every switch port reads off (SwitchPortReader; PowerTimeout, durable)
+//	block            server   → suspended
+//	    server blocked (disabled) when the module has BlockOnSuspend
+//	suspended        record   → done
+//	    service Suspended
 //
 // dedicated, unsuspend:
 //
-//	start            prepare  → ports_on
-//	ports_on         server   → done
-//	    switch ports on, service Active
+//	start            prepare  → unblock
+//	unblock          server   → ports_on
+//	    server enabled (unblocked)
+//	ports_on         server   → ports_on_wait
+//	    switch ports on
+//	ports_on_wait    server   → active
+//	    until every switch port reads on (SwitchPortReader; PowerTimeout, durable)
+//	active           record   → done
+//	    service Active
 //
 // dedicated, close:
 //

@@ -237,3 +237,19 @@ func (g dedicatedGate) HasOSTemplate(ctx context.Context, template string) (has,
 	}
 	return has, err == nil, err
 }
+
+// canReadPorts reports whether the backend is a SwitchPortReader.
+func (g dedicatedGate) canReadPorts() bool {
+	_, ok := g.b.(SwitchPortReader)
+	return ok
+}
+
+// SwitchPortStatus is SwitchPortReader.SwitchPortStatus (see
+// canReadPorts).
+func (g dedicatedGate) SwitchPortStatus(ctx context.Context, id string) (PortStatus, error) {
+	pr, ok := g.b.(SwitchPortReader)
+	if !ok {
+		return PortStatus{}, ErrUnsupported
+	}
+	return readValue(ctx, g.r, "SwitchPortStatus", func(ctx context.Context) (PortStatus, error) { return pr.SwitchPortStatus(ctx, id) })
+}

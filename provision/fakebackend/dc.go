@@ -543,3 +543,19 @@ func (d *DC) HasOSTemplate(ctx context.Context, template string) (bool, error) {
 }
 
 var _ provision.OSTemplateChecker = (*DC)(nil)
+
+// SwitchPortStatus implements provision.SwitchPortReader: one port per
+// server.
+func (d *DC) SwitchPortStatus(ctx context.Context, id string) (provision.PortStatus, error) {
+	done, err := d.call(ctx, "SwitchPortStatus", id)
+	if err != nil {
+		return provision.PortStatus{}, err
+	}
+	defer done()
+	if d.servers[id].portsOn {
+		return provision.PortStatus{On: 1}, nil
+	}
+	return provision.PortStatus{Off: 1}, nil
+}
+
+var _ provision.SwitchPortReader = (*DC)(nil)
