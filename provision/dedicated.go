@@ -64,9 +64,9 @@ var (
 	sPortsOn      = step{"ports_on"}
 	sPortsOnWait  = step{"ports_on_wait"}
 	sActive       = step{"active"}
-	sSaveIPs  = step{"save_ips"}
-	sWait     = step{"reinstall_wait"}
-	sFinish   = step{"reinstall_finish"}
+	sSaveIPs      = step{"save_ips"}
+	sWait         = step{"reinstall_wait"}
+	sFinish       = step{"reinstall_finish"}
 )
 
 func dedicatedProduct() *product {
