@@ -118,7 +118,7 @@ func dedicatedProduct() *product {
 		stepDef{name: dWaitInstall, phase: PhaseServer, fn: on(openWaitInstall), next: goesTo(dReachable, dTransfer),
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
 		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
-			doc: "Config.Reachability (ReachTimeout, durable)"},
+			doc: "Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either"},
 		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dActivate),
 			doc: "the customer's user becomes the owner"},
 		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
@@ -237,6 +237,11 @@ func rollBackServer(r *run, st ProductState, at *stepDef, _ faultClass, err erro
 	var sf *serverFailure
 	if errors.As(err, &sf) {
 		reason = sf.reason
+		if sf.stop {
+			// The order stops after this server (its module's policy).
+			d.Abort = true
+			r.fail(err)
+		}
 	}
 	d.FailReason = fmt.Sprintf("%s: %s", at.name, reason)
 	if d.LastReason == d.FailReason && d.LastServer != "" && d.LastServer != d.Server {

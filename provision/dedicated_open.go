@@ -460,19 +460,40 @@ func openWaitInstall(ctx context.Context, r *run, d *DedicatedState) (step, erro
 		return step{}, err
 	}
 	if err := waitInstall(ctx, r, d, tg.b, d.Server, t.DontWaitInstall); err != nil {
+		var sf *serverFailure
+		if errors.As(err, &sf) && sf.timedOut && tg.mod.InstallTimeout == billing.InstallTimeoutKeepPending {
+			// The WHMCS module's policy: the order stops with the error
+			// and the service stays Pending. The server, whose install
+			// may still be running, is rolled back out of sale with the
+			// reason in its notes (never sold while installing).
+			sf.stop, sf.cause = true, ErrInstallTimeout
+			sf.reason = fmt.Sprintf("%s (%v)", sf.reason, ErrInstallTimeout)
+		}
 		return step{}, err
 	}
 	if t.DontWaitInstall {
 		// The OS is still installing: nothing answers yet.
 		return dTransfer, nil
 	}
+	ro, err := r.resolved(t)
+	if err != nil {
+		return step{}, err
+	}
+	if r.e.reachability(ro.OSTemplate) == nil {
+		// The panel's "install finished" is the evidence.
+		return dTransfer, nil
+	}
 	return dReachable, nil
 }
 
 func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error) {
-	tg, _, _, err := r.openTarget(ctx, d)
+	tg, ro, err := r.openOrder(ctx, d)
 	if err != nil {
 		return step{}, err
+	}
+	reach := r.e.reachability(ro.OSTemplate)
+	if reach == nil {
+		return dTransfer, nil // configuration changed since the install
 	}
 	var last error
 	err = r.await(ctx, "reachability check", &d.Waits.Reach, r.e.cfg.ReachTimeout, func(ctx context.Context) (bool, error) {
@@ -480,7 +501,7 @@ func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error)
 		if err != nil {
 			return false, err
 		}
-		last = r.e.cfg.Reachability(ctx, s)
+		last = reach(ctx, s)
 		return last == nil, nil
 	})
 	if err != nil {

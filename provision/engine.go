@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,9 +112,16 @@ type Config struct {
 	// OS template, a panel error) from taking the whole stock out of sale.
 	// Default 3; negative means no bound.
 	MaxServerFailures int
-	// Reachability checks an installed server; default a TCP dial to port
-	// 22 of its main IP.
+	// Reachability checks that an installed server answers, after the
+	// panel reported its install finished. Default nil: the panel's own
+	// "install finished" is the evidence and nothing is dialled, unless
+	// ReachPorts names a port for the OS family.
 	Reachability Reachability
+	// ReachPorts, used when Reachability is nil, are the TCP ports dialled
+	// on the main address of an installed server per OS family of its
+	// template (OSFamilyOf): StandardReachPorts gives 22 for Linux and BSD
+	// and 3389 for Windows. A family absent or mapped to 0 is not dialled.
+	ReachPorts map[OSFamily]int
 	// Logger receives the engine's structured log (steps, failures);
 	// default discards.
 	Logger *slog.Logger
@@ -221,8 +229,10 @@ func New(cfg Config) (*Engine, error) {
 		host, _ := os.Hostname()
 		cfg.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomID()[:8])
 	}
-	if cfg.Reachability == nil {
-		cfg.Reachability = DialSSH
+	for fam, port := range cfg.ReachPorts {
+		if port < 0 || port > 65535 {
+			return nil, argErr("New", "Config.ReachPorts", "port of "+string(fam)+" out of range")
+		}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = wait.System
@@ -244,18 +254,70 @@ func New(cfg Config) (*Engine, error) {
 	}, nil
 }
 
-// DialSSH is the default Reachability: a TCP dial to port 22 of the
-// server's main IP.
-func DialSSH(ctx context.Context, s Server) error {
-	if s.IP == "" {
-		return errors.New("server has no main IP")
+// DialSSH is a Reachability: a TCP dial to port 22 of the server's main
+// IP (DialPort(22)).
+func DialSSH(ctx context.Context, s Server) error { return DialPort(22)(ctx, s) }
+
+// DialPort returns a Reachability that dials TCP port of the server's main
+// IP.
+func DialPort(port int) Reachability {
+	p := strconv.Itoa(port)
+	return func(ctx context.Context, s Server) error {
+		if s.IP == "" {
+			return errors.New("server has no main IP")
+		}
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.IP, p))
+		if err != nil {
+			return err
+		}
+		return c.Close()
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.IP, "22"))
-	if err != nil {
-		return err
+}
+
+// OSFamily is the family of an operating system, for Config.ReachPorts.
+type OSFamily string
+
+// OS families.
+const (
+	OSLinux   OSFamily = "linux"
+	OSBSD     OSFamily = "bsd"
+	OSWindows OSFamily = "windows"
+)
+
+// StandardReachPorts returns the usual remote-access ports: 22 (SSH) for
+// Linux and BSD, 3389 (RDP) for Windows.
+func StandardReachPorts() map[OSFamily]int {
+	return map[OSFamily]int{OSLinux: 22, OSBSD: 22, OSWindows: 3389}
+}
+
+// OSFamilyOf guesses the family of an OS template from its name, as
+// DCImanager names them ("ISPsystem__Debian-12-x86_64",
+// "local__Windows-Server-2022"): a name containing "windows" (any case) is
+// Windows, one containing "bsd" is BSD, any other Linux. The panels give
+// no family with the template name an order carries, hence the guess.
+func OSFamilyOf(template string) OSFamily {
+	t := strings.ToLower(template)
+	switch {
+	case strings.Contains(t, "windows"):
+		return OSWindows
+	case strings.Contains(t, "bsd"):
+		return OSBSD
 	}
-	return c.Close()
+	return OSLinux
+}
+
+// reachability is the check an installed server of template goes
+// through: Config.Reachability, else a dial of ReachPorts' port for the
+// template's family; nil when none applies.
+func (e *Engine) reachability(template string) Reachability {
+	if e.cfg.Reachability != nil {
+		return e.cfg.Reachability
+	}
+	if port := e.cfg.ReachPorts[OSFamilyOf(template)]; port > 0 {
+		return DialPort(port)
+	}
+	return nil
 }
 
 func randomID() string {

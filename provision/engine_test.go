@@ -468,3 +468,99 @@ func TestOrderFaultKeepsServersInSale(t *testing.T) {
 	assert.Contains(t, svc.Error, "failed the same way")
 	v.checkInvariants()
 }
+
+// TestInstallTimeoutPolicy: an install that outlives its wait fails over
+// to the next server by default (BILLmanager); with the module's
+// InstallTimeoutKeepPending (the WHMCS module) the order stops with
+// ErrInstallTimeout, the service stays Pending with the error, and no
+// other server is touched.
+func TestInstallTimeoutPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		policy billing.InstallTimeoutPolicy
+		sold   bool
+	}{{"fail_over", billing.InstallTimeoutFailOver, true}, {"keep_pending", billing.InstallTimeoutKeepPending, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t, 2)
+			require.NoError(t, v.cat.AddModule(&billing.Module{Kind: billing.KindDCImanager5, Name: "dc-wait", URL: "https://dci4.example/dcimgr",
+				Username: "admin", Password: "pw", InstallTimeout: tc.policy}))
+			require.NoError(t, v.cat.AddTariff(&billing.Tariff{ID: 77, Name: "Wait", ProductType: billing.ProductDedicatedServer,
+				Modules: []string{"dc-wait"}, ServerConfig: "X", OSTemplate: osTemplate}))
+			var mu sync.Mutex
+			installs := 0
+			v.dc.AfterCall = func(method, id string) {
+				if method == "Install" {
+					mu.Lock()
+					installs++
+					mu.Unlock()
+					// Only the first server's install never ends in time.
+					v.dc.InstallDelay = 5 * time.Millisecond
+				}
+			}
+			v.dc.InstallDelay = time.Hour
+			e := v.engine("w1", func(c *provision.Config) {
+				c.Dedicated["dc-wait"] = v.dc
+				c.InstallTimeout = 30 * time.Millisecond
+			})
+			_, err := e.Open(context.Background(), openReq("1", 77))
+			svc := v.service("1")
+			if tc.sold {
+				require.NoError(t, err)
+				assert.Equal(t, billing.StatusActive, svc.Status)
+				assert.Equal(t, "2", svc.Properties[provision.PropServerID])
+				return
+			}
+			require.ErrorIs(t, err, provision.ErrInstallTimeout)
+			assert.Equal(t, billing.StatusOrdered, svc.Status, "Pending")
+			assert.Contains(t, svc.Error, "timed out")
+			s2 := v.dc.Server("2")
+			assert.Empty(t, s2.OwnerID, "the next server is not touched")
+			assert.False(t, s2.Disabled)
+			s1 := v.dc.Server("1")
+			assert.True(t, s1.Disabled, "a server still installing is not sold")
+			assert.Contains(t, s1.Notes, "timed out")
+			mu.Lock()
+			assert.Equal(t, 1, installs)
+			mu.Unlock()
+			// Wait from another engine still recognises the cause.
+			ops, err := v.store.ListOperations(context.Background(), provision.OperationFilter{ServiceID: "1"})
+			require.NoError(t, err)
+			_, err = v.engine("w2").Wait(context.Background(), ops[0].ID)
+			require.ErrorIs(t, err, provision.ErrInstallTimeout)
+		})
+	}
+}
+
+// TestReachabilityByOSFamily: by default the panel's "install finished"
+// is the evidence (no reachability step runs); the family of a template
+// picks its port.
+func TestReachabilityByOSFamily(t *testing.T) {
+	t.Parallel()
+	for tmpl, fam := range map[string]provision.OSFamily{
+		"ISPsystem__Debian-12-x86_64": provision.OSLinux, "local__Windows-Server-2022": provision.OSWindows,
+		"ISPsystem__FreeBSD-14-amd64": provision.OSBSD, "ISPsystem__AlmaLinux-9": provision.OSLinux,
+	} {
+		assert.Equal(t, fam, provision.OSFamilyOf(tmpl), tmpl)
+	}
+	assert.Equal(t, 3389, provision.StandardReachPorts()[provision.OSWindows])
+	assert.Equal(t, 22, provision.StandardReachPorts()[provision.OSLinux])
+
+	for _, tc := range []struct {
+		name  string
+		ports map[provision.OSFamily]int
+	}{{"default", nil}, {"windows only", map[provision.OSFamily]int{provision.OSWindows: 3389}}} {
+		v := newEnv(t, 1)
+		e := v.engine("w1", func(c *provision.Config) { c.Reachability, c.ReachPorts = nil, tc.ports })
+		_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+		require.NoError(t, err, tc.name)
+		for _, ev := range v.eventsOf(provision.EventStepStarted) {
+			assert.NotEqual(t, "reachable", ev.Step, "%s: a Debian server is not dialled", tc.name)
+		}
+		assert.Equal(t, billing.StatusActive, v.service("1").Status)
+	}
+	_, err := provision.New(provision.Config{Store: newEnv(t, 0).store, Catalog: billing.NewCatalog(),
+		Dedicated: map[string]provision.DedicatedBackend{"x": fakebackend.NewDC()}, ReachPorts: map[provision.OSFamily]int{provision.OSLinux: 70000}})
+	require.ErrorIs(t, err, provision.ErrInvalidRequest)
+}
