@@ -100,9 +100,13 @@ func (p *Pool) ListNoted(ctx context.Context, prefix string) ([]provision.PoolAd
 // FreeCount implements provision.PoolCapacity: the group's free
 // addresses of family, as the address list shows them (state free). A
 // panel that bounds the free rows of one list call gives a lower bound,
-// enough to check an order's few addresses.
+// enough to check an order's few addresses. A group the panel does not
+// know has none.
 func (p *Pool) FreeCount(ctx context.Context, family, group string) (int64, error) {
 	free, err := p.c.List(ctx, ipmanager.ListOptions{Group: group, Family: ipmanager.Family(family), State: ipmanager.StateFree})
+	if ipmanager.IsNotFound(err) {
+		return 0, nil // no such group: nothing to hand out
+	}
 	if err != nil {
 		return 0, err
 	}
