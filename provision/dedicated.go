@@ -64,6 +64,7 @@ var (
 	sPortsOn      = step{"ports_on"}
 	sPortsOnWait  = step{"ports_on_wait"}
 	sActive       = step{"active"}
+	sAddRelease   = step{"add_release"}
 	sSaveIPs      = step{"save_ips"}
 	sWait         = step{"reinstall_wait"}
 	sFinish       = step{"reinstall_finish"}
@@ -87,7 +88,14 @@ func dedicatedProduct() *product {
 	}
 	// The other operations fail on a failed step (after its retries); the
 	// service keeps its status and the error.
-	failing := map[Phase]policy{}
+	// A transient fault is retried in place and then resumed later, as in
+	// Open: it never fails the operation until MaxAttempts.
+	later := map[faultClass]action{classTransient: retryLater, classPanel: retryLater, classInDoubt: retryLater}
+	failing := map[Phase]policy{
+		PhasePrepare: {by: later, otherwise: failOp},
+		PhaseServer:  {by: later, otherwise: failOp},
+		PhaseRecord:  {by: later, otherwise: failOp},
+	}
 	manual := &policy{otherwise: failOp}
 
 	open := newGraph(k, OpOpen, openPolicy,
@@ -191,7 +199,10 @@ func dedicatedProduct() *product {
 			doc: "allocate in IPmanager (found again by its note) and add to the server; checkpoints"},
 		stepDef{name: sSaveIPs, phase: PhaseRecord, fn: on(saveIPs), next: goesTo(stepDone),
 			doc: "the server's additional addresses saved on the service"},
+		stepDef{name: sAddRelease, phase: PhaseRollback, fn: on(addIPRelease), next: goesTo(),
+			doc: "a failed AddIP: the address it allocated and did not add goes back to IPmanager"},
 	)
+	addIP.failRoute = func(*run, ProductState) step { return sAddRelease }
 	removeIP := newGraph(k, OpRemoveIP, failing,
 		stepDef{name: dStart, phase: PhaseServer, fn: on(removeIPStart), next: goesTo(sSaveIPs),
 			doc: "remove from the server, release in IPmanager"},

@@ -179,6 +179,19 @@ func addIPStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	return sSaveIPs, nil
 }
 
+// addIPRelease returns the address a failed AddIP allocated (note
+// "<op>/<server>/add", found by its note whatever the state recorded) when
+// it is not on the server, then fails the operation.
+func addIPRelease(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err == nil {
+		if err := releaseStray(ctx, tg, r.op.ID, svc.Properties[PropServerID], []string{"add"}); err != nil {
+			return step{}, err
+		}
+	}
+	return stepFail, nil
+}
+
 func removeIPStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
 	tg, svc, err := r.serviceTarget(ctx)
 	if err != nil {

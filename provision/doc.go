@@ -155,6 +155,8 @@
 //	    allocate in IPmanager (found again by its note) and add to the server; checkpoints
 //	save_ips         record   → done
 //	    the server's additional addresses saved on the service
+//	add_release      rollback → fail
+//	    a failed AddIP: the address it allocated and did not add goes back to IPmanager
 //
 // dedicated, remove_ip:
 //

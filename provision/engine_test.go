@@ -564,3 +564,29 @@ func TestReachabilityByOSFamily(t *testing.T) {
 		Dedicated: map[string]provision.DedicatedBackend{"x": fakebackend.NewDC()}, ReachPorts: map[provision.OSFamily]int{provision.OSLinux: 70000}})
 	require.ErrorIs(t, err, provision.ErrInvalidRequest)
 }
+
+// TestFailedAddIPReleasesItsAddress: an AddIP whose panel call is refused
+// for good fails, and the address it had allocated in IPmanager goes back.
+func TestFailedAddIPReleasesItsAddress(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	e := v.engine("w1")
+	ctx := context.Background()
+	_, err := e.Open(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	before := len(v.pool.Used()["public"])
+	v.dc.BeforeCall = func(method, id string) error {
+		if method == "AddIP" {
+			return &provision.ArgumentError{Package: "fakebackend", Op: "AddIP", Arg: "ip", Reason: "refused by the panel"}
+		}
+		return nil
+	}
+	_, err = e.AddIP(ctx, provision.AddIPRequest{ServiceID: "1"})
+	require.ErrorIs(t, err, provision.ErrOperationFailed)
+	assert.Len(t, v.pool.Used()["public"], before, "the allocation went back")
+	var released bool
+	for _, ev := range v.eventsOf(provision.EventStepStarted) {
+		released = released || ev.Step == "add_release"
+	}
+	assert.True(t, released)
+}
