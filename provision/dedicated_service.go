@@ -23,11 +23,16 @@ func unsuspendStart(context.Context, *run, *DedicatedState) (step, error) { retu
 // symmetric: unblocked, ports on and read back on, then Active.
 
 func suspendPortsOff(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return sPortsOffWait, switchPorts(ctx, r, false)
+}
+
+// switchPorts switches the service's server's ports on or off.
+func switchPorts(ctx context.Context, r *run, on bool) error {
 	tg, svc, err := r.serviceTarget(ctx)
 	if err != nil {
-		return step{}, err
+		return err
 	}
-	return sPortsOffWait, tg.b.SetPorts(ctx, svc.Properties[PropServerID], false)
+	return tg.b.SetPorts(ctx, svc.Properties[PropServerID], on)
 }
 
 func suspendPortsOffWait(ctx context.Context, r *run, d *DedicatedState) (step, error) {
@@ -61,11 +66,7 @@ func unsuspendUnblock(ctx context.Context, r *run, _ *DedicatedState) (step, err
 }
 
 func unsuspendPortsOn(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
-	tg, svc, err := r.serviceTarget(ctx)
-	if err != nil {
-		return step{}, err
-	}
-	return sPortsOnWait, tg.b.SetPorts(ctx, svc.Properties[PropServerID], true)
+	return sPortsOnWait, switchPorts(ctx, r, true)
 }
 
 func unsuspendPortsOnWait(ctx context.Context, r *run, d *DedicatedState) (step, error) {
