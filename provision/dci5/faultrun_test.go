@@ -39,8 +39,16 @@ const (
 	faultRate    = 0.20 // of every request, at both panels
 	faultSeed    = 20261206
 	faultEngines = 3
-	clientWait   = 50 * time.Millisecond // the clients' timeout; FaultSlow holds answers longer
 )
+
+// clientWait is the clients' timeout; FaultSlow holds answers twice as
+// long. Under the race detector honest answers take longer too.
+func clientWait() time.Duration {
+	if raceOn {
+		return 400 * time.Millisecond
+	}
+	return 50 * time.Millisecond
+}
 
 // faultOrders is the size of the fault run: 40 in the default suite,
 // ISPKIT_FAULT_ORDERS (for example 200) otherwise.
@@ -50,7 +58,7 @@ func faultOrders(t *testing.T) int {
 		require.NoError(t, err, "ISPKIT_FAULT_ORDERS")
 		return n
 	}
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		return 12
 	}
 	return 40
@@ -108,7 +116,7 @@ func TestOrdersUnderFaults(t *testing.T) {
 		ServerConfig: "C1", OSTemplate: "ISPsystem__Debian-12-x86_64", DomainTemplate: "s@ID@.example.net"}))
 
 	for _, k := range faultKinds {
-		f := dcimanager5test.Fault{Kind: k, Times: -1, Probability: faultRate / float64(len(faultKinds)), Delay: 2 * clientWait}
+		f := dcimanager5test.Fault{Kind: k, Times: -1, Probability: faultRate / float64(len(faultKinds)), Delay: 2 * clientWait()}
 		dci.Inject(f)
 		ipm.Inject(f)
 	}
@@ -123,9 +131,9 @@ func TestOrdersUnderFaults(t *testing.T) {
 	defer runs.Wait()
 	defer cancel()
 	for i := range engines {
-		c, err := dcimanager5.NewClient(dci.URL(), dcimanager5.WithCredentials(admin, pw), dcimanager5.WithTimeout(clientWait), dcimanager5.WithRetry(1, time.Millisecond, 2*time.Millisecond))
+		c, err := dcimanager5.NewClient(dci.URL(), dcimanager5.WithCredentials(admin, pw), dcimanager5.WithTimeout(clientWait()), dcimanager5.WithRetry(1, time.Millisecond, 2*time.Millisecond))
 		require.NoError(t, err)
-		ic, err := ipmanager.NewClient(ipm.URL(), ipmanager.WithCredentials(fmt.Sprintf("engine%d", i), "Engine-pw-1"), ipmanager.WithTimeout(clientWait), ipmanager.WithRetry(1, time.Millisecond, 2*time.Millisecond))
+		ic, err := ipmanager.NewClient(ipm.URL(), ipmanager.WithCredentials(fmt.Sprintf("engine%d", i), "Engine-pw-1"), ipmanager.WithTimeout(clientWait()), ipmanager.WithRetry(1, time.Millisecond, 2*time.Millisecond))
 		require.NoError(t, err)
 		e, err := provision.New(provision.Config{
 			Store: store, Catalog: cat, WorkerID: fmt.Sprintf("e%d", i),
@@ -281,7 +289,16 @@ func TestOrdersUnderFaults(t *testing.T) {
 		assert.Len(t, dci.IPs(st.ID), 1, "unsold server %s keeps only its parking address", id)
 	}
 	assert.Equal(t, orders, sold)
-	rep, err := engines[0].Reconcile(ctx, provision.ReconcileReportOnly())
+	// Reconcile with a client of the default timeout: the faults are over.
+	rc, err := dcimanager5.NewClient(dci.URL(), dcimanager5.WithCredentials(admin, pw))
+	require.NoError(t, err)
+	ric, err := ipmanager.NewClient(ipm.URL(), ipmanager.WithCredentials("engine0", "Engine-pw-1"))
+	require.NoError(t, err)
+	checker, err := provision.New(provision.Config{Store: store, Catalog: cat,
+		Dedicated: map[string]provision.DedicatedBackend{"dci": dci5.New(rc, admin)},
+		IPPools:   map[string]provision.IPPool{"dci": ipmgr.New(ric)}})
+	require.NoError(t, err)
+	rep, err := checker.Reconcile(ctx, provision.ReconcileReportOnly())
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "Reconcile finds nothing to repair")
 	t.Logf("%d orders, %d servers, %d engines: %v; panel calls DCImanager %d, IPmanager %d; faults hit %v; allocations re-sent after a lost answer %d",
