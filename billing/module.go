@@ -94,7 +94,37 @@ type Module struct {
 	// IPManager is the optional link to IPmanager for central IP address
 	// management (DCImanager 5 only).
 	IPManager *IPManagerLink
+	// BlockOnSuspend (DCImanager modules) also blocks the server in
+	// DCImanager when its service is suspended, besides switching its
+	// switch ports off, as the vendor's WHMCS module does ("when a service
+	// is about to expire, the server will be blocked in DCImanager");
+	// unsuspending unblocks it. Unset: only the switch ports are switched
+	// off and the server keeps running (BILLmanager's behaviour).
+	BlockOnSuspend bool
+	// InstallTimeout is what a dedicated-server order does when the OS
+	// install outlives its wait (720 s by default): see
+	// [InstallTimeoutFailOver] (the default) and
+	// [InstallTimeoutKeepPending].
+	InstallTimeout InstallTimeoutPolicy
 }
+
+// InstallTimeoutPolicy is what a dedicated-server order does when the OS
+// install does not finish within its wait.
+type InstallTimeoutPolicy string
+
+const (
+	// InstallTimeoutFailOver (the zero value) is BILLmanager's behaviour:
+	// the server counts as failed, it is rolled back and taken out of
+	// sale, and the order goes on with the next available server.
+	InstallTimeoutFailOver InstallTimeoutPolicy = ""
+	// InstallTimeoutKeepPending is the vendor's WHMCS module's behaviour
+	// ("if it wasn't completed during that time, WHMCS will display
+	// corresponding error messages, and the service will remain
+	// Pending"): the order stops with the error and the service stays
+	// Pending. The server is not blamed: it goes back to sale, and
+	// ordering again starts over.
+	InstallTimeoutKeepPending InstallTimeoutPolicy = "keep_pending"
+)
 
 // IPManagerLink is a DCImanager module's integration with IPmanager.
 //
@@ -234,6 +264,8 @@ func redactedIfSet(secret string) string {
 //   - NewServerType is a DCImanager option and is refused for KindISPmanager;
 //     when it is set, Department is required, because unavailable custom
 //     configurations become tasks for that department;
+//   - BlockOnSuspend and InstallTimeout are DCImanager options;
+//     InstallTimeout is one of the InstallTimeoutPolicy constants;
 //   - IPManager is only accepted for KindDCImanager5 and must itself be
 //     valid.
 func (m *Module) Validate() error {
@@ -274,6 +306,17 @@ func (m *Module) Validate() error {
 		if strings.TrimSpace(m.Department) == "" {
 			return invalid("Department", "required with NewServerType (it receives the server assembly tasks)")
 		}
+	}
+	if m.BlockOnSuspend && !m.Kind.IsDCImanager() {
+		return invalid("BlockOnSuspend", "only DCImanager modules block servers")
+	}
+	switch m.InstallTimeout {
+	case InstallTimeoutFailOver, InstallTimeoutKeepPending:
+		if m.InstallTimeout != "" && !m.Kind.IsDCImanager() {
+			return invalid("InstallTimeout", "only DCImanager modules install operating systems")
+		}
+	default:
+		return invalid("InstallTimeout", `must be "" (fail over) or "keep_pending"`)
 	}
 	if m.IPManager != nil {
 		if m.Kind != KindDCImanager5 {

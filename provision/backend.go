@@ -201,3 +201,64 @@ type Reachability func(ctx context.Context, s Server) error
 type ServerDescriber interface {
 	DescribeServer(ctx context.Context, id string) (Server, error)
 }
+
+// PoolAddress is an allocated address of an IPPool.
+type PoolAddress struct {
+	IP     string
+	Group  string
+	Domain string
+	// Note is the allocation's note: the engine writes
+	// "<operation id>/<server id>/<role>", role being main, parking,
+	// ipv4/<n>, ipv6/<n> or add.
+	Note string
+}
+
+// NotedLister is optionally implemented by an IPPool that can list its
+// allocated addresses by the beginning of their note. With it, a roll-back
+// and a Close return every address noted for the operation and server
+// that is not on the server (an allocation whose answer was lost
+// included), and Engine.Reconcile finds the addresses of finished
+// operations. Without it the engine looks up each note it wrote, one by
+// one, and Reconcile cannot check addresses.
+type NotedLister interface {
+	// ListNoted returns the allocated addresses whose note begins with
+	// prefix ("" for every allocated address).
+	ListNoted(ctx context.Context, prefix string) ([]PoolAddress, error)
+}
+
+// PoolCapacity is optionally implemented by an IPPool that can say how
+// many addresses it can still hand out. Open checks an order's addresses
+// against it before any server is touched.
+type PoolCapacity interface {
+	// FreeCount reports how many addresses of family ("ipv4" or "ipv6")
+	// group can still hand out; a pool that counts both families together
+	// returns that count.
+	FreeCount(ctx context.Context, family, group string) (int64, error)
+}
+
+// OSTemplateChecker is optionally implemented by a DedicatedBackend that
+// can tell whether its panel has an OS template. Open checks the order's
+// template with it before any server is touched, so a mistyped template
+// fails the order instead of every server's install.
+type OSTemplateChecker interface {
+	// HasOSTemplate reports whether the panel has template (as
+	// InstallSpec.Template names it). A backend that cannot tell returns
+	// an error matching ErrUnsupported, and the check is skipped.
+	HasOSTemplate(ctx context.Context, template string) (bool, error)
+}
+
+// PortStatus counts a server's switch ports by state.
+type PortStatus struct {
+	// On and Off count the ports that read on and off; Busy those whose
+	// change is still in progress (or whose state cannot be read).
+	On, Off, Busy int
+}
+
+// SwitchPortReader is optionally implemented by a DedicatedBackend that can
+// read back the state of a server's switch ports. With it, Suspend marks
+// the service Suspended only once every port reads off, and Unsuspend
+// marks it Active once every port reads on. Without it the engine trusts
+// SetPorts.
+type SwitchPortReader interface {
+	SwitchPortStatus(ctx context.Context, serverID string) (PortStatus, error)
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/internal/validate"
 )
 
 // The dedicated-server product (DCImanager 5 and 6): its step graphs in
@@ -17,6 +18,7 @@ import (
 // Steps of Open.
 var (
 	dStart       = step{"start"}
+	dCheck       = step{"check"}
 	dUser        = step{"user"}
 	dPick        = step{"pick"}
 	dClaim       = step{"claim"}
@@ -35,10 +37,12 @@ var (
 
 	rbIPs     = step{"rb_ips"}
 	rbParking = step{"rb_parking"}
+	rbAddrs   = step{"rb_addrs"}
 	rbDomain  = step{"rb_domain"}
 	rbNotes   = step{"rb_notes"}
 	rbDisable = step{"rb_disable"}
 	rbRelease = step{"rb_release"}
+	rbRestore = step{"rb_restore"}
 )
 
 // Steps of the other operations.
@@ -46,36 +50,59 @@ var (
 	cDisable = step{"close_disable"}
 	cIPs     = step{"close_ips"}
 	cParking = step{"close_parking"}
+	cAddrs   = step{"close_addrs"}
 	cDomain  = step{"close_domain"}
 	cOwner   = step{"close_owner"}
 	cRelease = step{"close_release"}
 	cFinish  = step{"close_finish"}
 
-	sPortsOff = step{"ports_off"}
-	sPortsOn  = step{"ports_on"}
-	sSaveIPs  = step{"save_ips"}
-	sWait     = step{"reinstall_wait"}
-	sFinish   = step{"reinstall_finish"}
+	sPortsOff     = step{"ports_off"}
+	sPortsOffWait = step{"ports_off_wait"}
+	sBlock        = step{"block"}
+	sSuspended    = step{"suspended"}
+	sUnblock      = step{"unblock"}
+	sPortsOn      = step{"ports_on"}
+	sPortsOnWait  = step{"ports_on_wait"}
+	sActive       = step{"active"}
+	sAddRelease   = step{"add_release"}
+	sSaveIPs      = step{"save_ips"}
+	sWait         = step{"reinstall_wait"}
+	sFinish       = step{"reinstall_finish"}
 )
 
 func dedicatedProduct() *product {
 	k := KindDedicated
-	// A failure while a server is prepared rolls it back (and the next
-	// server is tried); a roll-back or the final record is never given up.
+	// Only a failure of the server itself rolls it back out of sale (and
+	// the next server is tried). A transient fault (transport, 5xx, 429,
+	// a malformed or lost answer, an expired session, a call in doubt) is
+	// retried in place with backoff and then resumed later: it never costs
+	// a server. A failure of the order fails the operation, and the server
+	// goes back to sale. A roll-back or the final record is never given up.
 	openPolicy := map[Phase]policy{
-		PhasePrepare:  {by: map[faultClass]action{classInDoubt: retryLater}, otherwise: failOp},
-		PhaseServer:   {otherwise: rollBack},
+		PhasePrepare: {by: map[faultClass]action{classInDoubt: retryLater, classTransient: retryLater, classPanel: retryLater},
+			otherwise: failOp},
+		PhaseServer: {by: map[faultClass]action{classServer: rollBack, classTransient: retryLater, classPanel: retryLater,
+			classInDoubt: retryLater}, otherwise: failOp},
 		PhaseRollback: {otherwise: retryLater},
 		PhaseRecord:   {otherwise: retryLater},
 	}
 	// The other operations fail on a failed step (after its retries); the
 	// service keeps its status and the error.
-	failing := map[Phase]policy{}
+	// A transient fault is retried in place and then resumed later, as in
+	// Open: it never fails the operation until MaxAttempts.
+	later := map[faultClass]action{classTransient: retryLater, classPanel: retryLater, classInDoubt: retryLater}
+	failing := map[Phase]policy{
+		PhasePrepare: {by: later, otherwise: failOp},
+		PhaseServer:  {by: later, otherwise: failOp},
+		PhaseRecord:  {by: later, otherwise: failOp},
+	}
 	manual := &policy{otherwise: failOp}
 
 	open := newGraph(k, OpOpen, openPolicy,
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dUser, stepDone),
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dCheck, stepDone),
 			doc: "service Ordered → Processing (an Active one is done)"},
+		stepDef{name: dCheck, phase: PhasePrepare, fn: on(openCheck), next: goesTo(dUser),
+			doc: "the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses"},
 		stepDef{name: dUser, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
 			doc: "find the customer's panel user, else create it"},
 		stepDef{name: dPick, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
@@ -99,7 +126,7 @@ func dedicatedProduct() *product {
 		stepDef{name: dWaitInstall, phase: PhaseServer, fn: on(openWaitInstall), next: goesTo(dReachable, dTransfer),
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
 		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
-			doc: "Config.Reachability (ReachTimeout, durable)"},
+			doc: "Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either"},
 		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dActivate),
 			doc: "the customer's user becomes the owner"},
 		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
@@ -108,16 +135,20 @@ func dedicatedProduct() *product {
 			doc: "manual task recorded, service left in Processing"},
 		stepDef{name: rbIPs, phase: PhaseRollback, fn: on(rollbackIPs), next: goesTo(rbParking),
 			doc: "remove and release the addresses Open added"},
-		stepDef{name: rbParking, phase: PhaseRollback, fn: on(rollbackParking), next: goesTo(rbParking, rbDomain),
+		stepDef{name: rbParking, phase: PhaseRollback, fn: on(rollbackParking), next: goesTo(rbParking, rbAddrs),
 			doc: "park the server again, release the public address"},
+		stepDef{name: rbAddrs, phase: PhaseRollback, fn: on(rollbackAddrs), next: goesTo(rbDomain),
+			doc: "every address noted for the operation and server that is not on the server back to IPmanager (lost answers included)"},
 		stepDef{name: rbDomain, phase: PhaseRollback, fn: on(rollbackDomain), next: goesTo(rbNotes),
 			doc: "domain free.ds"},
 		stepDef{name: rbNotes, phase: PhaseRollback, fn: on(rollbackNotes), next: goesTo(rbDisable),
 			doc: "the reason written into the server's notes"},
 		stepDef{name: rbDisable, phase: PhaseRollback, fn: on(rollbackDisable), next: goesTo(rbRelease),
 			doc: "server disabled, kept by the admin (out of sale)"},
-		stepDef{name: rbRelease, phase: PhaseRollback, fn: on(rollbackRelease), next: goesTo(dPick),
+		stepDef{name: rbRelease, phase: PhaseRollback, fn: on(rollbackRelease), next: goesTo(dPick, rbRestore),
 			doc: "reservation released; next server, or fail (abort, MaxServerFailures)"},
+		stepDef{name: rbRestore, phase: PhaseRollback, fn: on(rollbackRestore), next: goesTo(),
+			doc: "the order is at fault (two servers failed the same way): the first one goes back to sale, the operation fails"},
 	)
 	open.rollBack = rollBackServer
 	open.failRoute = abortServer
@@ -128,8 +159,10 @@ func dedicatedProduct() *product {
 		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
 		stepDef{name: cIPs, phase: PhaseServer, fn: on(closeIPs), next: goesTo(cParking),
 			doc: "additional addresses removed and released"},
-		stepDef{name: cParking, phase: PhaseServer, fn: on(closeParking), next: goesTo(cParking, cDomain),
+		stepDef{name: cParking, phase: PhaseServer, fn: on(closeParking), next: goesTo(cParking, cAddrs),
 			doc: "parked again when its address was swapped"},
+		stepDef{name: cAddrs, phase: PhaseServer, fn: on(closeAddrs), next: goesTo(cDomain),
+			doc: "every address noted for the service's Open and the server that is not on the server back to IPmanager"},
 		stepDef{name: cDomain, phase: PhaseServer, fn: on(closeDomain), next: goesTo(cOwner), doc: "domain free.ds"},
 		stepDef{name: cOwner, phase: PhaseServer, fn: on(closeOwner), next: goesTo(cRelease), doc: "owner cleared (no_owner)"},
 		stepDef{name: cRelease, phase: PhaseRecord, fn: on(closeRelease), next: goesTo(cFinish), doc: "reservation released"},
@@ -137,13 +170,25 @@ func dedicatedProduct() *product {
 	)
 	suspend := newGraph(k, OpSuspend, failing,
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
-		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(stepDone),
-			doc: "switch ports off (the server keeps running), service Suspended"},
+		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(sPortsOffWait),
+			doc: "switch ports off (the server keeps running)"},
+		stepDef{name: sPortsOffWait, phase: PhaseServer, fn: on(suspendPortsOffWait), next: goesTo(sBlock),
+			doc: "until every switch port reads off (SwitchPortReader; PowerTimeout, durable)"},
+		stepDef{name: sBlock, phase: PhaseServer, fn: on(suspendBlock), next: goesTo(sSuspended),
+			doc: "server blocked (disabled) when the module has BlockOnSuspend"},
+		stepDef{name: sSuspended, phase: PhaseRecord, fn: on(suspendRecord), next: goesTo(stepDone),
+			doc: "service Suspended"},
 	)
 	unsuspend := newGraph(k, OpUnsuspend, failing,
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sPortsOn), doc: "—"},
-		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(stepDone),
-			doc: "switch ports on, service Active"},
+		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sUnblock), doc: "—"},
+		stepDef{name: sUnblock, phase: PhaseServer, fn: on(unsuspendUnblock), next: goesTo(sPortsOn),
+			doc: "server enabled (unblocked)"},
+		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(sPortsOnWait),
+			doc: "switch ports on"},
+		stepDef{name: sPortsOnWait, phase: PhaseServer, fn: on(unsuspendPortsOnWait), next: goesTo(sActive),
+			doc: "until every switch port reads on (SwitchPortReader; PowerTimeout, durable)"},
+		stepDef{name: sActive, phase: PhaseRecord, fn: on(unsuspendRecord), next: goesTo(stepDone),
+			doc: "service Active"},
 	)
 	password := newGraph(k, OpChangePassword, failing,
 		stepDef{name: dStart, phase: PhaseServer, fn: on(changePassword), next: goesTo(stepDone),
@@ -154,7 +199,10 @@ func dedicatedProduct() *product {
 			doc: "allocate in IPmanager (found again by its note) and add to the server; checkpoints"},
 		stepDef{name: sSaveIPs, phase: PhaseRecord, fn: on(saveIPs), next: goesTo(stepDone),
 			doc: "the server's additional addresses saved on the service"},
+		stepDef{name: sAddRelease, phase: PhaseRollback, fn: on(addIPRelease), next: goesTo(),
+			doc: "a failed AddIP: the address it allocated and did not add goes back to IPmanager"},
 	)
+	addIP.failRoute = func(*run, ProductState) step { return sAddRelease }
 	removeIP := newGraph(k, OpRemoveIP, failing,
 		stepDef{name: dStart, phase: PhaseServer, fn: on(removeIPStart), next: goesTo(sSaveIPs),
 			doc: "remove from the server, release in IPmanager"},
@@ -200,8 +248,19 @@ func rollBackServer(r *run, st ProductState, at *stepDef, _ faultClass, err erro
 	var sf *serverFailure
 	if errors.As(err, &sf) {
 		reason = sf.reason
+		if sf.stop {
+			// The order stops after this server (its module's policy).
+			d.Abort = true
+			r.fail(err)
+		}
 	}
 	d.FailReason = fmt.Sprintf("%s: %s", at.name, reason)
+	if d.LastReason == d.FailReason && d.LastServer != "" && d.LastServer != d.Server {
+		// The second server in a row failing the same way: the order (its
+		// OS template, recipe, a value the panel refuses) is at fault, not
+		// the servers. Stop, and keep both in sale.
+		d.OrderFault, d.Abort, d.KeepInSale = true, true, true
+	}
 	ev := r.event(EventServerFailed, at.name.name)
 	ev.Error = d.FailReason
 	r.e.emit(ev)
@@ -216,7 +275,10 @@ func abortServer(r *run, st ProductState) step {
 	if d.Server == "" {
 		return stepFail
 	}
-	d.Abort = true
+	// The operation fails for a reason that is not the server's (the
+	// order's, or faults that outlived every retry): the server is rolled
+	// back into sale, not disabled.
+	d.Abort, d.KeepInSale = true, true
 	d.FailReason = d.Error
 	return rbIPs
 }
@@ -228,8 +290,19 @@ func dedicatedCheckOpen(e *Engine, req OpenRequest, t *billing.Tariff) error {
 	if req.Password == "" {
 		return reqArg(req, "Password", "required")
 	}
-	_, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
-	return err
+	d, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
+	if err != nil {
+		return err
+	}
+	if why := validate.Domain(d); why != "" {
+		// The panel would refuse it on every server the order tried.
+		field := "Domain"
+		if t.DomainTemplate != "" {
+			return argErr("Open", "billing.Tariff.DomainTemplate", "expands to a name that is not a host name: "+why)
+		}
+		return reqArg(req, field, "not a host name: "+why)
+	}
+	return nil
 }
 
 func dedicatedCheck(e *Engine, req Request, svc *Service) error {

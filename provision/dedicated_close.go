@@ -75,9 +75,35 @@ func closeParking(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 		return step{}, err
 	}
 	if svc.Properties[PropIPManaged] == "" || tg.pool == nil || tg.mod.IPManager == nil || tg.mod.IPManager.ParkingGroup == "" {
-		return cDomain, nil
+		return cAddrs, nil
 	}
-	return parkBack(ctx, r, tg, d, svc.Properties[PropServerID], svc.Properties[PropIP], false, "", cParking, cDomain)
+	return parkBack(ctx, r, tg, d, svc.Properties[PropServerID], svc.Properties[PropIP], false, "", cParking, cAddrs)
+}
+
+// closeAddrs returns to IPmanager every address the service's Open (and
+// this Close) allocated for the server that is not on it any more.
+func closeAddrs(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	srv := svc.Properties[PropServerID]
+	// Without a NotedLister the notes are looked up one by one: as many
+	// additional ones per family as the service recorded.
+	n := map[string]int{}
+	for _, ip := range splitList(svc.Properties[PropIPs]) {
+		n[familyOf(ip)]++
+	}
+	roles := extraRoles(n["ipv4"], n["ipv6"])
+	for _, opID := range []string{svc.Properties[PropReservation], r.op.ID} {
+		if opID == "" {
+			continue
+		}
+		if err := releaseStray(ctx, tg, opID, srv, roles); err != nil {
+			return step{}, err
+		}
+	}
+	return cDomain, nil
 }
 
 func closeDomain(ctx context.Context, r *run, d *DedicatedState) (step, error) {

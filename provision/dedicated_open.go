@@ -16,7 +16,66 @@ import (
 // panel.
 
 func openStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
-	return r.startOpen(ctx, dUser)
+	return r.startOpen(ctx, dCheck)
+}
+
+// openCheck checks the order against every module Open may use before any
+// server is touched, with reads only: the panel has the OS template (a
+// backend that is an OSTemplateChecker), and the IPmanager pool can hand
+// out the public and additional addresses (a pool that is a PoolCapacity;
+// the parking swap takes one IPv4 address). A failed check fails the
+// operation with an *ArgumentError naming the field; the service goes back
+// to Ordered with the reason. A check that cannot be read now is retried.
+func openCheck(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	t, _, err := r.loadTariff(ctx)
+	if err != nil {
+		return step{}, err
+	}
+	ro, err := r.resolved(t)
+	if err != nil {
+		return step{}, err
+	}
+	opts, _ := billing.ParseOrderOptions(r.openRequest().Options)
+	osField := "Options[" + billing.OptionOS + "]"
+	if opts.OSTemplate == "" {
+		osField = "Tariff.OSTemplate"
+	}
+	req := r.openRequest()
+	for _, m := range r.e.modulesFor(t, r.prod) {
+		tg := r.target(m)
+		has, ok, err := tg.b.HasOSTemplate(ctx, ro.OSTemplate)
+		if err != nil {
+			return step{}, fmt.Errorf("check OS template: %w", err)
+		}
+		if ok && !has {
+			return step{}, permanent(reqArg(req, osField, fmt.Sprintf("the panel of module %s has no such OS template", m.Name)))
+		}
+		if tg.pool == nil {
+			continue
+		}
+		need := map[string]int64{"ipv4": int64(ro.ExtraIPv4), "ipv6": int64(ro.ExtraIPv6)}
+		if tg.swaps() {
+			need["ipv4"]++
+		}
+		for _, fam := range []string{"ipv4", "ipv6"} {
+			if need[fam] == 0 {
+				continue
+			}
+			free, ok, err := tg.pool.FreeCount(ctx, fam, m.IPManager.IPGroup())
+			if err != nil {
+				return step{}, fmt.Errorf("check IP pool: %w", err)
+			}
+			if ok && free < need[fam] {
+				field := "Options[" + billing.OptionIPv4 + "]"
+				if fam == "ipv6" {
+					field = "Options[" + billing.OptionIPv6 + "]"
+				}
+				return step{}, permanent(reqArg(req, field, fmt.Sprintf("module %s: IPmanager group %q has %d free addresses, the order needs %d",
+					m.Name, m.IPManager.IPGroup(), free, need[fam])))
+			}
+		}
+	}
+	return dUser, nil
 }
 
 func openUser(ctx context.Context, r *run, d *DedicatedState) (step, error) {
@@ -401,19 +460,40 @@ func openWaitInstall(ctx context.Context, r *run, d *DedicatedState) (step, erro
 		return step{}, err
 	}
 	if err := waitInstall(ctx, r, d, tg.b, d.Server, t.DontWaitInstall); err != nil {
+		var sf *serverFailure
+		if errors.As(err, &sf) && sf.timedOut && tg.mod.InstallTimeout == billing.InstallTimeoutKeepPending {
+			// The WHMCS module's policy: the order stops with the error
+			// and the service stays Pending. The server, whose install
+			// may still be running, is rolled back out of sale with the
+			// reason in its notes (never sold while installing).
+			sf.stop, sf.cause = true, ErrInstallTimeout
+			sf.reason = fmt.Sprintf("%s (%v)", sf.reason, ErrInstallTimeout)
+		}
 		return step{}, err
 	}
 	if t.DontWaitInstall {
 		// The OS is still installing: nothing answers yet.
 		return dTransfer, nil
 	}
+	ro, err := r.resolved(t)
+	if err != nil {
+		return step{}, err
+	}
+	if r.e.reachability(ro.OSTemplate) == nil {
+		// The panel's "install finished" is the evidence.
+		return dTransfer, nil
+	}
 	return dReachable, nil
 }
 
 func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error) {
-	tg, _, _, err := r.openTarget(ctx, d)
+	tg, ro, err := r.openOrder(ctx, d)
 	if err != nil {
 		return step{}, err
+	}
+	reach := r.e.reachability(ro.OSTemplate)
+	if reach == nil {
+		return dTransfer, nil // configuration changed since the install
 	}
 	var last error
 	err = r.await(ctx, "reachability check", &d.Waits.Reach, r.e.cfg.ReachTimeout, func(ctx context.Context) (bool, error) {
@@ -421,7 +501,7 @@ func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error)
 		if err != nil {
 			return false, err
 		}
-		last = r.e.cfg.Reachability(ctx, s)
+		last = reach(ctx, s)
 		return last == nil, nil
 	})
 	if err != nil {

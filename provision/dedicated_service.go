@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -14,24 +15,101 @@ import (
 // RemoveIP and Reinstall.
 
 func suspendStart(context.Context, *run, *DedicatedState) (step, error)   { return sPortsOff, nil }
-func unsuspendStart(context.Context, *run, *DedicatedState) (step, error) { return sPortsOn, nil }
+func unsuspendStart(context.Context, *run, *DedicatedState) (step, error) { return sUnblock, nil }
+
+// Suspend is true: the service becomes Suspended only once the switch
+// ports read back as off (with a backend that can read them), and, with
+// the module's BlockOnSuspend, the server is blocked too. Unsuspend is
+// symmetric: unblocked, ports on and read back on, then Active.
 
 func suspendPortsOff(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
-	return setPorts(ctx, r, false, billing.StatusSuspended)
+	return sPortsOffWait, switchPorts(ctx, r, false)
 }
 
-func unsuspendPortsOn(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
-	return setPorts(ctx, r, true, billing.StatusActive)
-}
-
-func setPorts(ctx context.Context, r *run, on bool, status billing.Status) (step, error) {
+// switchPorts switches the service's server's ports on or off.
+func switchPorts(ctx context.Context, r *run, on bool) error {
 	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return err
+	}
+	return tg.b.SetPorts(ctx, svc.Properties[PropServerID], on)
+}
+
+func suspendPortsOffWait(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	return sBlock, awaitPorts(ctx, r, d, false)
+}
+
+func suspendBlock(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	tg, s, err := r.serviceServer(ctx)
 	if err != nil {
 		return step{}, err
 	}
-	if err := tg.b.SetPorts(ctx, svc.Properties[PropServerID], on); err != nil {
+	if !tg.mod.BlockOnSuspend {
+		return sSuspended, nil
+	}
+	return sSuspended, ensureEnabled(ctx, tg.b, s, false)
+}
+
+func suspendRecord(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return recordStatus(ctx, r, billing.StatusSuspended)
+}
+
+// unsuspendUnblock enables the server whatever the module's
+// BlockOnSuspend says now (it may have changed since the suspension): an
+// Active customer's server is enabled.
+func unsuspendUnblock(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	tg, s, err := r.serviceServer(ctx)
+	if err != nil {
 		return step{}, err
 	}
+	return sPortsOn, ensureEnabled(ctx, tg.b, s, true)
+}
+
+func unsuspendPortsOn(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return sPortsOnWait, switchPorts(ctx, r, true)
+}
+
+func unsuspendPortsOnWait(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	return sActive, awaitPorts(ctx, r, d, true)
+}
+
+func unsuspendRecord(ctx context.Context, r *run, _ *DedicatedState) (step, error) {
+	return recordStatus(ctx, r, billing.StatusActive)
+}
+
+// awaitPorts waits (PowerTimeout, durable) until every switch port of the
+// service's server reads on (or off). A backend that cannot read ports is
+// trusted; a server without switch ports cannot be cut off and fails the
+// operation.
+func awaitPorts(ctx context.Context, r *run, d *DedicatedState, on bool) error {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err != nil {
+		return err
+	}
+	srv := svc.Properties[PropServerID]
+	if !tg.b.canReadPorts() {
+		return nil
+	}
+	want := "off"
+	if on {
+		want = "on"
+	}
+	return r.await(ctx, "switch ports "+want, &d.Waits.Ports, r.e.cfg.PowerTimeout, func(ctx context.Context) (bool, error) {
+		st, err := tg.b.SwitchPortStatus(ctx, srv)
+		if err != nil {
+			return false, err
+		}
+		if st.On+st.Off+st.Busy == 0 {
+			return false, permanent(fmt.Errorf("server %s has no switch port: its network cannot be switched %s", srv, want))
+		}
+		if on {
+			return st.Off+st.Busy == 0, nil
+		}
+		return st.On+st.Busy == 0, nil
+	})
+}
+
+func recordStatus(ctx context.Context, r *run, status billing.Status) (step, error) {
 	if _, err := r.updateService(ctx, func(s *Service) error { return r.transition(s, status) }); err != nil {
 		return step{}, err
 	}
@@ -100,6 +178,19 @@ func addIPStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	}
 	d.IP = got.IP
 	return sSaveIPs, nil
+}
+
+// addIPRelease returns the address a failed AddIP allocated (note
+// "<op>/<server>/add", found by its note whatever the state recorded) when
+// it is not on the server, then fails the operation.
+func addIPRelease(ctx context.Context, r *run, d *DedicatedState) (step, error) {
+	tg, svc, err := r.serviceTarget(ctx)
+	if err == nil {
+		if err := releaseStray(ctx, tg, r.op.ID, svc.Properties[PropServerID], []string{"add"}); err != nil {
+			return step{}, err
+		}
+	}
+	return stepFail, nil
 }
 
 func removeIPStart(ctx context.Context, r *run, _ *DedicatedState) (step, error) {

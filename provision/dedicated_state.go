@@ -32,6 +32,19 @@ type DedicatedState struct {
 	// server.
 	FailReason string `json:"fail_reason,omitempty"`
 	Abort      bool   `json:"abort,omitempty"`
+	// KeepInSale says the current server is rolled back into sale (owner
+	// cleared, not disabled): the failure was not the server's (the
+	// order's, or a panel fault that outlived its retries).
+	KeepInSale bool `json:"keep_in_sale,omitempty"`
+	// LastReason is why the last failed server failed (without its id),
+	// and LastServer, LastModule which server that was: a second server
+	// failing for the same reason puts the fault on the order.
+	LastReason string `json:"last_reason,omitempty"`
+	LastServer string `json:"last_server,omitempty"`
+	LastModule string `json:"last_module,omitempty"`
+	// OrderFault: two servers in a row failed the same way; the operation
+	// stops, and both servers go back to sale.
+	OrderFault bool `json:"order_fault,omitempty"`
 	// Domain is the server's hostname.
 	Domain string `json:"domain,omitempty"`
 	// BaseIPs are the server's addresses before Open added any (taken
@@ -73,7 +86,7 @@ func (d *DedicatedState) serverID() string { return d.Server }
 // clearServer forgets what Open recorded about the current server before
 // it moves to the next one.
 func (d *DedicatedState) clearServer() {
-	d.Server, d.Domain, d.FailReason = "", "", ""
+	d.Server, d.Domain, d.FailReason, d.KeepInSale = "", "", "", false
 	d.BaseIPs, d.BaseTaken, d.ExtraIPs = nil, false, nil
 	d.Swap = AddressSwap{}
 	d.InstallStarted, d.Waits = time.Time{}, WaitStarts{}

@@ -48,8 +48,10 @@
 //
 // dedicated, open:
 //
-//	start            prepare  → user | done
+//	start            prepare  → check | done
 //	    service Ordered → Processing (an Active one is done)
+//	check            prepare  → user
+//	    the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses
 //	user             prepare  → pick
 //	    find the customer's panel user, else create it
 //	pick             prepare  → claim | user | manual
@@ -73,7 +75,7 @@
 //	wait_install     server   → reachable | transfer
 //	    wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)
 //	reachable        server   → transfer
-//	    Config.Reachability (ReachTimeout, durable)
+//	    Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either
 //	transfer         server   → activate
 //	    the customer's user becomes the owner
 //	activate         record   → done
@@ -82,28 +84,44 @@
 //	    manual task recorded, service left in Processing
 //	rb_ips           rollback → rb_parking
 //	    remove and release the addresses Open added
-//	rb_parking       rollback → rb_parking | rb_domain
+//	rb_parking       rollback → rb_parking | rb_addrs
 //	    park the server again, release the public address
+//	rb_addrs         rollback → rb_domain
+//	    every address noted for the operation and server that is not on the server back to IPmanager (lost answers included)
 //	rb_domain        rollback → rb_notes
 //	    domain free.ds
 //	rb_notes         rollback → rb_disable
 //	    the reason written into the server's notes
 //	rb_disable       rollback → rb_release
 //	    server disabled, kept by the admin (out of sale)
-//	rb_release       rollback → pick
+//	rb_release       rollback → pick | rb_restore
 //	    reservation released; next server, or fail (abort, MaxServerFailures)
+//	rb_restore       rollback → fail
+//	    the order is at fault (two servers failed the same way): the first one goes back to sale, the operation fails
 //
 // dedicated, suspend:
 //
 //	start            prepare  → ports_off
-//	ports_off        server   → done
-//	    switch ports off (the server keeps running), service Suspended
+//	ports_off        server   → ports_off_wait
+//	    switch ports off (the server keeps running)
+//	ports_off_wait   server   → block
+//	    until every switch port reads off (SwitchPortReader; PowerTimeout, durable)
+//	block            server   → suspended
+//	    server blocked (disabled) when the module has BlockOnSuspend
+//	suspended        record   → done
+//	    service Suspended
 //
 // dedicated, unsuspend:
 //
-//	start            prepare  → ports_on
-//	ports_on         server   → done
-//	    switch ports on, service Active
+//	start            prepare  → unblock
+//	unblock          server   → ports_on
+//	    server enabled (unblocked)
+//	ports_on         server   → ports_on_wait
+//	    switch ports on
+//	ports_on_wait    server   → active
+//	    until every switch port reads on (SwitchPortReader; PowerTimeout, durable)
+//	active           record   → done
+//	    service Active
 //
 // dedicated, close:
 //
@@ -113,8 +131,10 @@
 //	    server disabled
 //	close_ips        server   → close_parking
 //	    additional addresses removed and released
-//	close_parking    server   → close_parking | close_domain
+//	close_parking    server   → close_parking | close_addrs
 //	    parked again when its address was swapped
+//	close_addrs      server   → close_domain
+//	    every address noted for the service's Open and the server that is not on the server back to IPmanager
 //	close_domain     server   → close_owner
 //	    domain free.ds
 //	close_owner      server   → close_release
@@ -135,6 +155,8 @@
 //	    allocate in IPmanager (found again by its note) and add to the server; checkpoints
 //	save_ips         record   → done
 //	    the server's additional addresses saved on the service
+//	add_release      rollback → fail
+//	    a failed AddIP: the address it allocated and did not add goes back to IPmanager
 //
 // dedicated, remove_ip:
 //
@@ -258,29 +280,68 @@
 // on, power on, OS install (template and recipe from the tariff and the
 // order) and its wait (InstallTimeout, default 720 s, or only until it
 // started with DontWaitInstall; a failed install fails at once);
-// Config.Reachability (default TCP dial to port 22; skipped with
+// the reachability check (Config.Reachability, or a TCP dial of
+// Config.ReachPorts' port for the template's OS family — 22 for Linux and
+// BSD, 3389 for Windows with StandardReachPorts; by default none: the
+// panel's "install finished" is the evidence; skipped with
 // DontWaitInstall); the customer's user becomes the owner; properties are
 // saved on the service, which becomes Active with [EventWelcome].
 //
-// A failure (after the step's retries) or timeout while the server is
-// prepared rolls it back: added addresses removed and returned, parking
-// address back, domain free.ds, the reason written into the server's
-// notes, the server disabled ([EventServerFailed]); the next server is
-// tried. The failed server keeps the integration's admin as owner, so it
+// Before any server is touched, the order is checked with reads only
+// (step "check"): the OS template exists on each module's panel
+// ([OSTemplateChecker]) and the IPmanager group has the addresses the
+// order needs ([PoolCapacity]); the tariff's OS list and the domain are
+// checked at Submit. A failed check is an [*ArgumentError] naming the
+// field, and the service returns to Ordered with the reason.
+//
+// Faults are told apart by whose they are. A transient fault (a transport
+// error, HTTP 5xx or 429, a malformed or lost answer, an expired session,
+// a call in doubt, a panel fault) retries the step in place
+// (Config.StepRetries, pauses doubling from PollInterval up to
+// MaxRetryDelay) and then interrupts the run, which is resumed later: it
+// never counts against the server. Only a failure of the server itself
+// (the panel reports the install failed, power-on or reachability that
+// still fails at the end of its wait) rolls it back: added addresses
+// removed and returned, parking address back, every address noted
+// "<op>/<server>/…" that is not on the server released (a lost answer to
+// an allocation included; pools that are a [NotedLister] are listed by
+// note), domain free.ds, the reason written into the server's notes, the
+// server disabled ([EventServerFailed]); the next server is tried. The
+// failed server keeps the integration's admin as owner, so it
 // stays out of sale ("the owner will not change") until an operator
 // clears it; its Store reservation is released, because the panel state
-// now keeps it out of sale. After Config.MaxServerFailures servers
-// (default 3) failed for one Open, it stops with [ErrTooManyFailures]
-// (distinct from ErrNoServer) and the service returns to Ordered, so a
-// fault that is not the servers' own (a wrong OS template, a panel or
-// configuration error) disables a few servers, not the whole stock.
+// now keeps it out of sale. When a second server fails in the same way
+// (same step, same message) the order is at fault: it stops with
+// [ErrOrderFault], both servers go back to sale, and the service returns
+// to Ordered. After Config.MaxServerFailures servers (default 3) failed
+// for one Open, it stops with [ErrTooManyFailures] (distinct from
+// ErrNoServer). An Open that fails for any other reason (the order's, or
+// faults that outlived MaxAttempts) rolls its server back into sale, not
+// out of it.
+//
+// An install that outlives its wait fails the server over to the next one
+// (billing.InstallTimeoutFailOver, BILLmanager's behaviour); with the
+// module's billing.InstallTimeoutKeepPending (the WHMCS module's) the
+// order stops with [ErrInstallTimeout] and the service stays Pending, the
+// server, maybe still installing, out of sale with the reason in its
+// notes.
 //
 // Close: disable, delete the additional addresses (and release them in
-// IPmanager), park the server again when its address was swapped, domain
-// free.ds, owner reset (no_owner), reservation released, service Deleted
-// (without PropIPs). The server stays disabled; the next Open enables it.
-// Suspend and Unsuspend switch the ports off and on (the server keeps
-// running).
+// IPmanager), park the server again when its address was swapped, release
+// every address noted for the service's Open and the server that is not
+// on it, domain free.ds, owner reset (no_owner), reservation released,
+// service Deleted (without PropIPs). The server stays disabled; the next
+// Open enables it. Suspend switches the ports off (the server keeps
+// running) and records Suspended only once every switch port reads back
+// off ([SwitchPortReader]); with the module's billing.Module.BlockOnSuspend
+// it also blocks the server, as the vendor's WHMCS module does. Unsuspend
+// is symmetric.
+//
+// [Engine.Reconcile] compares the Store with the panels after the fact
+// (stale reservations, addresses of finished operations, servers the admin
+// holds for no operation, servers out of sale, customers' servers without
+// a service), repairs what is provably orphaned and reports the rest, one
+// typed [Finding] each.
 //
 // # Hosting accounts
 //

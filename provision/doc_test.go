@@ -40,7 +40,11 @@ func renderGraphs() string {
 		}
 		var body strings.Builder
 		for _, s := range g.Steps {
-			fmt.Fprintf(&body, "//\t%-16s %-8s → %s\n", s.Name, s.Phase, strings.Join(s.Next, " | "))
+			next := strings.Join(s.Next, " | ")
+			if next == "" {
+				next = "fail" // a step that only ends the operation failed
+			}
+			fmt.Fprintf(&body, "//\t%-16s %-8s → %s\n", s.Name, s.Phase, next)
 			if s.Doc != "" && s.Doc != "—" {
 				fmt.Fprintf(&body, "//\t    %s\n", s.Doc)
 			}

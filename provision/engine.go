@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ const (
 	DefaultReachTimeout      = 300 * time.Second
 	DefaultPollInterval      = 5 * time.Second
 	DefaultClaimInterval     = time.Second
-	DefaultStepRetries       = 2
+	DefaultStepRetries       = 4
+	DefaultMaxRetryDelay     = 30 * time.Second
 	DefaultMaxAttempts       = 5
 	DefaultMaxServerFailures = 3
 )
@@ -86,9 +88,20 @@ type Config struct {
 	// by other engines; default 1 s (work submitted to this engine wakes
 	// them at once).
 	ClaimInterval time.Duration
-	// StepRetries is how many times a failed step is retried before the
-	// failure counts; default 2. Negative means no retry.
+	// StepRetries is how many times a step that failed for a transient
+	// reason (a transport error, HTTP 5xx or 429, a malformed or lost
+	// answer, an expired session, a panel fault, a call in doubt) is
+	// retried in place, after pauses that start at PollInterval and double
+	// up to MaxRetryDelay; default 4. Negative means no retry. When they
+	// are spent the run stops and the operation is resumed later (by Run
+	// or Resume, after its lease): a transient fault never counts as a
+	// failure of the server. A failure of the server itself (its install
+	// failed, it did not power on or answer in time) is not retried in
+	// place.
 	StepRetries int
+	// MaxRetryDelay caps the pause between the retries of a step; default
+	// 30 s.
+	MaxRetryDelay time.Duration
 	// MaxAttempts is how many times an operation may be claimed (crashes,
 	// lost leases) before it is rolled back and failed; default 5.
 	MaxAttempts int
@@ -99,9 +112,16 @@ type Config struct {
 	// OS template, a panel error) from taking the whole stock out of sale.
 	// Default 3; negative means no bound.
 	MaxServerFailures int
-	// Reachability checks an installed server; default a TCP dial to port
-	// 22 of its main IP.
+	// Reachability checks that an installed server answers, after the
+	// panel reported its install finished. Default nil: the panel's own
+	// "install finished" is the evidence and nothing is dialled, unless
+	// ReachPorts names a port for the OS family.
 	Reachability Reachability
+	// ReachPorts, used when Reachability is nil, are the TCP ports dialled
+	// on the main address of an installed server per OS family of its
+	// template (OSFamilyOf): StandardReachPorts gives 22 for Linux and BSD
+	// and 3389 for Windows. A family absent or mapped to 0 is not dialled.
+	ReachPorts map[OSFamily]int
 	// Logger receives the engine's structured log (steps, failures);
 	// default discards.
 	Logger *slog.Logger
@@ -175,7 +195,8 @@ func New(cfg Config) (*Engine, error) {
 		name string
 		v    time.Duration
 	}{{"LeaseDuration", cfg.LeaseDuration}, {"InstallTimeout", cfg.InstallTimeout}, {"PowerTimeout", cfg.PowerTimeout},
-		{"ReachTimeout", cfg.ReachTimeout}, {"PollInterval", cfg.PollInterval}, {"ClaimInterval", cfg.ClaimInterval}} {
+		{"ReachTimeout", cfg.ReachTimeout}, {"PollInterval", cfg.PollInterval}, {"ClaimInterval", cfg.ClaimInterval},
+		{"MaxRetryDelay", cfg.MaxRetryDelay}} {
 		if d.v < 0 {
 			return nil, argErr("New", "Config."+d.name, "must not be negative")
 		}
@@ -194,6 +215,7 @@ func New(cfg Config) (*Engine, error) {
 	def(&cfg.ReachTimeout, DefaultReachTimeout)
 	def(&cfg.PollInterval, DefaultPollInterval)
 	def(&cfg.ClaimInterval, DefaultClaimInterval)
+	def(&cfg.MaxRetryDelay, DefaultMaxRetryDelay)
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers
 	}
@@ -212,8 +234,10 @@ func New(cfg Config) (*Engine, error) {
 		host, _ := os.Hostname()
 		cfg.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomID()[:8])
 	}
-	if cfg.Reachability == nil {
-		cfg.Reachability = DialSSH
+	for fam, port := range cfg.ReachPorts {
+		if port < 0 || port > 65535 {
+			return nil, argErr("New", "Config.ReachPorts", "port of "+string(fam)+" out of range")
+		}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = wait.System
@@ -235,18 +259,70 @@ func New(cfg Config) (*Engine, error) {
 	}, nil
 }
 
-// DialSSH is the default Reachability: a TCP dial to port 22 of the
-// server's main IP.
-func DialSSH(ctx context.Context, s Server) error {
-	if s.IP == "" {
-		return errors.New("server has no main IP")
+// DialSSH is a Reachability: a TCP dial to port 22 of the server's main
+// IP (DialPort(22)).
+func DialSSH(ctx context.Context, s Server) error { return DialPort(22)(ctx, s) }
+
+// DialPort returns a Reachability that dials TCP port of the server's main
+// IP.
+func DialPort(port int) Reachability {
+	p := strconv.Itoa(port)
+	return func(ctx context.Context, s Server) error {
+		if s.IP == "" {
+			return errors.New("server has no main IP")
+		}
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.IP, p))
+		if err != nil {
+			return err
+		}
+		return c.Close()
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.IP, "22"))
-	if err != nil {
-		return err
+}
+
+// OSFamily is the family of an operating system, for Config.ReachPorts.
+type OSFamily string
+
+// OS families.
+const (
+	OSLinux   OSFamily = "linux"
+	OSBSD     OSFamily = "bsd"
+	OSWindows OSFamily = "windows"
+)
+
+// StandardReachPorts returns the usual remote-access ports: 22 (SSH) for
+// Linux and BSD, 3389 (RDP) for Windows.
+func StandardReachPorts() map[OSFamily]int {
+	return map[OSFamily]int{OSLinux: 22, OSBSD: 22, OSWindows: 3389}
+}
+
+// OSFamilyOf guesses the family of an OS template from its name, as
+// DCImanager names them ("ISPsystem__Debian-12-x86_64",
+// "local__Windows-Server-2022"): a name containing "windows" (any case) is
+// Windows, one containing "bsd" is BSD, any other Linux. The panels give
+// no family with the template name an order carries, hence the guess.
+func OSFamilyOf(template string) OSFamily {
+	t := strings.ToLower(template)
+	switch {
+	case strings.Contains(t, "windows"):
+		return OSWindows
+	case strings.Contains(t, "bsd"):
+		return OSBSD
 	}
-	return c.Close()
+	return OSLinux
+}
+
+// reachability is the check an installed server of template goes
+// through: Config.Reachability, else a dial of ReachPorts' port for the
+// template's family; nil when none applies.
+func (e *Engine) reachability(template string) Reachability {
+	if e.cfg.Reachability != nil {
+		return e.cfg.Reachability
+	}
+	if port := e.cfg.ReachPorts[OSFamilyOf(template)]; port > 0 {
+		return DialPort(port)
+	}
+	return nil
 }
 
 func randomID() string {

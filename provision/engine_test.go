@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,14 +129,6 @@ func TestOpenFailover(t *testing.T) {
 	}{
 		{"install fails", func(dc *fakebackend.DC) { dc.FailInstall("1") }, "OS install failed"},
 		{"power-on timeout", func(dc *fakebackend.DC) { dc.NeverPowerOn("1") }, "power on: timed out"},
-		{"panel error", func(dc *fakebackend.DC) {
-			dc.BeforeCall = func(method, id string) error {
-				if method == "SetPorts" && id == "1" {
-					return fakebackend.ErrFault
-				}
-				return nil
-			}
-		}, "injected fault"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -160,8 +153,8 @@ func TestOpenNoServerLeft(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, 2)
 	v.dc.FailInstall("1")
-	v.dc.FailInstall("2")
-	e := v.engine("w1")
+	v.dc.NeverPowerOn("2") // two servers, two different failures: theirs, not the order's
+	e := v.engine("w1", func(c *provision.Config) { c.PowerTimeout = 50 * time.Millisecond })
 	op, err := e.Open(context.Background(), openReq("1", tariffDedic))
 	require.Error(t, err)
 	require.ErrorIs(t, err, provision.ErrNoServer)
@@ -377,4 +370,223 @@ func TestNewConfigErrors(t *testing.T) {
 	cfg.PollInterval = -1
 	_, err = provision.New(cfg)
 	require.True(t, errors.Is(err, provision.ErrInvalidRequest))
+}
+
+// TestTransientFaultsKeepTheServer: a panel call that fails a few times
+// and then answers is retried in place; the order completes on the same
+// server, which never counts as failed.
+func TestTransientFaultsKeepTheServer(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	var mu sync.Mutex
+	left := map[string]int{"SetPorts": 3, "Install": 2, "SetOwner": 1}
+	v.dc.BeforeCall = func(method, id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if left[method] > 0 && id == "1" {
+			left[method]--
+			return fakebackend.ErrFault
+		}
+		return nil
+	}
+	e := v.engine("w1", func(c *provision.Config) { c.StepRetries = 3 })
+	_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.NoError(t, err)
+	assert.Equal(t, "1", v.service("1").Properties[provision.PropServerID], "the same server, after its retries")
+	assert.Empty(t, v.eventsOf(provision.EventServerFailed))
+	assert.False(t, v.dc.Server("2").Disabled)
+	mu.Lock()
+	assert.Equal(t, map[string]int{"SetPorts": 0, "Install": 0, "SetOwner": 0}, left, "every injected fault was hit")
+	mu.Unlock()
+	v.checkInvariants()
+}
+
+// TestPersistentPanelFaultKeepsStock: a panel call that keeps failing on
+// one server interrupts the operation (it is resumed later); after
+// MaxAttempts the operation fails, and the server goes back to sale
+// instead of being disabled.
+func TestPersistentPanelFaultKeepsStock(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	v.dc.BeforeCall = func(method, id string) error {
+		if method == "SetPorts" && id == "1" {
+			return fakebackend.ErrFault
+		}
+		return nil
+	}
+	e := v.engine("w1", func(c *provision.Config) {
+		c.MaxAttempts = 2
+		c.StepRetries = 1
+		c.LeaseDuration = 20 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	op, err := e.Submit(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	// An interrupted run keeps its lease until it lapses; Run claims the
+	// operation again then, and Wait returns when it is finished.
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	_, err = e.Wait(ctx, op.ID)
+	require.Error(t, err)
+	cancel()
+	require.NoError(t, <-done)
+	got, err := v.store.GetOperation(context.Background(), op.ID)
+	require.NoError(t, err)
+	require.Equal(t, provision.StateFailed, got.State)
+	assert.Empty(t, v.eventsOf(provision.EventServerFailed), "a panel fault is not the server's")
+	s1 := v.dc.Server("1")
+	assert.Empty(t, s1.OwnerID, "back in sale")
+	assert.False(t, s1.Disabled)
+	assert.Equal(t, provision.FreeHostname, s1.Hostname)
+	assert.Equal(t, billing.StatusOrdered, v.service("1").Status)
+	v.checkInvariants()
+}
+
+// TestOrderFaultKeepsServersInSale: two servers failing the install the
+// same way put the fault on the order: the Open stops with ErrOrderFault
+// and both servers stay in sale.
+func TestOrderFaultKeepsServersInSale(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 3)
+	for _, id := range []string{"1", "2", "3"} {
+		v.dc.FailInstall(id)
+	}
+	e := v.engine("w1")
+	_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+	require.ErrorIs(t, err, provision.ErrOrderFault)
+	require.Len(t, v.eventsOf(provision.EventServerFailed), 2, "the third server is never touched")
+	for _, id := range []string{"1", "2", "3"} {
+		s := v.dc.Server(id)
+		assert.Empty(t, s.OwnerID, "server %s in sale", id)
+		assert.False(t, s.Disabled, "server %s in sale", id)
+		assert.Equal(t, provision.FreeHostname, s.Hostname)
+		assert.Empty(t, s.Notes, "server %s", id)
+	}
+	svc := v.service("1")
+	assert.Equal(t, billing.StatusOrdered, svc.Status)
+	assert.Contains(t, svc.Error, "failed the same way")
+	v.checkInvariants()
+}
+
+// TestInstallTimeoutPolicy: an install that outlives its wait fails over
+// to the next server by default (BILLmanager); with the module's
+// InstallTimeoutKeepPending (the WHMCS module) the order stops with
+// ErrInstallTimeout, the service stays Pending with the error, and no
+// other server is touched.
+func TestInstallTimeoutPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		policy billing.InstallTimeoutPolicy
+		sold   bool
+	}{{"fail_over", billing.InstallTimeoutFailOver, true}, {"keep_pending", billing.InstallTimeoutKeepPending, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t, 2)
+			require.NoError(t, v.cat.AddModule(&billing.Module{Kind: billing.KindDCImanager5, Name: "dc-wait", URL: "https://dci4.example/dcimgr",
+				Username: "admin", Password: "pw", InstallTimeout: tc.policy}))
+			require.NoError(t, v.cat.AddTariff(&billing.Tariff{ID: 77, Name: "Wait", ProductType: billing.ProductDedicatedServer,
+				Modules: []string{"dc-wait"}, ServerConfig: "X", OSTemplate: osTemplate}))
+			var mu sync.Mutex
+			installs := 0
+			v.dc.AfterCall = func(method, id string) {
+				if method == "Install" {
+					mu.Lock()
+					installs++
+					mu.Unlock()
+					// Only the first server's install never ends in time.
+					v.dc.InstallDelay = 5 * time.Millisecond
+				}
+			}
+			v.dc.InstallDelay = time.Hour
+			e := v.engine("w1", func(c *provision.Config) {
+				c.Dedicated["dc-wait"] = v.dc
+				c.InstallTimeout = 30 * time.Millisecond
+			})
+			_, err := e.Open(context.Background(), openReq("1", 77))
+			svc := v.service("1")
+			if tc.sold {
+				require.NoError(t, err)
+				assert.Equal(t, billing.StatusActive, svc.Status)
+				assert.Equal(t, "2", svc.Properties[provision.PropServerID])
+				return
+			}
+			require.ErrorIs(t, err, provision.ErrInstallTimeout)
+			assert.Equal(t, billing.StatusOrdered, svc.Status, "Pending")
+			assert.Contains(t, svc.Error, "timed out")
+			s2 := v.dc.Server("2")
+			assert.Empty(t, s2.OwnerID, "the next server is not touched")
+			assert.False(t, s2.Disabled)
+			s1 := v.dc.Server("1")
+			assert.True(t, s1.Disabled, "a server still installing is not sold")
+			assert.Contains(t, s1.Notes, "timed out")
+			mu.Lock()
+			assert.Equal(t, 1, installs)
+			mu.Unlock()
+			// Wait from another engine still recognises the cause.
+			ops, err := v.store.ListOperations(context.Background(), provision.OperationFilter{ServiceID: "1"})
+			require.NoError(t, err)
+			_, err = v.engine("w2").Wait(context.Background(), ops[0].ID)
+			require.ErrorIs(t, err, provision.ErrInstallTimeout)
+		})
+	}
+}
+
+// TestReachabilityByOSFamily: by default the panel's "install finished"
+// is the evidence (no reachability step runs); the family of a template
+// picks its port.
+func TestReachabilityByOSFamily(t *testing.T) {
+	t.Parallel()
+	for tmpl, fam := range map[string]provision.OSFamily{
+		"ISPsystem__Debian-12-x86_64": provision.OSLinux, "local__Windows-Server-2022": provision.OSWindows,
+		"ISPsystem__FreeBSD-14-amd64": provision.OSBSD, "ISPsystem__AlmaLinux-9": provision.OSLinux,
+	} {
+		assert.Equal(t, fam, provision.OSFamilyOf(tmpl), tmpl)
+	}
+	assert.Equal(t, 3389, provision.StandardReachPorts()[provision.OSWindows])
+	assert.Equal(t, 22, provision.StandardReachPorts()[provision.OSLinux])
+
+	for _, tc := range []struct {
+		name  string
+		ports map[provision.OSFamily]int
+	}{{"default", nil}, {"windows only", map[provision.OSFamily]int{provision.OSWindows: 3389}}} {
+		v := newEnv(t, 1)
+		e := v.engine("w1", func(c *provision.Config) { c.Reachability, c.ReachPorts = nil, tc.ports })
+		_, err := e.Open(context.Background(), openReq("1", tariffDedic))
+		require.NoError(t, err, tc.name)
+		for _, ev := range v.eventsOf(provision.EventStepStarted) {
+			assert.NotEqual(t, "reachable", ev.Step, "%s: a Debian server is not dialled", tc.name)
+		}
+		assert.Equal(t, billing.StatusActive, v.service("1").Status)
+	}
+	_, err := provision.New(provision.Config{Store: newEnv(t, 0).store, Catalog: billing.NewCatalog(),
+		Dedicated: map[string]provision.DedicatedBackend{"x": fakebackend.NewDC()}, ReachPorts: map[provision.OSFamily]int{provision.OSLinux: 70000}})
+	require.ErrorIs(t, err, provision.ErrInvalidRequest)
+}
+
+// TestFailedAddIPReleasesItsAddress: an AddIP whose panel call is refused
+// for good fails, and the address it had allocated in IPmanager goes back.
+func TestFailedAddIPReleasesItsAddress(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	e := v.engine("w1")
+	ctx := context.Background()
+	_, err := e.Open(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	before := len(v.pool.Used()["public"])
+	v.dc.BeforeCall = func(method, id string) error {
+		if method == "AddIP" {
+			return &provision.ArgumentError{Package: "fakebackend", Op: "AddIP", Arg: "ip", Reason: "refused by the panel"}
+		}
+		return nil
+	}
+	_, err = e.AddIP(ctx, provision.AddIPRequest{ServiceID: "1"})
+	require.ErrorIs(t, err, provision.ErrOperationFailed)
+	assert.Len(t, v.pool.Used()["public"], before, "the allocation went back")
+	var released bool
+	for _, ev := range v.eventsOf(provision.EventStepStarted) {
+		released = released || ev.Step == "add_release"
+	}
+	assert.True(t, released)
 }

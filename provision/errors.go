@@ -57,6 +57,17 @@ var (
 	// panel or configuration error) takes every available server out of
 	// sale. It is distinct from ErrNoServer.
 	ErrTooManyFailures = errors.New("provision: too many servers failed for the order")
+	// ErrOrderFault is returned (wrapped) by Open when two servers in a
+	// row failed in the same way (the same step, the same panel message):
+	// the order is at fault (an OS template or recipe the panel cannot
+	// install, a value it refuses), not the servers. Both servers go back
+	// to sale and the service stays Pending with the reason.
+	ErrOrderFault = errors.New("provision: the order is at fault (two servers failed the same way)")
+	// ErrInstallTimeout is returned (wrapped) by Open when the OS install
+	// outlived its wait on a module whose InstallTimeout is
+	// billing.InstallTimeoutKeepPending: the order stops and the service
+	// stays Pending with the error.
+	ErrInstallTimeout = errors.New("provision: the OS install did not finish in time")
 )
 
 // argErr is the engine's *ArgumentError for op (a method or "Config") and
@@ -102,6 +113,8 @@ var causes = []struct {
 }{
 	{"no_server", ErrNoServer},
 	{"too_many_failures", ErrTooManyFailures},
+	{"order_fault", ErrOrderFault},
+	{"install_timeout", ErrInstallTimeout},
 	{"service_state", ErrServiceState},
 	{"unsupported", ErrUnsupported},
 	{"no_backend", ErrNoBackend},

@@ -63,3 +63,38 @@ func ExampleEngine() {
 	// welcome: server 2 host s117.example.net
 	// done Active johndoe
 }
+
+// Reconcile the Store with the panels: here a reservation left by an
+// operation that finished without selling the server is found, first only
+// reported, then removed.
+func ExampleEngine_Reconcile() {
+	dc := fakebackend.NewDC()
+	dc.AddServers(1, "E3-16GB", nil)
+	cat := billing.NewCatalog()
+	if err := cat.AddModule(&billing.Module{Kind: billing.KindDCImanager5, Name: "dc1",
+		URL: "https://dci.example.com/dcimgr", Username: "admin", Password: "secret"}); err != nil {
+		log.Fatal(err)
+	}
+	store := memstore.New()
+	e, err := provision.New(provision.Config{Store: store, Catalog: cat, Dedicated: map[string]provision.DedicatedBackend{"dc1": dc}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	// An operation unknown to the Store holds server 1.
+	if err := store.Reserve(ctx, provision.Reservation{Backend: "dc1", ServerID: "1", OperationID: "gone", ServiceID: "9"}); err != nil {
+		log.Fatal(err)
+	}
+	for _, opts := range [][]provision.ReconcileOption{{provision.ReconcileReportOnly()}, nil} {
+		rep, err := e.Reconcile(ctx, opts...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, f := range rep.Findings {
+			fmt.Println(f.Kind, f.Module, f.ServerID, f.Action)
+		}
+	}
+	// Output:
+	// stale_reservation dc1 1 reported
+	// stale_reservation dc1 1 unreserved
+}

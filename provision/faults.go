@@ -88,10 +88,18 @@ func (p *permanentError) Unwrap() error { return p.err }
 
 func permanent(err error) error { return &permanentError{err} }
 
-// serverFailure is a failure of the server being worked on.
-type serverFailure struct{ reason string }
+// serverFailure is a failure of the server being worked on. timedOut:
+// a wait ran out; stop: the order stops after this server's roll-back
+// (cause, when set, is what it fails with).
+type serverFailure struct {
+	reason   string
+	timedOut bool
+	stop     bool
+	cause    error
+}
 
 func (s *serverFailure) Error() string { return s.reason }
+func (s *serverFailure) Unwrap() error { return s.cause }
 
 func serverFailed(format string, args ...any) error {
 	return &serverFailure{reason: fmt.Sprintf(format, args...)}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 )
 
 // Every panel call a step makes goes through the run's gates: steps never
@@ -211,4 +212,54 @@ func (g hostingGate) SetPassword(ctx context.Context, name, password string) err
 
 func (g hostingGate) PresetLimits(ctx context.Context, preset string) (map[string]string, error) {
 	return readValue(ctx, g.r, "PresetLimits", func(ctx context.Context) (map[string]string, error) { return g.b.PresetLimits(ctx, preset) })
+}
+
+// ListNoted is NotedLister.ListNoted; ok is false when the pool has none.
+func (g *poolGate) ListNoted(ctx context.Context, prefix string) (list []PoolAddress, ok bool, err error) {
+	nl, ok := g.p.(NotedLister)
+	if !ok {
+		return nil, false, nil
+	}
+	list, err = readValue(ctx, g.r, "ListNoted", func(ctx context.Context) ([]PoolAddress, error) { return nl.ListNoted(ctx, prefix) })
+	return list, true, err
+}
+
+// FreeCount is PoolCapacity.FreeCount; ok is false when the pool has none.
+func (g *poolGate) FreeCount(ctx context.Context, family, group string) (n int64, ok bool, err error) {
+	pc, ok := g.p.(PoolCapacity)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err = readValue(ctx, g.r, "FreeCount", func(ctx context.Context) (int64, error) { return pc.FreeCount(ctx, family, group) })
+	return n, true, err
+}
+
+// HasOSTemplate is OSTemplateChecker.HasOSTemplate; ok is false when the
+// backend cannot tell.
+func (g dedicatedGate) HasOSTemplate(ctx context.Context, template string) (has, ok bool, err error) {
+	c, can := g.b.(OSTemplateChecker)
+	if !can {
+		return false, false, nil
+	}
+	has, err = readValue(ctx, g.r, "HasOSTemplate", func(ctx context.Context) (bool, error) { return c.HasOSTemplate(ctx, template) })
+	if errors.Is(err, ErrUnsupported) {
+		return false, false, nil
+	}
+	return has, err == nil, err
+}
+
+// canReadPorts reports whether the backend is a SwitchPortReader.
+func (g dedicatedGate) canReadPorts() bool {
+	_, ok := g.b.(SwitchPortReader)
+	return ok
+}
+
+// SwitchPortStatus is SwitchPortReader.SwitchPortStatus (see
+// canReadPorts).
+func (g dedicatedGate) SwitchPortStatus(ctx context.Context, id string) (PortStatus, error) {
+	pr, ok := g.b.(SwitchPortReader)
+	if !ok {
+		return PortStatus{}, ErrUnsupported
+	}
+	return readValue(ctx, g.r, "SwitchPortStatus", func(ctx context.Context) (PortStatus, error) { return pr.SwitchPortStatus(ctx, id) })
 }

@@ -295,18 +295,22 @@ func (r *run) finishing() bool {
 	return s != nil && s.phase == PhaseRollback
 }
 
-// attempt runs step s, retrying it in place (Config.StepRetries times,
-// PollInterval apart) while its error's class allows.
+// attempt runs step s, retrying it in place (Config.StepRetries times)
+// while its error's class allows, after pauses that begin at PollInterval
+// and double up to MaxRetryDelay (on the engine's clock).
 func (r *run) attempt(ctx context.Context, s *stepDef) (step, error) {
+	pause := r.e.cfg.PollInterval
 	for attempt := 0; ; attempt++ {
 		next, err := s.fn(ctx, r, r.st)
 		if err == nil || ctx.Err() != nil || !classify(err).retried() || attempt >= r.e.cfg.StepRetries {
 			return next, err
 		}
-		r.log.LogAttrs(ctx, slog.LevelWarn, "step failed, retrying", slog.String("step", s.name.name), slog.Any("error", err))
-		if wait.Sleep(ctx, r.e.clock, r.e.cfg.PollInterval) != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "step failed, retrying", slog.String("step", s.name.name),
+			slog.String("class", classify(err).String()), slog.Any("error", err))
+		if wait.Sleep(ctx, r.e.clock, pause) != nil {
 			return next, err
 		}
+		pause = min(2*pause, max(r.e.cfg.MaxRetryDelay, r.e.cfg.PollInterval))
 	}
 }
 

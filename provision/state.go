@@ -45,6 +45,9 @@ type WaitStarts struct {
 	Power   time.Time `json:"power,omitzero"`
 	Install time.Time `json:"install,omitzero"`
 	Reach   time.Time `json:"reach,omitzero"`
+	// Ports is when the wait for the switch ports to read back began
+	// (Suspend, Unsuspend).
+	Ports time.Time `json:"ports,omitzero"`
 }
 
 // errNewer: a record was written by a newer release; this one leaves the

@@ -150,7 +150,7 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 	if errors.As(err, &we) {
 		switch we.Reason {
 		case wait.TimedOut:
-			return serverFailed("%s: timed out after %s", what, timeout)
+			return &serverFailure{reason: fmt.Sprintf("%s: timed out after %s", what, timeout), timedOut: true}
 		case wait.Failing:
 			return we.Err
 		}

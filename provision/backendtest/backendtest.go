@@ -29,6 +29,11 @@
 //   - an IPmanager allocation is found again by its note (as after a lost
 //     answer), two notes get two addresses, and releasing twice is not an
 //     error;
+//   - the optional reads agree with the panel: an OSTemplateChecker knows
+//     the suite's template and not a made-up one; a SwitchPortReader reads
+//     the ports off after SetPorts(false) and on after SetPorts(true); a
+//     NotedLister lists exactly the allocations whose note has the prefix;
+//     a PoolCapacity counts at least the free addresses the suite uses;
 //   - a hosting account created is seen, a second create of its name is a
 //     collision (IsNameTaken), suspend and resume are repeatable, a
 //     deleted account is gone.
@@ -90,6 +95,7 @@ func RunDedicated(t *testing.T, newBackend func(t *testing.T) Dedicated) {
 		{"Users", testUsers},
 		{"Addresses", testAddresses},
 		{"PowerAndInstall", testPowerInstall},
+		{"OptionalReads", testOptionalReads},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -375,6 +381,93 @@ func RunIPPool(t *testing.T, newPool func(t *testing.T) IPPool) {
 			t.Fatalf("FindByNote of the other allocation = %v, want [%s]", found, b)
 		}
 	})
+	t.Run("NotedAndCapacity", func(t *testing.T) {
+		t.Parallel()
+		p := newPool(t)
+		ctx := ctxOf(t)
+		fam := p.Family
+		if fam == "" {
+			fam = "ipv4"
+		}
+		if pc, ok := p.Pool.(provision.PoolCapacity); ok {
+			n, err := pc.FreeCount(ctx, fam, p.Group)
+			must(t, "FreeCount", err)
+			if n < 2 {
+				t.Fatalf("FreeCount(%s, %s) = %d, the group has at least two free", fam, p.Group, n)
+			}
+			n, err = pc.FreeCount(ctx, fam, "contract-no-such-group")
+			must(t, "FreeCount of an unknown group", err)
+			if n != 0 {
+				t.Fatalf("FreeCount of an unknown group = %d, want 0", n)
+			}
+		}
+		nl, ok := p.Pool.(provision.NotedLister)
+		if !ok {
+			return
+		}
+		a, err := p.Pool.Allocate(ctx, fam, p.Group, "", "contract/op1/srv/main")
+		must(t, "Allocate", err)
+		b, err := p.Pool.Allocate(ctx, fam, p.Group, "", "contract/op2/srv/main")
+		must(t, "Allocate", err)
+		list, err := nl.ListNoted(ctx, "contract/op1/")
+		must(t, "ListNoted", err)
+		if len(list) != 1 || list[0].IP != a || list[0].Note != "contract/op1/srv/main" {
+			t.Fatalf("ListNoted(contract/op1/) = %+v, want only %s", list, a)
+		}
+		list, err = nl.ListNoted(ctx, "contract/")
+		must(t, "ListNoted", err)
+		var ips []string
+		for _, x := range list {
+			ips = append(ips, x.IP)
+		}
+		if !slices.Contains(ips, a) || !slices.Contains(ips, b) {
+			t.Fatalf("ListNoted(contract/) = %v, want %s and %s", ips, a, b)
+		}
+		must(t, "Release", p.Pool.Release(ctx, a))
+		list, err = nl.ListNoted(ctx, "contract/op1/")
+		must(t, "ListNoted after Release", err)
+		if len(list) != 0 {
+			t.Fatalf("ListNoted after Release = %+v, want none", list)
+		}
+	})
+}
+
+// testOptionalReads checks the optional interfaces the backend has.
+func testOptionalReads(t *testing.T, d Dedicated) {
+	ctx := ctxOf(t)
+	if c, ok := d.Backend.(provision.OSTemplateChecker); ok {
+		has, err := c.HasOSTemplate(ctx, d.OSTemplate)
+		if !errors.Is(err, provision.ErrUnsupported) {
+			must(t, "HasOSTemplate", err)
+			if !has {
+				t.Fatalf("HasOSTemplate(%q) = false for the suite's template", d.OSTemplate)
+			}
+			has, err = c.HasOSTemplate(ctx, "contract__no-such-template")
+			must(t, "HasOSTemplate of a made-up template", err)
+			if has {
+				t.Fatal("HasOSTemplate of a made-up template = true")
+			}
+		}
+	}
+	if pr, ok := d.Backend.(provision.SwitchPortReader); ok {
+		srv := d.Servers[0]
+		for _, on := range []bool{false, true} {
+			must(t, "SetPorts", d.Backend.SetPorts(ctx, srv, on))
+			poll(t, "switch ports read back", func() (bool, error) {
+				st, err := pr.SwitchPortStatus(ctx, srv)
+				if err != nil {
+					return false, err
+				}
+				if st.On+st.Off+st.Busy == 0 {
+					t.Fatal("SwitchPortStatus: the server has no switch port")
+				}
+				if on {
+					return st.Off+st.Busy == 0, nil
+				}
+				return st.On+st.Busy == 0, nil
+			})
+		}
+	}
 }
 
 // Hosting is a HostingBackend under test.

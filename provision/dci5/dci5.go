@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ispkit/ispkit/dcimanager5"
@@ -42,8 +43,10 @@ type Backend struct {
 }
 
 var (
-	_ provision.DedicatedBackend = (*Backend)(nil)
-	_ provision.ServerDescriber  = (*Backend)(nil)
+	_ provision.DedicatedBackend  = (*Backend)(nil)
+	_ provision.ServerDescriber   = (*Backend)(nil)
+	_ provision.OSTemplateChecker = (*Backend)(nil)
+	_ provision.SwitchPortReader  = (*Backend)(nil)
 )
 
 // New returns a Backend using c, an administrator's client whose login is
@@ -349,4 +352,50 @@ func (b *Backend) AdminUserID(ctx context.Context) (string, error) {
 // LoginURL returns a one-time login link for the user.
 func (b *Backend) LoginURL(ctx context.Context, userName string) (string, error) {
 	return b.c.Users.LoginURL(ctx, userName)
+}
+
+// HasOSTemplate reports whether the panel's OS template list (osmgr) has
+// template, by its id ("<repository>__<name>", what Install sends).
+func (b *Backend) HasOSTemplate(ctx context.Context, template string) (bool, error) {
+	ts, err := b.c.OSTemplates.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range ts {
+		if t.ID == template {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// SwitchPortStatus reads the server's Switch connections
+// (server.connection): the status column on or off, a connection with a
+// command in progress (func_in_progress) or another status is Busy.
+func (b *Backend) SwitchPortStatus(ctx context.Context, serverID string) (provision.PortStatus, error) {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return provision.PortStatus{}, err
+	}
+	conns, err := b.c.Connections.List(ctx, n)
+	if err != nil {
+		return provision.PortStatus{}, err
+	}
+	var st provision.PortStatus
+	for _, c := range conns {
+		if !strings.EqualFold(c.Type, dcimanager5.ConnectionSwitch) {
+			continue
+		}
+		switch {
+		case c.InProgress:
+			st.Busy++
+		case strings.EqualFold(c.Status, "on"):
+			st.On++
+		case strings.EqualFold(c.Status, "off"):
+			st.Off++
+		default:
+			st.Busy++
+		}
+	}
+	return st, nil
 }

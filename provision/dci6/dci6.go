@@ -776,3 +776,24 @@ func (b *Backend) LoginURL(ctx context.Context, userName string) (string, error)
 	}
 	return k.URL, nil
 }
+
+var _ provision.OSTemplateChecker = (*Backend)(nil)
+
+// HasOSTemplate reports whether template (a numeric id, or a name as
+// Install resolves it) is among the OS templates of any location.
+func (b *Backend) HasOSTemplate(ctx context.Context, template string) (bool, error) {
+	t := strings.TrimSpace(template)
+	if t == "" {
+		return false, nil
+	}
+	id, perr := strconv.ParseInt(t, 10, 64)
+	for tp, err := range b.c.OSTemplates.All(ctx, 0, nil) {
+		if err != nil {
+			return false, err
+		}
+		if (perr == nil && tp.ID == id) || (strings.EqualFold(tp.Name, t) && (tp.Type == "" || tp.Type == "os")) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

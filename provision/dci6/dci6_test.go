@@ -306,8 +306,20 @@ func TestPower(t *testing.T) {
 	eventually(t, "powered off", powered(false))
 	require.NoError(t, e.b.PowerOff(ctx, "1"), "already off: success")
 
-	require.NoError(t, e.b.PowerOn(ctx, "1"))
-	err := e.b.PowerOff(ctx, "1")
+	// A server busy with a power operation that lasts an hour (so it is
+	// still running whatever the machine's load): the opposite command is
+	// the panel's conflict.
+	busy := newEnv(t, time.Second, time.Hour)
+	s, err := busy.b.GetServer(ctx, "1")
+	require.NoError(t, err)
+	toggle := func(on bool) error {
+		if on {
+			return busy.b.PowerOn(ctx, "1")
+		}
+		return busy.b.PowerOff(ctx, "1")
+	}
+	require.NoError(t, toggle(!s.PoweredOn))
+	err = toggle(s.PoweredOn)
 	require.True(t, dcimanager6.IsConflict(err), "busy server: the conflict is returned: %v", err)
 }
 

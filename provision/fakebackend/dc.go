@@ -25,6 +25,8 @@ type DC struct {
 	pw      map[string]string // id -> password
 	nextIP  int
 	nextID  int
+	// templates are the panel's OS templates (nil: not told, any goes).
+	templates []string
 
 	// PowerDelay and InstallDelay are how long power-on and installs take
 	// (set them before the fake is used).
@@ -369,6 +371,9 @@ func (d *DC) Install(ctx context.Context, id string, spec provision.InstallSpec)
 	if spec.Template == "" || spec.Password == "" {
 		return errors.New("fakebackend: template and password are required")
 	}
+	if d.templates != nil && !slices.Contains(d.templates, spec.Template) {
+		return fmt.Errorf("fakebackend: no OS template %q", spec.Template)
+	}
 	s.installing, s.InstallFailed = true, false
 	s.installAt = d.now().Add(d.InstallDelay)
 	s.installs++
@@ -513,3 +518,44 @@ func (d *DC) LoginURL(ctx context.Context, name string) (string, error) {
 }
 
 var _ provision.DedicatedBackend = (*DC)(nil)
+
+// SetOSTemplates gives the panel its OS templates: installs of any other
+// template fail, and HasOSTemplate answers from the list. Until it is
+// called the fake installs any template and HasOSTemplate cannot tell.
+func (d *DC) SetOSTemplates(names ...string) {
+	d.mu.Lock()
+	d.templates = append([]string{}, names...)
+	d.mu.Unlock()
+}
+
+// HasOSTemplate implements provision.OSTemplateChecker (ErrUnsupported
+// until SetOSTemplates is called).
+func (d *DC) HasOSTemplate(ctx context.Context, template string) (bool, error) {
+	done, err := d.call(ctx, "HasOSTemplate", "")
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	if d.templates == nil {
+		return false, fmt.Errorf("fakebackend: no OS template list: %w", provision.ErrUnsupported)
+	}
+	return slices.Contains(d.templates, template), nil
+}
+
+var _ provision.OSTemplateChecker = (*DC)(nil)
+
+// SwitchPortStatus implements provision.SwitchPortReader: one port per
+// server.
+func (d *DC) SwitchPortStatus(ctx context.Context, id string) (provision.PortStatus, error) {
+	done, err := d.call(ctx, "SwitchPortStatus", id)
+	if err != nil {
+		return provision.PortStatus{}, err
+	}
+	defer done()
+	if d.servers[id].portsOn {
+		return provision.PortStatus{On: 1}, nil
+	}
+	return provision.PortStatus{Off: 1}, nil
+}
+
+var _ provision.SwitchPortReader = (*DC)(nil)

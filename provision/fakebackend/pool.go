@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -152,4 +153,42 @@ func (p *Pool) ChangeGroup(ctx context.Context, ip, group string) error {
 	return nil
 }
 
-var _ provision.IPPool = (*Pool)(nil)
+var (
+	_ provision.IPPool       = (*Pool)(nil)
+	_ provision.NotedLister  = (*Pool)(nil)
+	_ provision.PoolCapacity = (*Pool)(nil)
+)
+
+// ListNoted implements provision.NotedLister.
+func (p *Pool) ListNoted(ctx context.Context, prefix string) ([]provision.PoolAddress, error) {
+	done, err := p.call(ctx, "ListNoted")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var out []provision.PoolAddress
+	for ip, a := range p.used {
+		if strings.HasPrefix(a.note, prefix) {
+			out = append(out, provision.PoolAddress{IP: ip, Group: a.group, Domain: a.domain, Note: a.note})
+		}
+	}
+	slices.SortFunc(out, func(a, b provision.PoolAddress) int { return strings.Compare(a.IP, b.IP) })
+	return out, nil
+}
+
+// FreeCount implements provision.PoolCapacity: the free addresses of
+// family in group.
+func (p *Pool) FreeCount(ctx context.Context, family, group string) (int64, error) {
+	done, err := p.call(ctx, "FreeCount")
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var n int64
+	for _, ip := range p.free[group] {
+		if (family == "ipv6") == strings.Contains(ip, ":") {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/ispkit/ispkit/ipmanager"
 	"github.com/ispkit/ispkit/provision"
@@ -21,7 +22,11 @@ type Pool struct {
 	c *ipmanager.Client
 }
 
-var _ provision.IPPool = (*Pool)(nil)
+var (
+	_ provision.IPPool       = (*Pool)(nil)
+	_ provision.NotedLister  = (*Pool)(nil)
+	_ provision.PoolCapacity = (*Pool)(nil)
+)
 
 // New returns a Pool using c. Give c its rate limit and logger options
 // (ipmanager.WithRateLimit, ipmanager.WithLogger).
@@ -73,4 +78,37 @@ func (p *Pool) ChangeGroup(ctx context.Context, ip, group string) error {
 	}
 	_, err = p.c.ChangeGroup(ctx, addr, group)
 	return err
+}
+
+// ListNoted implements provision.NotedLister: the allocated addresses
+// whose note begins with prefix (one list call; IPmanager has no note
+// filter).
+func (p *Pool) ListNoted(ctx context.Context, prefix string) ([]provision.PoolAddress, error) {
+	all, err := p.c.List(ctx, ipmanager.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []provision.PoolAddress
+	for _, a := range all {
+		if a.Used && strings.HasPrefix(a.Note, prefix) {
+			out = append(out, provision.PoolAddress{IP: a.IP.String(), Group: a.Group, Domain: a.Domain, Note: a.Note})
+		}
+	}
+	return out, nil
+}
+
+// FreeCount implements provision.PoolCapacity: the group's free
+// addresses of family, as the address list shows them (state free). A
+// panel that bounds the free rows of one list call gives a lower bound,
+// enough to check an order's few addresses. A group the panel does not
+// know has none.
+func (p *Pool) FreeCount(ctx context.Context, family, group string) (int64, error) {
+	free, err := p.c.List(ctx, ipmanager.ListOptions{Group: group, Family: ipmanager.Family(family), State: ipmanager.StateFree})
+	if ipmanager.IsNotFound(err) {
+		return 0, nil // no such group: nothing to hand out
+	}
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(free)), nil
 }

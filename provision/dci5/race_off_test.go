@@ -1,0 +1,5 @@
+//go:build !race
+
+package dci5_test
+
+const raceOn = false
