@@ -100,8 +100,9 @@ func dedicatedProduct() *product {
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
 		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
 			doc: "Config.Reachability (ReachTimeout, durable)"},
-		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dActivate),
+		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dLicense),
 			doc: "the customer's user becomes the owner"},
+		licenseOpenStep(),
 		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
 			doc: "properties saved on the service, service Active, welcome"},
 		stepDef{name: dManual, phase: PhaseRecord, fn: on(openManual), next: goesTo(stepDone), onError: manual,
@@ -123,6 +124,7 @@ func dedicatedProduct() *product {
 	open.failRoute = abortServer
 
 	close := newGraph(k, OpClose, failing,
+		licenseFollowStep(lClose, "the service's license closed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.CloseLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(closeStart), next: goesTo(cDisable, cFinish, stepDone),
 			doc: "nothing to do when Deleted; no server: only the record"},
 		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
@@ -136,11 +138,13 @@ func dedicatedProduct() *product {
 		stepDef{name: cFinish, phase: PhaseRecord, fn: on(closeFinish), next: goesTo(stepDone), doc: "service Deleted"},
 	)
 	suspend := newGraph(k, OpSuspend, failing,
+		licenseFollowStep(lSuspend, "the service's license suspended (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.SuspendLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
 		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(stepDone),
 			doc: "switch ports off (the server keeps running), service Suspended"},
 	)
 	unsuspend := newGraph(k, OpUnsuspend, failing,
+		licenseFollowStep(lResume, "the service's license resumed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.ResumeLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sPortsOn), doc: "—"},
 		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(stepDone),
 			doc: "switch ports on, service Active"},
@@ -227,6 +231,9 @@ func dedicatedCheckOpen(e *Engine, req OpenRequest, t *billing.Tariff) error {
 	}
 	if req.Password == "" {
 		return reqArg(req, "Password", "required")
+	}
+	if err := licenseCheckOpen(e, req, t); err != nil {
+		return err
 	}
 	_, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
 	return err

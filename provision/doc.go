@@ -74,8 +74,10 @@
 //	    wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)
 //	reachable        server   → transfer
 //	    Config.Reachability (ReachTimeout, durable)
-//	transfer         server   → activate
+//	transfer         server   → license
 //	    the customer's user becomes the owner
+//	license          server   → activate | manual
+//	    the tariff's ISPsystem license for the main address: found again, else ordered; recorded on the service (none: skipped)
 //	activate         record   → done
 //	    properties saved on the service, service Active, welcome
 //	manual           record   → done
@@ -95,18 +97,24 @@
 //
 // dedicated, suspend:
 //
+//	license_suspend  server   → start
+//	    the service's license suspended (none: skipped)
 //	start            prepare  → ports_off
 //	ports_off        server   → done
 //	    switch ports off (the server keeps running), service Suspended
 //
 // dedicated, unsuspend:
 //
+//	license_resume   server   → start
+//	    the service's license resumed (none: skipped)
 //	start            prepare  → ports_on
 //	ports_on         server   → done
 //	    switch ports on, service Active
 //
 // dedicated, close:
 //
+//	license_close    server   → start
+//	    the service's license closed (none: skipped)
 //	start            prepare  → close_disable | close_finish | done
 //	    nothing to do when Deleted; no server: only the record
 //	close_disable    server   → close_ips

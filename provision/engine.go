@@ -109,6 +109,10 @@ type Config struct {
 	// is handed to a department; staff report back with
 	// Engine.CompleteManualTask or Engine.FailManualTask.
 	OnManualTask func(billing.ManualTask)
+	// Licenses is the licensing server that orders the ISPsystem licenses
+	// of tariffs with a billing.Tariff.License (an upstream BILLmanager:
+	// the bmlicense adapter). Required to open such tariffs.
+	Licenses LicenseBackend
 	// Notifier, when set, receives the customer's welcome message when a
 	// service first becomes Active (its saved properties and the ordered
 	// password) and a failure message, addressed to the module's
