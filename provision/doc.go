@@ -191,7 +191,23 @@
 //	start            server   → done
 //	    the account's password
 //
-// colocation, open, suspend, unsuspend, close, change_password, add_ip, remove_ip, reinstall:
+// colocation, open:
+//
+//	start            prepare  → manual
+//	    a manual task for the department of the tariff's first module
+//	manual           record   → done
+//	    the task recorded on the service (an Open's service Processing)
+//
+// colocation, suspend, unsuspend:
+//
+//	start            prepare  → ports | manual
+//	    the server in DCImanager (its id on the service, a backend for its module): its ports; else a manual task
+//	ports            server   → done
+//	    switch ports off (Suspend) or on (Unsuspend), service Suspended or Active
+//	manual           record   → done
+//	    the task recorded on the service
+//
+// colocation, close, change_password, add_ip, remove_ip, reinstall:
 //
 //	start            prepare  → manual
 //	    a manual task for the department of the tariff's first module
