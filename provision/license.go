@@ -143,6 +143,9 @@ func openLicense(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 		if err != nil {
 			err = fmt.Errorf("licensing server: order the license of service %s: %w", svc.ID, err)
 			switch {
+			case ctx.Err() != nil:
+				// Stopped while ordering: the next run looks first.
+				return step{}, &inDoubtError{err}
 			case mayHaveHappened(lb, err):
 				// Look for it before anything else (FindLicense above).
 				return step{}, &inDoubtError{err}

@@ -145,3 +145,72 @@ func TestLicenseNeedsBackend(t *testing.T) {
 	_, err = e.Submit(context.Background(), provision.OpenRequest{ServiceID: "503", TariffID: 1, Owner: "cy", Password: "Secret-pw-1"})
 	require.ErrorIs(t, err, provision.ErrNoBackend)
 }
+
+// crashAfterOrder is a licensing server whose process "dies" right after
+// an order went through: it stops the engine before the step can record
+// the license.
+type crashAfterOrder struct {
+	*bmlicense.Backend
+	stop func()
+}
+
+func (c *crashAfterOrder) OrderLicense(ctx context.Context, o provision.LicenseOrder) (string, error) {
+	id, err := c.Backend.OrderLicense(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	c.stop()
+	return "", fmt.Errorf("engine stopped after the order (id %s): %w", id, context.Canceled)
+}
+
+// TestLicenseCrashAfterOrder: the engine stops between the order and its
+// record; another engine on the same store resumes the Open, finds the
+// license by its name and records it: one order, one license.
+func TestLicenseCrashAfterOrder(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t)
+	c, err := billmanager.NewClient(v.fake.URL(), billmanager.WithCredentials(billmanagertest.DefaultUser, billmanagertest.DefaultPassword))
+	require.NoError(t, err)
+	store := memstore.New()
+	cfg := func(lb provision.LicenseBackend) provision.Config {
+		return provision.Config{
+			Store: store, Catalog: v.cat, WorkerID: "w" + fmt.Sprint(lb != nil), Workers: 1,
+			Dedicated:    map[string]provision.DedicatedBackend{"dc1": v.dc},
+			Licenses:     lb,
+			PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+			ClaimInterval: time.Millisecond,
+			Reachability:  func(context.Context, provision.Server) error { return nil },
+		}
+	}
+	ctx := context.Background()
+	runCtx, stop := context.WithCancel(ctx)
+	crash := &crashAfterOrder{Backend: bmlicense.New(c), stop: stop}
+	e1, err := provision.New(cfg(crash))
+	require.NoError(t, err)
+	op, err := e1.Submit(ctx, provision.OpenRequest{ServiceID: "504", TariffID: 1, Owner: "dee", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- e1.Run(runCtx) }()
+	<-done
+	cur, err := store.GetOperation(ctx, op.ID)
+	require.NoError(t, err)
+	require.NotEqual(t, provision.StateDone, cur.State, "stopped before the end")
+	require.Len(t, v.fake.Licenses(), 1)
+
+	e2, err := provision.New(cfg(bmlicense.New(c)))
+	require.NoError(t, err)
+	require.NoError(t, e2.Resume(ctx))
+	svc, err := store.GetService(ctx, "504")
+	require.NoError(t, err)
+	require.Equal(t, billing.StatusActive, svc.Status, svc.Error)
+	ls := v.fake.Licenses()
+	require.Len(t, ls, 1, "found again, not bought twice")
+	assert.Equal(t, fmt.Sprint(ls[0].ID), svc.Properties[provision.PropLicenseID])
+	orders := 0
+	for _, r := range v.fake.Requests() {
+		if r.Func == "soft.order.param" {
+			orders++
+		}
+	}
+	assert.Equal(t, 1, orders)
+}
