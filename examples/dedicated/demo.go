@@ -680,52 +680,13 @@ func (d *demo) check() error {
 			bad = append(bad, fmt.Sprintf("order %s: %v", o.serviceID, o.err))
 		}
 	}
-	if d.p.fakeDCI != nil {
-		bad = append(bad, d.checkFake()...)
-	}
-	if d.p.fake6 != nil {
+	if d.p.fakeDCI != nil || d.p.fake6 != nil {
 		bad = append(bad, d.checkPanel()...)
 	}
 	if len(bad) > 0 {
 		return errors.New(strings.Join(bad, "\n"))
 	}
 	return nil
-}
-
-// checkFake compares the store with the fake panel: every active service's
-// server is owned by its user under its domain, and no server is sold
-// twice.
-func (d *demo) checkFake() []string {
-	var bad []string
-	svcs, err := d.store.ListServices(context.Background(), provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive, billing.StatusSuspended}})
-	if err != nil {
-		return []string{err.Error()}
-	}
-	users := map[int64]string{}
-	for _, u := range d.p.fakeDCI.Users() {
-		users[u.ID] = u.Name
-	}
-	sold := map[string]string{}
-	for _, s := range svcs {
-		srv := s.Properties[provision.PropServerID]
-		if other := sold[srv]; other != "" {
-			bad = append(bad, fmt.Sprintf("server %s sold to services %s and %s", srv, other, s.ID))
-		}
-		sold[srv] = s.ID
-		id, _ := strconv.ParseInt(srv, 10, 64)
-		st, ok := d.p.fakeDCI.Server(id)
-		if !ok {
-			bad = append(bad, fmt.Sprintf("service %s: server %s is not in the panel", s.ID, srv))
-			continue
-		}
-		if st.Hostname != s.Properties[provision.PropDomain] {
-			bad = append(bad, fmt.Sprintf("service %s: server %s has hostname %q, want %q", s.ID, st.Name, st.Hostname, s.Properties[provision.PropDomain]))
-		}
-		if login := s.Properties[provision.PropLogin]; users[st.Owner] != login {
-			bad = append(bad, fmt.Sprintf("service %s: server %s is owned by %q, want %q", s.ID, st.Name, users[st.Owner], login))
-		}
-	}
-	return bad
 }
 
 // checkPanel compares the store with the panels through the adapters:

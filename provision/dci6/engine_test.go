@@ -194,12 +194,7 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 // answers.
 func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) (*dcimanager6test.Server, *provision.Engine) {
 	t.Helper()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
+	fake, c := newFakeClient(t, 40*time.Millisecond)
 	opts = append([]dci6.Option{dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com")}, opts...)
 	b, err := dci6.New(c, opts...)
 	require.NoError(t, err)
@@ -229,12 +224,7 @@ func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) 
 // sort order applies to the next order.
 func TestDataCenterOrder(t *testing.T) {
 	t.Parallel()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(20*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
+	fake, c := newFakeClient(t, 20*time.Millisecond)
 	cat := billing.NewCatalog()
 	ams := &billing.DataCenter{Name: "Amsterdam", DCImanager6: true, LocationID: 1, SortOrder: 2}
 	fra := &billing.DataCenter{Name: "Frankfurt", DCImanager6: true, LocationID: 2, SortOrder: 1}
@@ -303,4 +293,17 @@ func TestCatalogLocationRefused(t *testing.T) {
 	assert.ErrorIs(t, err, billing.ErrNotFound)
 	_, err = dci6.New(c, dci6.Location(1), dci6.CatalogLocation(cat, "dci5"), dci6.UserDomain("example.com"))
 	assert.ErrorContains(t, err, "not both")
+}
+
+// newFakeClient starts the DCImanager 6 fake (installs taking install) and
+// an administrator's client of it.
+func newFakeClient(t *testing.T, install time.Duration) (*dcimanager6test.Server, *dcimanager6.Client) {
+	t.Helper()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(install, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	return fake, c
 }

@@ -79,12 +79,8 @@ func TestHostingThroughFake(t *testing.T) {
 // on (or on Business) it goes through.
 func TestLiteNeedsDiskQuotas(t *testing.T) {
 	t.Parallel()
-	srv := ispmanagertest.NewServer(ispmanagertest.WithEdition(ispmanager.EditionLite))
-	t.Cleanup(srv.Close)
-	srv.SetDiskQuotas(false)
+	srv, c := quotasOff(t, ispmanager.EditionLite)
 	admin, pw := srv.Admin()
-	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials(admin, pw))
-	require.NoError(t, err)
 	ctx := context.Background()
 	cat := billing.NewCatalog()
 	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindISPmanager, Name: "isp", URL: srv.URL(), Username: admin, Password: pw}))
@@ -121,27 +117,30 @@ func TestLiteNeedsDiskQuotas(t *testing.T) {
 	assert.Equal(t, "1024", q, "the quota reached the panel")
 }
 
-// TestCheckCreate reads the edition once and the quotas on every call;
-// Business is never refused.
-func TestCheckCreate(t *testing.T) {
-	t.Parallel()
-	srv := ispmanagertest.NewServer(ispmanagertest.WithEdition(ispmanager.EditionBusiness))
+// quotasOff starts an ISPmanager fake of edition ed with disk quotas off
+// and returns an administrator's client of it.
+func quotasOff(t *testing.T, ed ispmanager.Edition) (*ispmanagertest.Server, *ispmanager.Client) {
+	t.Helper()
+	srv := ispmanagertest.NewServer(ispmanagertest.WithEdition(ed))
 	t.Cleanup(srv.Close)
 	srv.SetDiskQuotas(false)
 	admin, pw := srv.Admin()
 	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials(admin, pw))
 	require.NoError(t, err)
+	return srv, c
+}
+
+// TestCheckCreate: the quotas are read on every call; Business is never
+// refused.
+func TestCheckCreate(t *testing.T) {
+	t.Parallel()
+	_, c := quotasOff(t, ispmanager.EditionBusiness)
 	b := ispmgr.New(c)
 	require.NoError(t, b.CheckCreate(context.Background()), "Business with quotas off is not refused")
 
-	lite := ispmanagertest.NewServer(ispmanagertest.WithEdition(ispmanager.EditionLite))
-	t.Cleanup(lite.Close)
-	lite.SetDiskQuotas(false)
-	admin, pw = lite.Admin()
-	lc, err := ispmanager.NewClient(lite.URL(), ispmanager.WithCredentials(admin, pw))
-	require.NoError(t, err)
+	lite, lc := quotasOff(t, ispmanager.EditionLite)
 	lb := ispmgr.New(lc)
-	err = lb.CheckCreate(context.Background())
+	err := lb.CheckCreate(context.Background())
 	var qe *ispmgr.DiskQuotasOffError
 	require.ErrorAs(t, err, &qe)
 	assert.Equal(t, ispmanager.EditionLite, qe.Edition)
