@@ -14,6 +14,9 @@
 //     server's main address; FindLicense looks for that name and address
 //     among the account's licenses that are not deleted, which is how an
 //     order whose answer was lost is found instead of bought twice.
+//   - SuspendLicense and ResumeLicense forgive a refusal when the license
+//     already has the wanted status (read back with Get), so a retried
+//     Suspend or Unsuspend does not fail on its license.
 //   - CloseLicense is billmanager.Client.Close: suspended and put back in
 //     the account's pool (free.lic, 0.0.0.0), as BILLmanager's DCImanager
 //     module does; the provider deletes or reuses pooled licenses.
@@ -94,11 +97,33 @@ func (b *Backend) OrderLicense(ctx context.Context, o provision.LicenseOrder) (s
 	return l.ID, nil
 }
 
-// SuspendLicense suspends license id.
-func (b *Backend) SuspendLicense(ctx context.Context, id string) error { return b.s.Suspend(ctx, id) }
+// SuspendLicense suspends license id. A refusal by BILLmanager while the
+// license is suspended already (a repeated Suspend after a failure further
+// on) counts as done.
+func (b *Backend) SuspendLicense(ctx context.Context, id string) error {
+	return b.already(ctx, id, billing.StatusSuspended, b.s.Suspend(ctx, id))
+}
 
-// ResumeLicense resumes license id.
-func (b *Backend) ResumeLicense(ctx context.Context, id string) error { return b.s.Resume(ctx, id) }
+// ResumeLicense resumes license id; a refusal while it is active already
+// counts as done.
+func (b *Backend) ResumeLicense(ctx context.Context, id string) error {
+	return b.already(ctx, id, billing.StatusActive, b.s.Resume(ctx, id))
+}
+
+// already forgives err, BILLmanager's refusal of a status change, when the
+// license has the wanted status: the vendor does not say whether soft.suspend
+// of a suspended license (or soft.resume of an active one) is refused, and
+// a retried operation must not fail on it.
+func (b *Backend) already(ctx context.Context, id string, want billing.Status, err error) error {
+	var be *billmanager.Error
+	if err == nil || !errors.As(err, &be) {
+		return err
+	}
+	if l, gerr := b.s.Get(ctx, id); gerr == nil && l.Status == want {
+		return nil
+	}
+	return err
+}
 
 // CloseLicense suspends license id and returns it to the account's pool.
 // A license the licensing server no longer has is closed already.

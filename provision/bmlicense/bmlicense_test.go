@@ -214,3 +214,26 @@ func TestLicenseCrashAfterOrder(t *testing.T) {
 	}
 	assert.Equal(t, 1, orders)
 }
+
+// TestStatusAlready: a refused suspend of a suspended license (or resume
+// of an active one) is done; a refusal otherwise is returned.
+func TestStatusAlready(t *testing.T) {
+	t.Parallel()
+	fake := billmanagertest.NewServer(billmanagertest.WithLicense(billmanagertest.License{ID: 7001, Name: "Item #9 addon srv-9",
+		IP: netip.MustParseAddr("203.0.113.9"), Pricelist: lite, Status: billmanagertest.StatusSuspended}))
+	t.Cleanup(fake.Close)
+	c, err := billmanager.NewClient(fake.URL(), billmanager.WithCredentials(billmanagertest.DefaultUser, billmanagertest.DefaultPassword))
+	require.NoError(t, err)
+	b := bmlicense.New(c)
+	ctx := context.Background()
+	refuse := func(fn string) {
+		fake.Inject(billmanagertest.Fault{Match: fn, Kind: billmanagertest.FaultPanelError, Err: &billmanagertest.PanelError{Type: "access", Message: "refused"}})
+	}
+	refuse("soft.suspend")
+	require.NoError(t, b.SuspendLicense(ctx, "7001"), "suspended already")
+	refuse("soft.resume")
+	require.Error(t, b.ResumeLicense(ctx, "7001"), "still suspended: the refusal stands")
+	require.NoError(t, b.ResumeLicense(ctx, "7001"))
+	l, _ := fake.License(7001)
+	assert.Equal(t, billmanagertest.StatusActive, l.Status)
+}
