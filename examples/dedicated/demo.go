@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite"             // -store
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/billmanager/billmanagertest"
 	"github.com/ispkit/ispkit/provision"
 	"github.com/ispkit/ispkit/provision/memstore"
 	"github.com/ispkit/ispkit/provision/sqlstore"
@@ -130,6 +131,9 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		d.p = p
 	}
+	if err := d.p.connectLicenses(o, logger); err != nil {
+		return err
+	}
 	if err := d.buildCatalog(); err != nil {
 		return err
 	}
@@ -142,6 +146,7 @@ func (d *demo) run(ctx context.Context) error {
 		Catalog:        d.cat,
 		Dedicated:      d.p.backends,
 		Notifier:       welcome,
+		Licenses:       d.p.licenses,
 		IPPools:        d.ipPools(),
 		Workers:        o.workers,
 		LeaseDuration:  map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[o.real],
@@ -235,6 +240,9 @@ func (d *demo) buildCatalog() error {
 		t.ProductType = billing.ProductDedicatedServer
 		t.DomainTemplate = d.o.domain
 		t.DontWaitInstall = d.o.noWait
+		if d.o.license > 0 {
+			t.License = &billing.LicenseSpec{Pricelist: d.o.license, Period: 1}
+		}
 		if err := d.cat.AddTariff(t); err != nil {
 			return err
 		}
@@ -616,6 +624,9 @@ func (d *demo) summary(ctx context.Context) error {
 		if !mine[s.ID] {
 			notes = append([]string{"earlier run"}, notes...)
 		}
+		if lic := s.Properties[provision.PropLicenseID]; lic != "" {
+			notes = append(notes, "license "+lic)
+		}
 		if extra := s.Properties[provision.PropIPs]; extra != "" && s.Status != billing.StatusDeleted {
 			notes = append(notes, "extra "+extra)
 		}
@@ -633,6 +644,15 @@ func (d *demo) summary(ctx context.Context) error {
 	}
 	total, per := d.counts.snapshot()
 	n := max(len(d.orders)+d.resumed, 1)
+	if f := d.p.fakeLic; f != nil {
+		active := 0
+		for _, l := range f.Licenses() {
+			if l.Status == billmanagertest.StatusActive {
+				active++
+			}
+		}
+		fmt.Fprintf(d.out, "\nLicensing server: %d license(s) bought, %d active (a closed service's license is suspended and back in the pool)\n", len(f.Licenses()), active)
+	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(per)) {
 		parts = append(parts, fmt.Sprintf("%s: %d", panelName(k), per[k]))
@@ -651,6 +671,8 @@ func panelName(k string) string {
 		return "DCImanager 6"
 	case "ipmanager":
 		return "IPmanager"
+	case "billmanager":
+		return "licensing server"
 	}
 	return k
 }

@@ -24,6 +24,7 @@
 //	go run ./examples/dedicated
 //	go run ./examples/dedicated -panel dci6
 //	go run ./examples/dedicated -extra-ipv4 1 -recipe '#local__lamp' -no-wait
+//	go run ./examples/dedicated -license 55227   # an ISPmanager license with every server (fake licensing server)
 //	go run ./examples/dedicated -orders 12 -workers 8
 //	go run ./examples/dedicated -v                 # the module log: every panel call (redacted)
 //	go run ./examples/dedicated -store demo.db     # durable SQLite store; run it again to resume
@@ -53,6 +54,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/ispkit/ispkit/billmanager"
 )
 
 func main() {
@@ -77,6 +80,8 @@ type options struct {
 	recipe                       string
 	noWait                       bool
 	extraIPv4, extraIPv6         int
+	license                      int64
+	licURL, licUser, licPassword string
 	ipmURL, ipmUser, ipmPassword string
 	parking, public              string
 	config, os, domain           string
@@ -112,6 +117,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.noWait, "no-wait", false, "don't wait for the OS install: activate each service once its install has started")
 	fs.IntVar(&o.extraIPv4, "extra-ipv4", 0, "additional IPv4 addresses ordered with every server")
 	fs.IntVar(&o.extraIPv6, "extra-ipv6", 0, "additional IPv6 addresses ordered with every server")
+	fs.Int64Var(&o.license, "license", 0, "sell an ISPsystem license with every server: the licensing server's tariff code, e.g. 55227\n(ISPmanager 6 Lite); with the fakes a fake licensing server is started")
+	fs.StringVar(&o.licURL, "license-url", billmanager.ISPsystemURL, "licensing server (upstream BILLmanager) API URL, with -license and real panels")
+	fs.StringVar(&o.licUser, "license-user", "", "licensing server login, with -license and real panels")
+	fs.StringVar(&o.licPassword, "license-password", "", "licensing server password (or $LICENSE_PASSWORD)")
 	fs.StringVar(&o.domain, "domain", "s@ID@.example.net", "domain template of the servers (macros @ID@, @USERNAME@, @ACCOUNT_ID@)")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (self-signed panels on :1500)")
 	fs.BoolVar(&o.yes, "yes", false, "confirm that real servers may be provisioned (required with -dci)")
@@ -160,6 +169,12 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	}
 	if o.ipmPassword == "" {
 		o.ipmPassword = os.Getenv("IPMGR_PASSWORD")
+	}
+	if o.licPassword == "" {
+		o.licPassword = os.Getenv("LICENSE_PASSWORD")
+	}
+	if o.license < 0 {
+		return nil, errors.New("-license must be a positive tariff code")
 	}
 	if o.panel == "dci6" {
 		switch {

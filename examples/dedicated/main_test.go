@@ -241,7 +241,7 @@ func TestHelp(t *testing.T) {
 	if !strings.HasPrefix(s, "dedicated sells dedicated servers through the ispkit provisioning engine") {
 		t.Errorf("-h should start with what the program does:\n%s", s)
 	}
-	for _, f := range []string{"-panel", "-dci ", "-dci-user", "-dci-password", "-location", "-user-domain", "-ipmgr ", "-recipe", "-no-wait", "-extra-ipv4", "-extra-ipv6", "-yes"} {
+	for _, f := range []string{"-panel", "-dci ", "-dci-user", "-dci-password", "-location", "-user-domain", "-ipmgr ", "-recipe", "-no-wait", "-extra-ipv4", "-extra-ipv6", "-license", "-license-user", "-yes"} {
 		if !strings.Contains(s, f) {
 			t.Errorf("-h lacks %s:\n%s", f, s)
 		}
@@ -264,5 +264,32 @@ func TestFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", args, err, want)
 		}
+	}
+}
+
+// TestLicenses: with -license every server comes with an ISPsystem
+// license from a fake licensing server over HTTP; the closed service's
+// license is suspended and back in the pool.
+func TestLicenses(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	var out output
+	if err := run(ctx, append([]string{"-panel", "dci6", "-orders", "2", "-license", "55227"}, fast...), &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"License:   ISPsystem license ", // in the welcome message
+		"Licensing server: 2 license(s) bought, 1 active",
+		"licensing server: ",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	_, table, _ := strings.Cut(s, "Summary:\n")
+	if n := len(regexp.MustCompile(`(?m)^\s+\d+\s+Dedicated .*license \d+`).FindAllString(table, -1)); n != 2 {
+		t.Errorf("want both services with a license in the summary, got %d:\n%s", n, s)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/billmanager/billmanagertest"
 	"github.com/ispkit/ispkit/dcimanager5"
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
@@ -88,6 +89,9 @@ type panels struct {
 	fakeIPM *ipmanagertest.Server
 	fake6   *dcimanager6test.Server
 	closers []func()
+
+	licenses provision.LicenseBackend // -license: the licensing server
+	fakeLic  *billmanagertest.Server  // its fake, with the fake panels
 
 	mu     sync.Mutex
 	notes6 map[string]string // DCImanager 6 server id → notes of its failure
