@@ -106,6 +106,10 @@ type Tariff struct {
 	UsernameTemplate string
 	// DomainTemplate is the default-domain template, same macros.
 	DomainTemplate string
+
+	// License, when set, is the ISPsystem license sold with every server
+	// of a dedicated-server tariff (see [LicenseSpec]).
+	License *LicenseSpec
 }
 
 // Clone returns a deep copy of t.
@@ -117,6 +121,7 @@ func (t *Tariff) Clone() *Tariff {
 	c.Modules = slices.Clone(t.Modules)
 	c.OSTemplates = slices.Clone(t.OSTemplates)
 	c.Limits = t.Limits.Clone()
+	c.License = t.License.Clone()
 	return &c
 }
 
@@ -192,6 +197,14 @@ func (t *Tariff) Validate() error {
 	}
 	if err := t.validateOSTemplates(); err != nil {
 		return err
+	}
+	if t.License != nil {
+		if t.ProductType != ProductDedicatedServer {
+			return invalid("License", "only dedicated-server tariffs sell a license with the server")
+		}
+		if err := t.License.Validate(); err != nil {
+			return err
+		}
 	}
 	for field, tmpl := range map[string]string{"UsernameTemplate": t.UsernameTemplate, "DomainTemplate": t.DomainTemplate} {
 		if err := checkTemplate(tmpl); err != nil {

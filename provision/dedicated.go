@@ -127,8 +127,9 @@ func dedicatedProduct() *product {
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
 		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
 			doc: "Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either"},
-		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dActivate),
+		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dLicense),
 			doc: "the customer's user becomes the owner"},
+		licenseOpenStep(),
 		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
 			doc: "properties saved on the service, service Active, welcome"},
 		stepDef{name: dManual, phase: PhaseRecord, fn: on(openManual), next: goesTo(stepDone), onError: manual,
@@ -154,6 +155,7 @@ func dedicatedProduct() *product {
 	open.failRoute = abortServer
 
 	close := newGraph(k, OpClose, failing,
+		licenseFollowStep(lClose, "the service's license closed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.CloseLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(closeStart), next: goesTo(cDisable, cFinish, stepDone),
 			doc: "nothing to do when Deleted; no server: only the record"},
 		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
@@ -169,6 +171,7 @@ func dedicatedProduct() *product {
 		stepDef{name: cFinish, phase: PhaseRecord, fn: on(closeFinish), next: goesTo(stepDone), doc: "service Deleted"},
 	)
 	suspend := newGraph(k, OpSuspend, failing,
+		licenseFollowStep(lSuspend, "the service's license suspended (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.SuspendLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
 		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(sPortsOffWait),
 			doc: "switch ports off (the server keeps running)"},
@@ -180,6 +183,7 @@ func dedicatedProduct() *product {
 			doc: "service Suspended"},
 	)
 	unsuspend := newGraph(k, OpUnsuspend, failing,
+		licenseFollowStep(lResume, "the service's license resumed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.ResumeLicense }),
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sUnblock), doc: "—"},
 		stepDef{name: sUnblock, phase: PhaseServer, fn: on(unsuspendUnblock), next: goesTo(sPortsOn),
 			doc: "server enabled (unblocked)"},
@@ -289,6 +293,9 @@ func dedicatedCheckOpen(e *Engine, req OpenRequest, t *billing.Tariff) error {
 	}
 	if req.Password == "" {
 		return reqArg(req, "Password", "required")
+	}
+	if err := licenseCheckOpen(e, req, t); err != nil {
+		return err
 	}
 	d, err := serverDomain(t, req.ServiceID, req.Owner, req.Domain, req.AccountID)
 	if err != nil {

@@ -518,7 +518,7 @@ func openTransfer(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 	if err != nil {
 		return step{}, err
 	}
-	return dActivate, ensureOwner(ctx, tg.b, s, d.UserID)
+	return dLicense, ensureOwner(ctx, tg.b, s, d.UserID)
 }
 
 func openActivate(ctx context.Context, r *run, d *DedicatedState) (step, error) {

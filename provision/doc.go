@@ -76,8 +76,10 @@
 //	    wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)
 //	reachable        server   → transfer
 //	    Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either
-//	transfer         server   → activate
+//	transfer         server   → license
 //	    the customer's user becomes the owner
+//	license          server   → activate | manual
+//	    the tariff's ISPsystem license for the main address: found again, else ordered; recorded on the service (none: skipped)
 //	activate         record   → done
 //	    properties saved on the service, service Active, welcome
 //	manual           record   → done
@@ -101,6 +103,8 @@
 //
 // dedicated, suspend:
 //
+//	license_suspend  server   → start
+//	    the service's license suspended (none: skipped)
 //	start            prepare  → ports_off
 //	ports_off        server   → ports_off_wait
 //	    switch ports off (the server keeps running)
@@ -113,6 +117,8 @@
 //
 // dedicated, unsuspend:
 //
+//	license_resume   server   → start
+//	    the service's license resumed (none: skipped)
 //	start            prepare  → unblock
 //	unblock          server   → ports_on
 //	    server enabled (unblocked)
@@ -125,6 +131,8 @@
 //
 // dedicated, close:
 //
+//	license_close    server   → start
+//	    the service's license closed (none: skipped)
 //	start            prepare  → close_disable | close_finish | done
 //	    nothing to do when Deleted; no server: only the record
 //	close_disable    server   → close_ips
@@ -205,7 +213,23 @@
 //	start            server   → done
 //	    the account's password
 //
-// colocation, open, suspend, unsuspend, close, change_password, add_ip, remove_ip, reinstall:
+// colocation, open:
+//
+//	start            prepare  → manual
+//	    a manual task for the department of the tariff's first module
+//	manual           record   → done
+//	    the task recorded on the service (an Open's service Processing)
+//
+// colocation, suspend, unsuspend:
+//
+//	start            prepare  → ports | manual
+//	    the server in DCImanager (its id on the service, a backend for its module): its ports; else a manual task
+//	ports            server   → done
+//	    switch ports off (Suspend) or on (Unsuspend), service Suspended or Active
+//	manual           record   → done
+//	    the task recorded on the service
+//
+// colocation, close, change_password, add_ip, remove_ip, reinstall:
 //
 //	start            prepare  → manual
 //	    a manual task for the department of the tariff's first module

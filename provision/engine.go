@@ -129,6 +129,19 @@ type Config struct {
 	// is handed to a department; staff report back with
 	// Engine.CompleteManualTask or Engine.FailManualTask.
 	OnManualTask func(billing.ManualTask)
+	// Licenses is the licensing server that orders the ISPsystem licenses
+	// of tariffs with a billing.Tariff.License (an upstream BILLmanager:
+	// the bmlicense adapter). Required to open such tariffs.
+	Licenses LicenseBackend
+	// Notifier, when set, receives the customer's welcome message when a
+	// service first becomes Active (its saved properties and the ordered
+	// password) and a failure message, addressed to the module's
+	// ErrorRecipient, for every failure that needs staff: a failed
+	// operation, a server taken out of sale after it failed, a manual task.
+	// It is called at most once per message, after the state it reports
+	// was stored, on the goroutine running the operation; its errors are
+	// logged and change nothing.
+	Notifier billing.Notifier
 }
 
 // Clock is a time source: Now, and a channel that receives once a

@@ -118,6 +118,7 @@ var causes = []struct {
 	{"service_state", ErrServiceState},
 	{"unsupported", ErrUnsupported},
 	{"no_backend", ErrNoBackend},
+	{"disk_quotas_off", ErrDiskQuotasOff},
 	{"invalid_argument", ErrInvalidRequest},
 }
 

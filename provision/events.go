@@ -85,4 +85,5 @@ func (e *Engine) emit(ev Event) {
 	for _, fn := range fns {
 		fn(ev)
 	}
+	e.notifyFailure(ev)
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -121,6 +122,43 @@ func hostingProduct() *product {
 	}
 }
 
+// ErrDiskQuotasOff is matched (errors.Is) by the error of a hosting Open
+// whose panel is ISPmanager Lite with disk quotas off. The vendor's
+// integration guide ("Settings in ISPmanager") requires them on Lite: the
+// panel otherwise ignores the disk limit of every account it creates. The
+// Open fails before anything is created; turn quotas on (ISPmanager's "Set
+// disk quotas") and order again.
+var ErrDiskQuotasOff = errors.New("provision: ISPmanager Lite has disk quotas off; turn them on before selling accounts")
+
+// CreatePreflight is implemented by a HostingBackend that checks its panel
+// before an account is created (the ispmgr adapter: disk quotas on
+// ISPmanager Lite). The engine calls CheckCreate before it reads the
+// template or creates anything; an error matching ErrDiskQuotasOff (or
+// ErrInvalidRequest) fails the Open, any other error is handled as the
+// failed panel read it is (retried, or the next module after a panel
+// fault).
+type CreatePreflight interface {
+	CheckCreate(ctx context.Context) error
+}
+
+// hostingPreflight runs b's CreatePreflight, if any.
+func hostingPreflight(ctx context.Context, m *billing.Module, b hostingGate) error {
+	pf, ok := b.b.(CreatePreflight)
+	if !ok {
+		return nil
+	}
+	err := b.r.read(ctx, "CheckCreate", pf.CheckCreate)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrDiskQuotasOff), errors.Is(err, ErrInvalidRequest):
+		return permanent(fmt.Errorf("module %s: %w", m.Name, err))
+	case isPanelFault(b.b, err):
+		return &panelFault{fmt.Errorf("module %s: check the panel: %w", m.Name, err)}
+	}
+	return fmt.Errorf("module %s: check the panel: %w", m.Name, err)
+}
+
 // hostingBaseName is the account name before collision suffixes: the
 // tariff's username template (default @USERNAME@) expanded, reduced to
 // ASCII letters and digits, lower-cased and cut to 16 characters.
@@ -235,6 +273,11 @@ func hostingCreate(ctx context.Context, r *run, h *HostingState) (step, error) {
 	}
 	name := h.Name
 	if !h.CreateSent {
+		// Before the intent: a panel that cannot hold the account as sold
+		// fails the Open with nothing created.
+		if err := hostingPreflight(ctx, m, b); err != nil {
+			return step{}, err
+		}
 		h.CreateSent, h.sentHere = true, true
 		return hCreate, nil // checkpoint the intent
 	}

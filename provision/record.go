@@ -75,6 +75,7 @@ func (r *run) transition(s *Service, to billing.Status) error {
 				e := r.event(EventWelcome, "")
 				e.ServiceID, e.Module, e.ServerID, e.Properties = s.ID, s.Module, props[PropServerID], props
 				r.e.emit(e)
+				r.notifyWelcome(s, props, bs.ActivatedAt)
 			})
 		}
 	}

@@ -195,7 +195,16 @@ func TestFaultsAndWakeUp(t *testing.T) {
 
 func TestOperationsAdvance(t *testing.T) {
 	t.Parallel()
-	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	// The fake's own clock: the operation is running until the clock
+	// passes its duration, however slow the machine is.
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond), dcimanager6test.WithClock(clock))
 	f.SetStrict(true)
 	defer f.Close()
 	c := login(t, f)
@@ -205,13 +214,10 @@ func TestOperationsAdvance(t *testing.T) {
 	op, ok := f.Operation(opID)
 	require.True(t, ok)
 	assert.Equal(t, "running", op.Status)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		op, _ = f.Operation(opID)
-		if op.Status != "running" || time.Now().After(deadline) {
-			break
-		}
-	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	op, _ = f.Operation(opID)
 	assert.Equal(t, "ok", op.Status)
 	m, _ := f.Machine(1)
 	assert.Equal(t, int64(1), m.OSTemplateID)

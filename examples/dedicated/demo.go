@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite"             // -store
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/billmanager/billmanagertest"
 	"github.com/ispkit/ispkit/provision"
 	"github.com/ispkit/ispkit/provision/memstore"
 	"github.com/ispkit/ispkit/provision/sqlstore"
@@ -60,6 +61,7 @@ type demo struct {
 	svcServer  map[string]string // service → its server (from the welcome)
 	failures   []string          // servers that failed during an open: "name: reason"
 	parkedOn   map[string]string // operation/server → the address it was reserved on
+	welcomes   int               // welcome messages rendered
 }
 
 func (d *demo) close() {
@@ -97,12 +99,24 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	if o.real {
 		d.p = &panels{}
-		if err := d.p.connect(o, logger); err != nil {
+		var err error
+		if o.panel == "dci6" {
+			err = d.p.connect6(o, []site6{{dc: fmt.Sprintf("Location %d", o.location), module: moduleName, loc: o.location, sort: 1}}, logger)
+		} else {
+			err = d.p.connect(o, logger)
+		}
+		if err != nil {
 			return err
 		}
 		if err := d.p.loadNames(ctx); err != nil {
 			return fmt.Errorf("DCImanager %s: %w", o.dciURL, err)
 		}
+	} else if o.panel == "dci6" {
+		p, err := startFake6(o, logger)
+		if err != nil {
+			return err
+		}
+		d.p = p
 	} else {
 		var prev *restored
 		if d.durable {
@@ -117,13 +131,22 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		d.p = p
 	}
+	if err := d.p.connectLicenses(o, logger); err != nil {
+		return err
+	}
 	if err := d.buildCatalog(); err != nil {
+		return err
+	}
+	welcome, err := newNotifier(d)
+	if err != nil {
 		return err
 	}
 	eng, err := provision.New(provision.Config{
 		Store:          d.store,
 		Catalog:        d.cat,
-		Dedicated:      map[string]provision.DedicatedBackend{moduleName: d.p.dci},
+		Dedicated:      d.p.backends,
+		Notifier:       welcome,
+		Licenses:       d.p.licenses,
 		IPPools:        d.ipPools(),
 		Workers:        o.workers,
 		LeaseDuration:  map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[o.real],
@@ -188,27 +211,38 @@ func (d *demo) openStore(ctx context.Context) error {
 	return nil
 }
 
+// buildCatalog adds the tariffs to the panels' catalog (its data centers
+// and modules).
 func (d *demo) buildCatalog() error {
-	d.cat = billing.NewCatalog()
-	if err := d.cat.AddDataCenter(&billing.DataCenter{Name: d.p.mod.DataCenter}); err != nil {
-		return err
-	}
-	if err := d.cat.AddModule(d.p.mod); err != nil {
-		return err
+	d.cat = d.p.cat
+	all := make([]string, 0, len(d.p.mods))
+	for _, m := range d.p.mods {
+		all = append(all, m.Name)
 	}
 	var tariffs []*billing.Tariff
-	if d.o.real {
-		tariffs = []*billing.Tariff{{ID: 1, Name: "Dedicated " + d.o.config, ServerConfig: d.o.config, OSTemplate: d.o.os}}
-	} else {
+	switch {
+	case d.o.real:
+		tariffs = []*billing.Tariff{{ID: 1, Name: "Dedicated " + d.o.config, ServerConfig: d.o.config, OSTemplate: d.o.os, Modules: all}}
+	case d.o.panel == "dci6":
+		// E-2146G only in Amsterdam; i9 in both data centers (Amsterdam's
+		// first: its data center sorts first).
 		tariffs = []*billing.Tariff{
-			{ID: 1, Name: "Dedicated " + configE3, ServerConfig: configE3, OSTemplate: osDebian},
-			{ID: 2, Name: "Dedicated " + configE5, ServerConfig: configE5, OSTemplate: osDebian, Recipe: "#local__lamp"},
+			{ID: 1, Name: "Dedicated E-2146G", ServerConfig: config6E2146, OSTemplate: os6Ubuntu, OSTemplates: []string{os6Ubuntu, os6Debian}, Modules: []string{"dc-ams"}},
+			{ID: 2, Name: "Dedicated i9", ServerConfig: config6I9, OSTemplate: os6Ubuntu, Modules: []string{"dc-ams", "dc-fra"}},
+		}
+	default:
+		tariffs = []*billing.Tariff{
+			{ID: 1, Name: "Dedicated " + configE3, ServerConfig: configE3, OSTemplate: osDebian, Modules: all},
+			{ID: 2, Name: "Dedicated " + configE5, ServerConfig: configE5, OSTemplate: osDebian, Recipe: "#local__lamp", Modules: all},
 		}
 	}
 	for _, t := range tariffs {
 		t.ProductType = billing.ProductDedicatedServer
-		t.Modules = []string{moduleName}
 		t.DomainTemplate = d.o.domain
+		t.DontWaitInstall = d.o.noWait
+		if d.o.license > 0 {
+			t.License = &billing.LicenseSpec{Pricelist: d.o.license, Period: 1}
+		}
 		if err := d.cat.AddTariff(t); err != nil {
 			return err
 		}
@@ -218,9 +252,29 @@ func (d *demo) buildCatalog() error {
 
 func (d *demo) intro() {
 	o := d.o
-	if o.real {
-		d.printf("DCImanager 5: %s (%d servers)\n", o.dciURL, len(d.p.names))
-	} else {
+	switch {
+	case o.real:
+		d.printf("%s: %s (%d servers)\n", d.p.panel, o.dciURL, len(d.p.names))
+	case o.panel == "dci6":
+		d.printf("Fake DCImanager 6 %s, two DCImanager 6 managed data centers:\n", o.dciURL)
+		for _, dc := range d.cat.DataCenters() {
+			mods := d.cat.ModulesIn(dc.Name)
+			free := 0
+			for _, m := range d.p.fake6.Machines() {
+				if m.LocationID == dc.LocationID && d.p.fake6.Available(m.ID) {
+					free++
+				}
+			}
+			d.printf("  %-10s location %d, sort order %d, module %s, %d free servers\n", dc.Name, dc.LocationID, dc.SortOrder, strings.Join(mods, ","), free)
+		}
+		for _, t := range d.cat.Tariffs() {
+			var order []string
+			for _, m := range d.cat.SelectModules(t) {
+				order = append(order, m.Name)
+			}
+			d.printf("  tariff %q (%s) from %s\n", t.Name, t.ServerConfig, strings.Join(order, " then "))
+		}
+	default:
 		d.printf("Fake data center (DCImanager 5 %s, IPmanager %s):\n", o.dciURL, o.ipmURL)
 		for i, r := range racks {
 			ip, group := rackIP(i)
@@ -316,6 +370,11 @@ func (d *demo) placeOrders(ctx context.Context) error {
 	// E3, E3, E5, E3, E3, E5, E5: with the racks above one E5 order finds
 	// no server left and stays Pending.
 	pattern := []int{0, 0, 1, 0, 0, 1, 1}
+	if d.o.panel == "dci6" {
+		// E-2146G, E-2146G, then i9s: the Amsterdam i9 goes first, then
+		// Frankfurt's two; the fourth i9 order finds none left.
+		pattern = []int{0, 0, 1, 1, 1, 1}
+	}
 	for i := range d.o.orders {
 		owner := customers[i%len(customers)]
 		if i >= len(customers) {
@@ -327,14 +386,25 @@ func (d *demo) placeOrders(ctx context.Context) error {
 		}
 		o := &order{serviceID: strconv.Itoa(first + i), owner: owner, tariff: t, options: map[string]string{}}
 		if !d.o.real {
-			switch i {
-			case 1:
+			// A few orders show the options (the E5 order of the DCImanager
+			// 5 run gets another OS).
+			switch {
+			case i == 1:
 				o.options[billing.OptionIPv4] = "1"
-			case 2:
+			case i == 2 && d.o.panel == "dci5":
 				o.options[billing.OptionOS] = osUbuntu
-			case 3:
+			case i == 3 && d.o.panel == "dci5":
 				o.options[billing.OptionIPv6] = "1"
 			}
+		}
+		if n := d.o.extraIPv4; n > 0 {
+			o.options[billing.OptionIPv4] = strconv.Itoa(n)
+		}
+		if n := d.o.extraIPv6; n > 0 {
+			o.options[billing.OptionIPv6] = strconv.Itoa(n)
+		}
+		if d.o.recipe != "" {
+			o.options[billing.OptionRecipe] = d.o.recipe
 		}
 		d.orders = append(d.orders, o)
 	}
@@ -417,25 +487,61 @@ func (d *demo) lifecycle(ctx context.Context) error {
 		return nil
 	}
 	id, srv := svc.ID, svc.Properties[provision.PropServerID]
-	d.printf("Service %s on %s: suspend, resume, close\n", id, d.p.serverName(srv))
+	d.printf("Service %s on %s: log-in link, password, extra address, reinstall, suspend, resume, close\n", id, d.p.serverName(srv))
 	if link, err := d.eng.LoginURL(ctx, id); err == nil {
 		d.printf("  login link for %s: %s\n", svc.Properties[provision.PropLogin], redactKey(link))
 	} else if !errors.Is(err, provision.ErrUnsupported) {
 		return fmt.Errorf("login link: %w", err)
 	}
+	do := func(what string, req provision.Request) (*provision.Service, error) {
+		if _, err := d.eng.Do(ctx, req); err != nil {
+			if ctx.Err() != nil {
+				return nil, d.interrupted(ctx)
+			}
+			return nil, fmt.Errorf("%s of service %s: %w", what, id, err)
+		}
+		return d.store.GetService(ctx, id)
+	}
+	if _, err := do("password change", provision.ChangePasswordRequest{ServiceID: id, Password: randomPassword()}); err != nil {
+		return err
+	}
+	d.note(id, "password changed")
+	before := extraIPs(svc)
+	cur, err := do("extra address", provision.AddIPRequest{ServiceID: id, Family: "ipv4"})
+	if err != nil {
+		return err
+	}
+	var added string
+	for _, ip := range extraIPs(cur) {
+		if !slices.Contains(before, ip) {
+			added = ip
+		}
+	}
+	if added == "" {
+		return fmt.Errorf("extra address of service %s: no new address on the service (%v)", id, extraIPs(cur))
+	}
+	d.printf("  %s  #%-5s extra address %s added\n", sinceStart(d.t0), id, added)
+	if _, err := do("address removal", provision.RemoveIPRequest{ServiceID: id, IP: added}); err != nil {
+		return err
+	}
+	d.printf("  %s  #%-5s extra address %s removed and released\n", sinceStart(d.t0), id, added)
+	d.note(id, "address "+added+" added and removed")
+	cur, err = do("reinstall", provision.ReinstallRequest{ServiceID: id, Password: randomPassword()})
+	if err != nil {
+		return err
+	}
+	d.printf("  %s  #%-5s reinstalled: %s\n", sinceStart(d.t0), id, cur.Properties[provision.PropOS])
+	d.note(id, "reinstalled")
 	for _, step := range []struct {
 		name string
 		req  provision.Request
 	}{{"suspended", provision.SuspendRequest{ServiceID: id}}, {"resumed", provision.UnsuspendRequest{ServiceID: id}}, {"closed", provision.CloseRequest{ServiceID: id}}} {
-		if _, err := d.eng.Do(ctx, step.req); err != nil {
-			if ctx.Err() != nil {
-				return d.interrupted(ctx)
-			}
-			return fmt.Errorf("%s service %s: %w", strings.TrimSuffix(step.name, "d"), id, err)
+		if _, err := do(strings.TrimSuffix(step.name, "d"), step.req); err != nil {
+			return err
 		}
 		d.note(id, step.name)
 	}
-	s, err := d.p.dci.GetServer(ctx, srv)
+	s, err := d.p.backend(svc.Module).GetServer(ctx, srv)
 	if err != nil {
 		return err
 	}
@@ -443,12 +549,27 @@ func (d *demo) lifecycle(ctx context.Context) error {
 	if owner == "" {
 		owner = "none"
 	}
-	d.printf("  %s is back in stock: hostname %s, address %s, owner %s, disabled until the next order\n\n", d.p.serverName(srv), s.Hostname, s.IP, owner)
+	d.printf("  %s is back in stock: hostname %s, address %s, owner %s, disabled until the next order\n\n", d.p.serverName(srv), s.Hostname, dash(s.IP), owner)
 	return nil
 }
 
-// redactKey hides the one-time key of a login link.
+// extraIPs are the additional addresses saved on the service.
+func extraIPs(svc *provision.Service) []string {
+	var out []string
+	for _, ip := range strings.Split(svc.Properties[provision.PropIPs], ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// redactKey hides the one-time key of a login link: DCImanager 5's key=
+// parameter, DCImanager 6's /auth/key-v4/<key> path.
 func redactKey(link string) string {
+	if i := strings.Index(link, "/key-v4/"); i >= 0 {
+		return link[:i] + "/key-v4/[REDACTED]"
+	}
 	if i := strings.Index(link, "key="); i >= 0 {
 		end := strings.IndexByte(link[i:], '&')
 		if end < 0 {
@@ -503,6 +624,9 @@ func (d *demo) summary(ctx context.Context) error {
 		if !mine[s.ID] {
 			notes = append([]string{"earlier run"}, notes...)
 		}
+		if lic := s.Properties[provision.PropLicenseID]; lic != "" {
+			notes = append(notes, "license "+lic)
+		}
 		if extra := s.Properties[provision.PropIPs]; extra != "" && s.Status != billing.StatusDeleted {
 			notes = append(notes, "extra "+extra)
 		}
@@ -520,9 +644,37 @@ func (d *demo) summary(ctx context.Context) error {
 	}
 	total, per := d.counts.snapshot()
 	n := max(len(d.orders)+d.resumed, 1)
-	fmt.Fprintf(d.out, "\nPanel calls: %d (DCImanager 5: %d, IPmanager: %d), %.0f per order; %s in all\n",
-		total, per["dcimanager5"], per["ipmanager"], float64(total)/float64(n), time.Since(d.t0).Round(100*time.Millisecond))
+	if f := d.p.fakeLic; f != nil {
+		active := 0
+		for _, l := range f.Licenses() {
+			if l.Status == billmanagertest.StatusActive {
+				active++
+			}
+		}
+		fmt.Fprintf(d.out, "\nLicensing server: %d license(s) bought, %d active (a closed service's license is suspended and back in the pool)\n", len(f.Licenses()), active)
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(per)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", panelName(k), per[k]))
+	}
+	fmt.Fprintf(d.out, "\nPanel calls: %d (%s), %.0f per order; %d welcome message(s); %s in all\n",
+		total, strings.Join(parts, ", "), float64(total)/float64(n), d.welcomes, time.Since(d.t0).Round(100*time.Millisecond))
 	return nil
+}
+
+// panelName is the display name of a client's log "panel" attribute.
+func panelName(k string) string {
+	switch k {
+	case "dcimanager5":
+		return "DCImanager 5"
+	case "dcimanager6":
+		return "DCImanager 6"
+	case "ipmanager":
+		return "IPmanager"
+	case "billmanager":
+		return "licensing server"
+	}
+	return k
 }
 
 func dash(s string) string {
@@ -550,8 +702,8 @@ func (d *demo) check() error {
 			bad = append(bad, fmt.Sprintf("order %s: %v", o.serviceID, o.err))
 		}
 	}
-	if d.p.fakeDCI != nil {
-		bad = append(bad, d.checkFake()...)
+	if d.p.fakeDCI != nil || d.p.fake6 != nil {
+		bad = append(bad, d.checkPanel()...)
 	}
 	if len(bad) > 0 {
 		return errors.New(strings.Join(bad, "\n"))
@@ -559,18 +711,15 @@ func (d *demo) check() error {
 	return nil
 }
 
-// checkFake compares the store with the fake panel: every active service's
-// server is owned by its user under its domain, and no server is sold
-// twice.
-func (d *demo) checkFake() []string {
+// checkPanel compares the store with the panels through the adapters:
+// every active service's server is owned by its user under its domain,
+// and no server is sold twice.
+func (d *demo) checkPanel() []string {
+	ctx := context.Background()
 	var bad []string
-	svcs, err := d.store.ListServices(context.Background(), provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive, billing.StatusSuspended}})
+	svcs, err := d.store.ListServices(ctx, provision.ServiceFilter{Statuses: []billing.Status{billing.StatusActive, billing.StatusSuspended}})
 	if err != nil {
 		return []string{err.Error()}
-	}
-	users := map[int64]string{}
-	for _, u := range d.p.fakeDCI.Users() {
-		users[u.ID] = u.Name
 	}
 	sold := map[string]string{}
 	for _, s := range svcs {
@@ -579,17 +728,16 @@ func (d *demo) checkFake() []string {
 			bad = append(bad, fmt.Sprintf("server %s sold to services %s and %s", srv, other, s.ID))
 		}
 		sold[srv] = s.ID
-		id, _ := strconv.ParseInt(srv, 10, 64)
-		st, ok := d.p.fakeDCI.Server(id)
-		if !ok {
-			bad = append(bad, fmt.Sprintf("service %s: server %s is not in the panel", s.ID, srv))
+		got, err := d.p.backend(s.Module).GetServer(ctx, srv)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("service %s: server %s: %v", s.ID, srv, err))
 			continue
 		}
-		if st.Hostname != s.Properties[provision.PropDomain] {
-			bad = append(bad, fmt.Sprintf("service %s: server %s has hostname %q, want %q", s.ID, st.Name, st.Hostname, s.Properties[provision.PropDomain]))
+		if got.Hostname != s.Properties[provision.PropDomain] {
+			bad = append(bad, fmt.Sprintf("service %s: server %s has hostname %q, want %q", s.ID, got.Name, got.Hostname, s.Properties[provision.PropDomain]))
 		}
-		if login := s.Properties[provision.PropLogin]; users[st.Owner] != login {
-			bad = append(bad, fmt.Sprintf("service %s: server %s is owned by %q, want %q", s.ID, st.Name, users[st.Owner], login))
+		if got.OwnerID != s.Properties[provision.PropUserID] {
+			bad = append(bad, fmt.Sprintf("service %s: server %s is owned by user %q, want %q", s.ID, got.Name, got.OwnerID, s.Properties[provision.PropUserID]))
 		}
 	}
 	return bad
@@ -707,9 +855,12 @@ func (d *demo) onEvent(ev provision.Event) {
 				line("OS install running: %d%%", ev.Percent)
 			}
 			// One line per quarter, not one per poll.
+			// (one line per event, however many quarters it passed)
+			printed := false
 			for _, q := range []int{25, 50, 75} {
-				if ev.Percent >= q && once(fmt.Sprintf("progress%d", q)) {
+				if ev.Percent >= q && once(fmt.Sprintf("progress%d", q)) && !printed {
 					line("OS install %d%%", ev.Percent)
+					printed = true
 				}
 			}
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -89,6 +91,8 @@ func TestDefaultRun(t *testing.T) {
 		"rolled back: parked again",                      // srv-01 is parked again
 		"suspended: switch port off", "resumed: switch port on", "closed:",
 		"is back in stock: hostname free.ds",
+		"change_password done", "removed and released", "reinstalled: ",
+		"welcome message of #", "message to noc@example.net: server", // the failed disk reaches the error recipient
 		"SERVICE  TARIFF", "Panel calls: ",
 	} {
 		if !strings.Contains(s, want) {
@@ -152,5 +156,140 @@ func TestRealPanelsNeedYes(t *testing.T) {
 	err := run(context.Background(), []string{"-dci", "https://dci.invalid/dcimgr", "-dci-user", "admin", "-dci-password", "x", "-config", "E3"}, &out)
 	if err == nil || !strings.Contains(err.Error(), "-yes") || !strings.Contains(out.String(), "WARNING") {
 		t.Fatalf("err = %v, output:\n%s", err, out.String())
+	}
+}
+
+// TestDCI6Run is the DCImanager 6 run: two data centers (Amsterdam sorted
+// before Frankfurt), the whole lifecycle on one service, against the fake
+// DCImanager 6 over HTTP.
+func TestDCI6Run(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	var out output
+	if err := run(ctx, append([]string{"-panel", "dci6"}, fast...), &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"Amsterdam  location 1, sort order 1, module dc-ams",
+		"Frankfurt  location 2, sort order 2, module dc-fra",
+		`tariff "Dedicated i9" (i9-9900K-64Gb-2x1024NVMe) from dc-ams then dc-fra`,
+		"Ordering 6 server(s) at once",
+		"login link for ", "/key-v4/[REDACTED]",
+		"change_password done", "extra address 192.0.2.", "removed and released", "reinstalled: Ubuntu 24.04",
+		"suspended: switch port off", "resumed: switch port on", "closed:",
+		"is back in stock: hostname free.ds",
+		"welcome message of #", "DCImanager 6: ",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	r := rows(t, s)
+	if len(r) != 6 || count(r, "Active") != 4 || count(r, "Deleted") != 1 || count(r, "Pending") != 1 {
+		t.Errorf("summary statuses = %v, want 4 Active, 1 Deleted, 1 Pending:\n%s", r, s)
+	}
+	// The i9 tariff is served by Amsterdam first: its only i9 is sold, and
+	// both of Frankfurt's.
+	for _, srv := range []string{"srv-ams-03", "srv-fra-01", "srv-fra-02"} {
+		if !regexp.MustCompile(`(?m)^\s+\d+\s+Dedicated i9\s+(Active|Deleted)\s+` + srv).MatchString(s) {
+			t.Errorf("%s should be sold on the i9 tariff:\n%s", srv, s)
+		}
+	}
+	if regexp.MustCompile(`key-v4/[0-9a-f]`).MatchString(s) {
+		t.Errorf("a login key is printed:\n%s", s)
+	}
+}
+
+// TestOrderFlags: extra addresses, a recipe and "don't wait" reach every
+// order.
+func TestOrderFlags(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	var out output
+	// The installs take ten minutes: only -no-wait lets the services
+	// become Active (the run would otherwise fail on its 30 s install
+	// timeout).
+	args := append([]string{"-orders", "2", "-keep", "-extra-ipv4", "2", "-recipe", "#local__lamp", "-no-wait"}, fast...)
+	args = append(args, "-fake-install=10m")
+	if err := run(ctx, args, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "IP=2 recipe=#local__lamp") {
+		t.Errorf("the orders do not carry the options:\n%s", s)
+	}
+	extra := regexp.MustCompile(`extra 203\.0\.113\.\d+,203\.0\.113\.\d+`)
+	if n := len(extra.FindAllString(s, -1)); n != 2 {
+		t.Errorf("want 2 services with 2 extra addresses each, got %d:\n%s", n, s)
+	}
+	if r := rows(t, s); count(r, "Active") != 2 || strings.Contains(s, "OS install finished") {
+		t.Errorf("-no-wait: both services must be Active while their installs run:\n%s", s)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	var out output
+	err := run(context.Background(), []string{"-h"}, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	s := out.String()
+	if !strings.HasPrefix(s, "dedicated sells dedicated servers through the ispkit provisioning engine") {
+		t.Errorf("-h should start with what the program does:\n%s", s)
+	}
+	for _, f := range []string{"-panel", "-dci ", "-dci-user", "-dci-password", "-location", "-user-domain", "-ipmgr ", "-recipe", "-no-wait", "-extra-ipv4", "-extra-ipv6", "-license", "-license-user", "-yes"} {
+		if !strings.Contains(s, f) {
+			t.Errorf("-h lacks %s:\n%s", f, s)
+		}
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	t.Parallel()
+	for args, want := range map[string]string{
+		"-panel dci7":                        "want dci5 or dci6",
+		"-panel dci6 -ipmgr https://x/ipmgr": "manages its addresses itself",
+		"-panel dci6 -store x.db":            "cannot be rebuilt from a store",
+		"-panel dci6 -dci https://dci6.invalid -dci-user a@example.com -dci-password x -config E -os U -user-domain example.com": "-location",
+		"-panel dci6 -dci https://dci6.invalid -dci-user a@example.com -dci-password x -config E -os U -location 1":              "-user-domain",
+		"-location 1":    "for -panel dci6",
+		"-extra-ipv4 -1": "must be ≥ 0",
+	} {
+		var out output
+		err := run(context.Background(), strings.Fields(args), &out)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", args, err, want)
+		}
+	}
+}
+
+// TestLicenses: with -license every server comes with an ISPsystem
+// license from a fake licensing server over HTTP; the closed service's
+// license is suspended and back in the pool.
+func TestLicenses(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	var out output
+	if err := run(ctx, append([]string{"-panel", "dci6", "-orders", "2", "-license", "55227"}, fast...), &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"License:   ISPsystem license ", // in the welcome message
+		"Licensing server: 2 license(s) bought, 1 active",
+		"licensing server: ",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	_, table, _ := strings.Cut(s, "Summary:\n")
+	if n := len(regexp.MustCompile(`(?m)^\s+\d+\s+Dedicated .*license \d+`).FindAllString(table, -1)); n != 2 {
+		t.Errorf("want both services with a license in the summary, got %d:\n%s", n, s)
 	}
 }

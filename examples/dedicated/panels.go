@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/ispkit/ispkit/billing"
+	"github.com/ispkit/ispkit/billmanager/billmanagertest"
 	"github.com/ispkit/ispkit/dcimanager5"
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
+	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
 	"github.com/ispkit/ispkit/ipmanager"
 	"github.com/ispkit/ispkit/ipmanager/ipmanagertest"
 	"github.com/ispkit/ispkit/provision"
@@ -71,16 +73,32 @@ func rackIP(i int) (ip, group string) {
 
 // panels is what the example talks to: fakes started here, or real panels.
 type panels struct {
-	dci   *dci5.Backend
-	pool  *ipmgr.Pool // nil without IPmanager
-	link  *billing.IPManagerLink
-	mod   *billing.Module
-	names map[string]string // server id → name, for the progress lines
+	// panel names the dedicated-server panel: "DCImanager 5" or "6".
+	panel string
+	// cat holds the data centers and modules (the tariffs are added by the
+	// demo); backends are the modules' adapters.
+	cat      *billing.Catalog
+	mods     []*billing.Module
+	backends map[string]provision.DedicatedBackend
+	pool     *ipmgr.Pool // nil without IPmanager (DCImanager 5 only)
+	link     *billing.IPManagerLink
+	mod      *billing.Module   // the DCImanager 5 module
+	names    map[string]string // server id → name, for the progress lines
 
 	fakeDCI *dcimanager5test.Server
 	fakeIPM *ipmanagertest.Server
+	fake6   *dcimanager6test.Server
 	closers []func()
+
+	licenses provision.LicenseBackend // -license: the licensing server
+	fakeLic  *billmanagertest.Server  // its fake, with the fake panels
+
+	mu     sync.Mutex
+	notes6 map[string]string // DCImanager 6 server id → notes of its failure
 }
+
+// backend is the adapter of module (a service's Module).
+func (p *panels) backend(module string) provision.DedicatedBackend { return p.backends[module] }
 
 func (p *panels) Close() {
 	for i := len(p.closers) - 1; i >= 0; i-- {
@@ -313,9 +331,15 @@ func (p *panels) connect(o *options, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("DCImanager client: %w", err)
 	}
-	p.dci = dci5.New(dc, o.dciUser)
-	p.mod = &billing.Module{Kind: billing.KindDCImanager5, Name: "dc1", URL: o.dciURL, Username: o.dciUser, Password: o.dciPassword,
-		SortOrder: 1, Department: "Data center", DataCenter: "DC1"}
+	p.panel = "DCImanager 5"
+	p.mod = &billing.Module{Kind: billing.KindDCImanager5, Name: moduleName, URL: o.dciURL, Username: o.dciUser, Password: o.dciPassword,
+		SortOrder: 1, Department: "Data center", DataCenter: "DC1", ErrorRecipient: "noc@example.net"}
+	p.mods = []*billing.Module{p.mod}
+	p.backends = map[string]provision.DedicatedBackend{moduleName: dci5.New(dc, o.dciUser)}
+	p.cat = billing.NewCatalog()
+	if err := p.cat.AddDataCenter(&billing.DataCenter{Name: p.mod.DataCenter}); err != nil {
+		return err
+	}
 	if o.ipmURL != "" {
 		iopts := []ipmanager.Option{
 			ipmanager.WithCredentials(o.ipmUser, o.ipmPassword),
@@ -334,18 +358,20 @@ func (p *panels) connect(o *options, logger *slog.Logger) error {
 		p.link = &billing.IPManagerLink{URL: o.ipmURL, Username: o.ipmUser, Password: o.ipmPassword, ParkingGroup: o.parking, PublicGroup: o.public}
 		p.mod.IPManager = p.link
 	}
-	return nil
+	return p.cat.AddModule(p.mod)
 }
 
 // loadNames reads the server names of a real panel for the progress lines.
 func (p *panels) loadNames(ctx context.Context) error {
-	all, err := p.dci.ListServers(ctx)
-	if err != nil {
-		return err
-	}
 	p.names = map[string]string{}
-	for _, s := range all {
-		p.names[s.ID] = s.Name
+	for _, b := range p.backends {
+		all, err := b.ListServers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range all {
+			p.names[s.ID] = s.Name
+		}
 	}
 	return nil
 }
@@ -354,6 +380,9 @@ func (p *panels) loadNames(ctx context.Context) error {
 // (there is no network behind it); real panels get the engine's default
 // TCP dial to port 22.
 func (p *panels) reachability() provision.Reachability {
+	if p.fake6 != nil {
+		return p.reachability6()
+	}
 	if p.fakeDCI == nil {
 		return nil
 	}

@@ -41,6 +41,7 @@ func unsupported(op, reason string) error { return &UnsupportedError{Op: op, Rea
 
 type config struct {
 	location   int64
+	locationFn func() (int64, error) // CatalogLocation
 	adminEmail string
 	userDomain string
 	userEmail  func(string) string
@@ -59,6 +60,23 @@ func Location(id int64) Option {
 			return fmt.Errorf("dci6: location id %d: must be positive", id)
 		}
 		c.location = id
+		return nil
+	}
+}
+
+// CatalogLocation takes the location from the catalog: the DCImanager 6
+// location of the data center module belongs to (billing.Catalog.LocationID),
+// BILLmanager's "DCImanager 6 Location ID" of a "DCImanager 6 managed" data
+// center. It is read again on every ListServers, so a location changed with
+// Catalog.UpdateDataCenter applies to the next orders, and the location is
+// written in one place only. New fails when the module is not in a
+// DCImanager 6 managed data center. Use either Location or CatalogLocation.
+func CatalogLocation(cat *billing.Catalog, module string) Option {
+	return func(c *config) error {
+		if cat == nil {
+			return errors.New("dci6: CatalogLocation: nil catalog")
+		}
+		c.locationFn = func() (int64, error) { return cat.LocationID(module) }
 		return nil
 	}
 }
@@ -139,8 +157,8 @@ type Backend struct {
 var _ provision.DedicatedBackend = (*Backend)(nil)
 
 // New returns a Backend using c, an administrator's client (give c its
-// rate limit and logger options). Location and one of UserDomain or
-// UserEmail are required.
+// rate limit and logger options). Location (or CatalogLocation) and one of
+// UserDomain or UserEmail are required.
 func New(c *dcimanager6.Client, opts ...Option) (*Backend, error) {
 	if c == nil {
 		return nil, errors.New("dci6: nil client")
@@ -154,7 +172,14 @@ func New(c *dcimanager6.Client, opts ...Option) (*Backend, error) {
 			return nil, err
 		}
 	}
-	if cfg.location == 0 {
+	switch {
+	case cfg.location != 0 && cfg.locationFn != nil:
+		return nil, errors.New("dci6: use Location or CatalogLocation, not both (the location belongs in one place)")
+	case cfg.locationFn != nil:
+		if _, err := cfg.locationFn(); err != nil {
+			return nil, fmt.Errorf("dci6: CatalogLocation: %w", err)
+		}
+	case cfg.location == 0:
 		return nil, errors.New("dci6: Location is required (the module's DCImanager 6 location id)")
 	}
 	if cfg.userEmail == nil && cfg.userDomain == "" {
@@ -253,10 +278,26 @@ func (b *Backend) convert(s *dcimanager6.Server) provision.Server {
 	return out
 }
 
+// location is the configured location (Location, or the catalog's now).
+func (b *Backend) location() (int64, error) {
+	if b.cfg.locationFn == nil {
+		return b.cfg.location, nil
+	}
+	id, err := b.cfg.locationFn()
+	if err != nil {
+		return 0, fmt.Errorf("dci6: the module's location: %w", err)
+	}
+	return id, nil
+}
+
 // ListServers lists the servers of the configured location.
 func (b *Backend) ListServers(ctx context.Context) ([]provision.Server, error) {
+	loc, err := b.location()
+	if err != nil {
+		return nil, err
+	}
 	var out []provision.Server
-	for s, err := range b.c.Servers.All(ctx, &dcimanager6.ListOptions{Where: dcimanager6.EQ("location_id", b.cfg.location)}) {
+	for s, err := range b.c.Servers.All(ctx, &dcimanager6.ListOptions{Where: dcimanager6.EQ("location_id", loc)}) {
 		if err != nil {
 			return nil, err
 		}

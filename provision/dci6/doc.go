@@ -4,7 +4,7 @@
 //
 //	c, _ := dcimanager6.NewClient(url, dcimanager6.WithCredentials(adminEmail, pw))
 //	b, err := dci6.New(c,
-//		dci6.Location(loc),            // the module's data center = location id
+//		dci6.CatalogLocation(cat, "dci6"), // the location of the module's data center
 //		dci6.AdminEmail(adminEmail),   // owner of reserved servers
 //		dci6.UserDomain("clients.example.com"))
 //
@@ -13,9 +13,11 @@
 // Identifiers:
 //   - Server, user and address ids are the panel's numeric ids as decimal
 //     strings. Server.Location is the location id.
-//   - The data center is one DCImanager 6 location ([Location], required):
-//     ListServers lists only that location's servers (where location_id
-//     EQ id), as BILLmanager's "DCImanager 6 Location ID" does.
+//   - The data center is one DCImanager 6 location: ListServers lists only
+//     that location's servers (where location_id EQ id), as BILLmanager's
+//     "DCImanager 6 Location ID" does. [CatalogLocation] reads it from the
+//     module's billing.DataCenter (the one place it is written);
+//     [Location] gives it directly to a backend used without a catalog.
 //
 // Availability (spec §A6: no owner, diagnostics done, configuration
 // defined, last operation ok or canceled, not in maintenance) is mapped so

@@ -194,12 +194,7 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 // answers.
 func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) (*dcimanager6test.Server, *provision.Engine) {
 	t.Helper()
-	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
-	t.Cleanup(fake.Close)
-	c, err := dcimanager6.NewClient(fake.URL(),
-		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, err)
+	fake, c := newFakeClient(t, 40*time.Millisecond)
 	opts = append([]dci6.Option{dci6.Location(1), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com")}, opts...)
 	b, err := dci6.New(c, opts...)
 	require.NoError(t, err)
@@ -220,4 +215,95 @@ func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) 
 	})
 	require.NoError(t, err)
 	return fake, e
+}
+
+// TestDataCenterOrder: two DCImanager 6 modules, each in its data center
+// whose location the backend reads from the catalog. The engine tries the
+// data center with the lowest sort order first even when its module sorts
+// later, the server comes from that data center's location, and a changed
+// sort order applies to the next order.
+func TestDataCenterOrder(t *testing.T) {
+	t.Parallel()
+	fake, c := newFakeClient(t, 20*time.Millisecond)
+	cat := billing.NewCatalog()
+	ams := &billing.DataCenter{Name: "Amsterdam", DCImanager6: true, LocationID: 1, SortOrder: 2}
+	fra := &billing.DataCenter{Name: "Frankfurt", DCImanager6: true, LocationID: 2, SortOrder: 1}
+	require.NoError(t, cat.AddDataCenter(ams))
+	require.NoError(t, cat.AddDataCenter(fra))
+	backends := map[string]provision.DedicatedBackend{}
+	for _, m := range []struct {
+		name, dc string
+		sort     int
+	}{{"ams", "Amsterdam", 1}, {"fra", "Frankfurt", 5}} {
+		require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager6, Name: m.name, URL: fake.URL(),
+			Username: dcimanager6test.AdminEmail, Password: dcimanager6test.AdminPassword, DataCenter: m.dc, SortOrder: m.sort}))
+		b, err := dci6.New(c, dci6.CatalogLocation(cat, m.name), dci6.AdminEmail(dcimanager6test.AdminEmail), dci6.UserDomain("clients.example.com"))
+		require.NoError(t, err)
+		backends[m.name] = b
+	}
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "i9", ProductType: billing.ProductDedicatedServer, Modules: []string{"ams", "fra"},
+		ServerConfig: "i9-9900K-64Gb-2x1024NVMe", OSTemplate: "Ubuntu 24.04", DomainTemplate: "s@ID@.example.net"}))
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w", Dedicated: backends,
+		PollInterval: time.Millisecond, InstallTimeout: 5 * time.Second, PowerTimeout: 5 * time.Second, ReachTimeout: 5 * time.Second,
+		Reachability: func(context.Context, provision.Server) error { return nil },
+	})
+	require.NoError(t, err)
+	ctx := ctxFor(t)
+
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "ann", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	svc, err := e.Store().GetService(ctx, "1")
+	require.NoError(t, err)
+	assert.Equal(t, "fra", svc.Module, "Frankfurt sorts first although its module sorts after ams")
+	assert.Equal(t, "srv-fra-01", svc.Properties[provision.PropServerName])
+
+	fra.SortOrder, ams.SortOrder = 3, 0
+	require.NoError(t, cat.UpdateDataCenter(fra))
+	require.NoError(t, cat.UpdateDataCenter(ams))
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "2", TariffID: 1, Owner: "bob", Password: "Secret-pw-1"})
+	require.NoError(t, err)
+	svc, err = e.Store().GetService(ctx, "2")
+	require.NoError(t, err)
+	assert.Equal(t, "ams", svc.Module)
+	assert.Equal(t, "srv-ams-03", svc.Properties[provision.PropServerName], "the server comes from Amsterdam's location")
+
+	// The location is the data center's: moving Amsterdam to location 2
+	// makes the ams module list Frankfurt's servers.
+	ams.LocationID = 2
+	require.NoError(t, cat.UpdateDataCenter(ams))
+	servers, err := backends["ams"].ListServers(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, servers)
+	for _, s := range servers {
+		assert.Equal(t, "2", s.Location)
+	}
+}
+
+func TestCatalogLocationRefused(t *testing.T) {
+	t.Parallel()
+	c, err := dcimanager6.NewClient("http://127.0.0.1:1", dcimanager6.WithCredentials("a@example.com", "x"))
+	require.NoError(t, err)
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddDataCenter(&billing.DataCenter{Name: "plain"}))
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindDCImanager5, Name: "dci5", URL: "http://127.0.0.1:1", Username: "a", Password: "x", DataCenter: "plain"}))
+	_, err = dci6.New(c, dci6.CatalogLocation(cat, "dci5"), dci6.UserDomain("example.com"))
+	assert.ErrorContains(t, err, "not in a DCImanager 6 managed data center")
+	_, err = dci6.New(c, dci6.CatalogLocation(cat, "nope"), dci6.UserDomain("example.com"))
+	assert.ErrorIs(t, err, billing.ErrNotFound)
+	_, err = dci6.New(c, dci6.Location(1), dci6.CatalogLocation(cat, "dci5"), dci6.UserDomain("example.com"))
+	assert.ErrorContains(t, err, "not both")
+}
+
+// newFakeClient starts the DCImanager 6 fake (installs taking install) and
+// an administrator's client of it.
+func newFakeClient(t *testing.T, install time.Duration) (*dcimanager6test.Server, *dcimanager6.Client) {
+	t.Helper()
+	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(install, 5*time.Millisecond))
+	t.Cleanup(fake.Close)
+	c, err := dcimanager6.NewClient(fake.URL(),
+		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
+		dcimanager6.WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, err)
+	return fake, c
 }

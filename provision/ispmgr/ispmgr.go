@@ -5,12 +5,14 @@
 // Choices: UserExists reads the user list (a missing user is not an error);
 // CreateUser sends user.add.finish through ispmanager.UsersService.Create
 // without assigning a dedicated IP (shared hosting); IsNameTaken is
-// ispmanager.IsUserExists (doc.error exists/user).
+// ispmanager.IsUserExists (doc.error exists/user); CheckCreate refuses an
+// ISPmanager Lite whose disk quotas are off.
 package ispmgr
 
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/ispkit/ispkit/ispmanager"
 	"github.com/ispkit/ispkit/provision"
@@ -19,6 +21,9 @@ import (
 // Backend is a provision.HostingBackend over an ISPmanager client.
 type Backend struct {
 	c *ispmanager.Client
+
+	mu      sync.Mutex
+	edition ispmanager.Edition // read once by CheckCreate
 }
 
 var _ provision.HostingBackend = (*Backend)(nil)
@@ -27,6 +32,58 @@ var _ provision.HostingBackend = (*Backend)(nil)
 // rate limit and logger options (ispmanager.WithRateLimit,
 // ispmanager.WithLogger).
 func New(c *ispmanager.Client) *Backend { return &Backend{c: c} }
+
+// DiskQuotasOffError is CheckCreate's refusal: the panel is ISPmanager
+// Lite and its disk quotas are off. It matches provision.ErrDiskQuotasOff.
+type DiskQuotasOffError struct {
+	// Edition is the panel's edition as license.info named it.
+	Edition ispmanager.Edition
+}
+
+// Error implements error.
+func (e *DiskQuotasOffError) Error() string {
+	return "ispmgr: ISPmanager " + string(e.Edition) + " has disk quotas off: the panel would ignore the accounts' disk limit; " +
+		"turn quotas on in ISPmanager (the vendor's integration guide requires them on Lite)"
+}
+
+// Unwrap returns provision.ErrDiskQuotasOff.
+func (e *DiskQuotasOffError) Unwrap() error { return provision.ErrDiskQuotasOff }
+
+// CheckCreate implements provision.CreatePreflight. On ISPmanager Lite
+// (license.info, read once and remembered) it reads whether disk quotas
+// are on (the blank user form offers limit_quota only then, see
+// ispmanager.UsersService.DiskQuotasEnabled) and returns a
+// *DiskQuotasOffError when they are not: BILLmanager's "Settings in
+// ISPmanager" asks to enable disk quotas on Lite. Business is not
+// checked. Quotas are read on every call, so turning them on takes effect
+// at once.
+func (b *Backend) CheckCreate(ctx context.Context) error {
+	b.mu.Lock()
+	ed := b.edition
+	b.mu.Unlock()
+	if ed == ispmanager.EditionUnknown {
+		var err error
+		if ed, err = b.c.Edition(ctx); err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.edition = ed
+		b.mu.Unlock()
+	}
+	if ed != ispmanager.EditionLite {
+		return nil
+	}
+	on, err := b.c.Users.DiskQuotasEnabled(ctx)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return &DiskQuotasOffError{Edition: ed}
+	}
+	return nil
+}
+
+var _ provision.CreatePreflight = (*Backend)(nil)
 
 // UserExists reports whether an account called name exists.
 func (b *Backend) UserExists(ctx context.Context, name string) (bool, error) {

@@ -2,6 +2,7 @@ package ispmgr_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -71,4 +72,79 @@ func TestHostingThroughFake(t *testing.T) {
 	s, err := e.Store().GetService(ctx, "117")
 	require.NoError(t, err)
 	assert.Equal(t, billing.StatusDeleted, s.Status)
+}
+
+// TestLiteNeedsDiskQuotas: on ISPmanager Lite with disk quotas off an Open
+// fails with ErrDiskQuotasOff before any account is created; with quotas
+// on (or on Business) it goes through.
+func TestLiteNeedsDiskQuotas(t *testing.T) {
+	t.Parallel()
+	srv, c := quotasOff(t, ispmanager.EditionLite)
+	admin, pw := srv.Admin()
+	ctx := context.Background()
+	cat := billing.NewCatalog()
+	require.NoError(t, cat.AddModule(&billing.Module{Kind: billing.KindISPmanager, Name: "isp", URL: srv.URL(), Username: admin, Password: pw}))
+	limits, err := billing.LimitsFrom(map[string]string{"quota": "1024"})
+	require.NoError(t, err)
+	require.NoError(t, cat.AddTariff(&billing.Tariff{ID: 1, Name: "Lite", ProductType: billing.ProductSharedHosting, Modules: []string{"isp"}, Limits: limits}))
+	e, err := provision.New(provision.Config{
+		Store: memstore.New(), Catalog: cat, WorkerID: "w",
+		Hosting:      map[string]provision.HostingBackend{"isp": ispmgr.New(c)},
+		PollInterval: time.Millisecond,
+	})
+	require.NoError(t, err)
+	before := len(srv.Users())
+
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "1", TariffID: 1, Owner: "Ann", Password: "Secret-pw1"})
+	require.ErrorIs(t, err, provision.ErrDiskQuotasOff)
+	require.ErrorIs(t, err, provision.ErrOperationFailed)
+	var qe *ispmgr.DiskQuotasOffError
+	assert.True(t, errors.As(err, &qe), "the adapter's error is the cause: %v", err)
+	assert.Contains(t, err.Error(), "disk quotas off")
+	assert.Len(t, srv.Users(), before, "nothing created")
+	_, ok := srv.User("ann")
+	assert.False(t, ok)
+	svc, err := e.Store().GetService(ctx, "1")
+	require.NoError(t, err)
+	assert.NotEqual(t, billing.StatusActive, svc.Status)
+
+	srv.SetDiskQuotas(true)
+	_, err = e.Open(ctx, provision.OpenRequest{ServiceID: "2", TariffID: 1, Owner: "Ann", Password: "Secret-pw1"})
+	require.NoError(t, err, "quotas on: the same Lite panel sells")
+	u, ok := srv.User("ann")
+	require.True(t, ok)
+	q, _ := u.Limits.Get("quota")
+	assert.Equal(t, "1024", q, "the quota reached the panel")
+}
+
+// quotasOff starts an ISPmanager fake of edition ed with disk quotas off
+// and returns an administrator's client of it.
+func quotasOff(t *testing.T, ed ispmanager.Edition) (*ispmanagertest.Server, *ispmanager.Client) {
+	t.Helper()
+	srv := ispmanagertest.NewServer(ispmanagertest.WithEdition(ed))
+	t.Cleanup(srv.Close)
+	srv.SetDiskQuotas(false)
+	admin, pw := srv.Admin()
+	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials(admin, pw))
+	require.NoError(t, err)
+	return srv, c
+}
+
+// TestCheckCreate: the quotas are read on every call; Business is never
+// refused.
+func TestCheckCreate(t *testing.T) {
+	t.Parallel()
+	_, c := quotasOff(t, ispmanager.EditionBusiness)
+	b := ispmgr.New(c)
+	require.NoError(t, b.CheckCreate(context.Background()), "Business with quotas off is not refused")
+
+	lite, lc := quotasOff(t, ispmanager.EditionLite)
+	lb := ispmgr.New(lc)
+	err := lb.CheckCreate(context.Background())
+	var qe *ispmgr.DiskQuotasOffError
+	require.ErrorAs(t, err, &qe)
+	assert.Equal(t, ispmanager.EditionLite, qe.Edition)
+	assert.ErrorIs(t, err, provision.ErrDiskQuotasOff)
+	lite.SetDiskQuotas(true)
+	assert.NoError(t, lb.CheckCreate(context.Background()), "quotas are read again")
 }
