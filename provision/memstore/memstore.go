@@ -48,6 +48,7 @@ type Store struct {
 	next     uint64
 	reserved map[resKey]provision.Reservation
 	services map[string]*provision.Service
+	claims   claimIndex
 }
 
 type resKey struct{ backend, server string }
@@ -103,9 +104,11 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 	}
 	op.Version = 1
 	op.CreatedAt, op.UpdatedAt = now, now
-	s.ops[op.ID] = op.Clone()
+	c := op.Clone()
+	s.ops[op.ID] = c
 	s.next++
 	s.seq[op.ID] = s.next
+	s.note(c)
 	return nil
 }
 
@@ -143,6 +146,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 	c.CreatedAt = cur.CreatedAt
 	c.UpdatedAt = s.now()
 	s.ops[op.ID] = c
+	s.note(c)
 	op.Version, op.UpdatedAt, op.CreatedAt = c.Version, c.UpdatedAt, c.CreatedAt
 	return nil
 }
@@ -179,7 +183,8 @@ func (s *Store) sortOps(ops []*provision.Operation) {
 
 // ClaimOperation picks the oldest unfinished operation whose lease is free
 // or expired, leases it to worker for lease and returns a copy; ErrNoWork
-// when there is none.
+// when there is none. It does not scan the operations: an index keeps the
+// unheld ones oldest first and the held ones by lease end.
 func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*provision.Operation, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -187,19 +192,7 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var best *provision.Operation
-	for _, op := range s.ops {
-		if op.State.Finished() {
-			continue
-		}
-		if op.Worker != "" && now.Before(op.LeaseUntil) {
-			continue
-		}
-		if best == nil || op.CreatedAt.Before(best.CreatedAt) ||
-			(op.CreatedAt.Equal(best.CreatedAt) && s.seq[op.ID] < s.seq[best.ID]) {
-			best = op
-		}
-	}
+	best := s.oldestClaimable(now)
 	if best == nil {
 		return nil, provision.ErrNoWork
 	}
@@ -209,6 +202,7 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	best.Attempts++
 	best.Version++
 	best.UpdatedAt = now
+	s.claimed(best)
 	return best.Clone(), nil
 }
 
@@ -229,6 +223,7 @@ func (s *Store) RenewLease(ctx context.Context, opID, worker string, lease time.
 		return fmt.Errorf("memstore: operation %q: %w", opID, provision.ErrLeaseLost)
 	}
 	op.LeaseUntil = s.now().Add(lease)
+	s.note(op)
 	return nil
 }
 
@@ -249,6 +244,7 @@ func (s *Store) ReleaseLease(ctx context.Context, opID, worker string) error {
 	}
 	op.Worker = ""
 	op.LeaseUntil = time.Time{}
+	s.note(op)
 	return nil
 }
 
