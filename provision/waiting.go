@@ -23,7 +23,7 @@ func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 		}
 	}()
 	op, err := wait.Until(ctx, wait.Options{
-		What:     "operation " + opID,
+		What: "operation " + opID,
 		// A finish by this engine wakes the wait at once; the polls are
 		// for finishes elsewhere, so they thin out as the wait goes on
 		// (2 % of the time waited, at most 5 s): a thousand waiters do
