@@ -270,9 +270,9 @@ func TestShapedPolls(t *testing.T) {
 		length, expect time.Duration
 		maxPolls       int
 	}{
-		{time.Second, time.Second, 3},
-		{30 * time.Second, 30 * time.Second, 8},
-		{10 * time.Minute, 10 * time.Minute, 10},
+		{time.Second, time.Second, 2},
+		{30 * time.Second, 30 * time.Second, 5},
+		{10 * time.Minute, 10 * time.Minute, 9},
 		{10 * time.Minute, 0, 200},              // nothing known: geometric
 		{10 * time.Minute, 5 * time.Minute, 60}, // longer than expected
 		{30 * time.Second, 10 * time.Minute, 4}, // shorter than expected: fewer polls, more lag
