@@ -70,26 +70,30 @@ func BenchmarkStepTransition(b *testing.B) {
 // on its own operation.
 func parallelSteps(b *testing.B, s provision.Store, p int) {
 	b.Helper()
-	{
-		{
-			var id, total atomic.Int64
-			b.SetParallelism(max(p, 1))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				op := claimedOp(b, s, fmt.Sprintf("bench-%d", id.Add(1)))
-				i := 0
-				for pb.Next() {
-					if err := step(b, s, op, i); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-				total.Add(int64(i))
-			})
-			b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "transitions/s")
-		}
+	p = max(p, 1)
+	// Every goroutine's operation is created and claimed before the
+	// clock starts.
+	n := p * runtime.GOMAXPROCS(0)
+	ops := make(chan *provision.Operation, n)
+	for i := range n {
+		ops <- claimedOp(b, s, fmt.Sprintf("bench-%d", i+1))
 	}
+	var total atomic.Int64
+	b.SetParallelism(p)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		op := <-ops
+		i := 0
+		for pb.Next() {
+			if err := step(b, s, op, i); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+		total.Add(int64(i))
+	})
+	b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "transitions/s")
 }
 
 // claimedOp creates an operation and claims one (with several goroutines
