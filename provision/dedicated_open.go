@@ -444,6 +444,7 @@ func waitInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGate
 		if !st.Running {
 			pct = 100
 		}
+		r.progress = pct
 		if pct != last {
 			last = pct
 			ev := r.event(EventInstallProgress, r.op.Step)

@@ -266,8 +266,14 @@
 // [Event]s: step started/finished, install percent, server failed, manual
 // task, welcome, operation done/failed.
 //
-// Waits (power-on, the OS install, reachability) poll every PollInterval
-// until their timeout. Their deadline is durable: the moment a wait began
+// Waits (power-on, the OS install, reachability) poll the panel until
+// their timeout on a schedule shaped by how long the module's previous
+// waits of the kind lasted and by the progress the panel reports: a few
+// polls while the end is far, dense ones around its expected moment, never
+// more than 2 minutes apart nor less than PollInterval. The end is noticed
+// within max(PollInterval, 2 % of the wait) once the engine has seen one
+// wait of the kind; a fresh engine that knows nothing polls every 2 % of
+// the time waited. Their deadline is durable: the moment a wait began
 // is recorded in the state before its first poll (DedicatedState.Waits),
 // so after a crash, a restart or a step retry it continues from there
 // instead of starting over. Config.Clock is the operations' time source

@@ -25,7 +25,7 @@ const (
 	DefaultInstallTimeout    = 720 * time.Second
 	DefaultPowerTimeout      = 600 * time.Second
 	DefaultReachTimeout      = 300 * time.Second
-	DefaultPollInterval      = 5 * time.Second
+	DefaultPollInterval      = time.Second
 	DefaultClaimInterval     = time.Second
 	DefaultStepRetries       = 4
 	DefaultMaxRetryDelay     = 30 * time.Second
@@ -74,8 +74,14 @@ type Config struct {
 	PowerTimeout time.Duration
 	// ReachTimeout bounds the reachability check; default 300 s.
 	ReachTimeout time.Duration
-	// PollInterval is the pause between panel polls and between step
-	// retries; default 5 s.
+	// PollInterval is the shortest pause between the panel polls of a wait
+	// (power-on, OS install, reachability), the pause between step retries
+	// and the interval of Engine.Wait's Store polls; default 1 s. The
+	// pauses of a wait are shaped by how long the module's last waits of
+	// its kind lasted and by the progress the panel reports, never longer
+	// than 2 minutes: the end of a wait is noticed within
+	// max(PollInterval, 2 % of the wait) with a few polls whatever its
+	// length.
 	PollInterval time.Duration
 	// Clock is the time of the operations: when waits begin and end,
 	// the pauses between polls and step retries, the times recorded on
@@ -173,6 +179,8 @@ type Engine struct {
 	// lease check of every panel write, leaseHook after every renewal.
 	beforeWrite func(opID, what string)
 	leaseHook   func(opID string, err error)
+
+	expect expectations
 }
 
 // New validates cfg, fills in defaults and returns an Engine.

@@ -26,7 +26,8 @@ func copyV1(t *testing.T) string {
 }
 
 // TestMigrationV1ToV2 opens the first release's database: it is migrated
-// to schema 2, its operations keep their fencing tokens, and the Store
+// to the current schema (2: one unfinished operation per service; 3: the
+// claim indexes), its operations keep their fencing tokens, and the Store
 // now refuses a second unfinished operation of a service.
 func TestMigrationV1ToV2(t *testing.T) {
 	t.Parallel()
@@ -45,7 +46,8 @@ func TestMigrationV1ToV2(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	require.Equal(t, []int{1, 2}, versions)
+	require.Equal(t, []int{1, 2, 3}, versions)
+	require.Equal(t, sqlstore.SchemaVersion, versions[len(versions)-1])
 
 	// Service 109 has a finished Open and a pending Suspend: busy.
 	err = store.CreateOperation(ctx, &provision.Operation{ID: "second", ServiceID: "109", Kind: provision.OpClose})

@@ -55,6 +55,10 @@ type run struct {
 
 	// caches, loaded lazily
 	tariff *billing.Tariff
+
+	// progress is the percentage the running wait's check last reported
+	// (-1: none); it shapes the wait's schedule.
+	progress int
 }
 
 // leaseReleaseTimeout bounds the release of a lease after the run's own

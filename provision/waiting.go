@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // Wait blocks until the operation is finished and returns it; a failed
-// operation comes with an *OperationError. It polls the Store every
-// PollInterval (on the wall clock) and wakes at once for operations run by
-// this engine.
+// operation comes with an *OperationError. It wakes at once for
+// operations run by this engine, and polls the Store (on the wall clock)
+// for those run elsewhere: every PollInterval at first, then every 2 % of
+// the time waited, at most every 5 s.
 func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 	var ch chan struct{}
 	defer func() {
@@ -21,8 +23,12 @@ func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 		}
 	}()
 	op, err := wait.Until(ctx, wait.Options{
-		What:     "operation " + opID,
-		Schedule: wait.Constant(e.cfg.PollInterval),
+		What: "operation " + opID,
+		// A finish by this engine wakes the wait at once; the polls are
+		// for finishes elsewhere, so they thin out as the wait goes on
+		// (2 % of the time waited, at most 5 s): a thousand waiters do
+		// not flood the Store.
+		Schedule: wait.Shaped(e.cfg.PollInterval, max(e.cfg.PollInterval, 5*time.Second), nil),
 		Wake:     func() <-chan struct{} { return ch },
 	}, func(ctx context.Context) (*Operation, bool, error) {
 		// Listen before reading, so a finish in between is not missed.
@@ -95,23 +101,70 @@ func (e *Engine) opError(op *Operation) error {
 	return &OperationError{OperationID: op.ID, ServiceID: op.ServiceID, Kind: op.Kind, Message: op.Error, Cause: cause}
 }
 
-// waitSchedule is the pause between the polls of a step's wait (what,
-// bounded by timeout): PollInterval.
-func (e *Engine) waitSchedule(what string, timeout time.Duration) wait.Schedule {
-	return wait.Constant(e.cfg.PollInterval)
+// maxWaitPause caps every pause of a step's wait: a wait that ends much
+// earlier than expected is noticed at most this late.
+const maxWaitPause = 2 * time.Minute
+
+// expectations are the learned lengths of the engine's waits, per module
+// and wait ("dc1/OS install"): what the last waits of that kind lasted,
+// smoothed. They shape the pauses of the next wait of the kind; they live
+// in memory only, so a fresh engine starts without them.
+type expectations struct {
+	mu sync.Mutex
+	m  map[string]time.Duration
+}
+
+func (x *expectations) get(key string) time.Duration {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.m[key]
+}
+
+// learn folds a wait of length d into the expectation of key: the mean of
+// the old expectation and d, so a change of the panel's speed is followed
+// within a few waits.
+func (x *expectations) learn(key string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m == nil {
+		x.m = map[string]time.Duration{}
+	}
+	if old, ok := x.m[key]; ok {
+		d = (old + d) / 2
+	}
+	x.m[key] = d
+}
+
+// waitSchedule is the schedule of a step's wait called what on module:
+// wait.Shaped with PollInterval as the shortest pause, maxWaitPause as the
+// longest, and the length of the module's last waits of that kind (and the
+// progress the panel reports) as the expected length. The panel is then
+// polled a few times while the end is far and densely around its expected
+// moment: the number of polls barely depends on the length of the wait,
+// and the end is noticed within max(PollInterval, 2 % of the wait).
+func (e *Engine) waitSchedule(module, what string) wait.Schedule {
+	key := module + "/" + what
+	return wait.Shaped(e.cfg.PollInterval, maxWaitPause, func() time.Duration { return e.expect.get(key) })
 }
 
 // pollTransient is how many failed polls in a row a wait tolerates.
 const pollTransient = 5
 
-// await polls check every PollInterval until it reports done, fails for
-// good, or timeout has passed since *since — the moment the wait began,
+// await polls check (on the schedule of waitSchedule) until it reports
+// done, fails for good, or timeout has passed since *since — the moment the wait began,
 // kept in the operation's state: when it is zero the wait begins now and
 // the moment is recorded before the first poll, so after a crash, a
 // restart or a step retry the deadline continues from it. A timeout is a
 // failure of the server (what names the wait).
 func (r *run) await(ctx context.Context, what string, since *time.Time, timeout time.Duration, check func(context.Context) (bool, error)) error {
 	poll := check
+	r.progress = -1
+	// The wait's end lies between the last poll that saw it running and the
+	// one that saw it done: its midpoint is what the wait lasted.
+	var running, doneAt time.Duration
 	if since.IsZero() {
 		// A wait that is over at its first poll records nothing; one that
 		// goes on records when it began before it pauses (and the loop
@@ -134,18 +187,31 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 			return check(ctx)
 		}
 	}
+	module := r.st.common().Module
 	_, err := wait.Until(ctx, wait.Options{
 		What:         what,
 		Clock:        r.e.clock,
 		Start:        *since,
 		Timeout:      timeout,
-		Schedule:     r.e.waitSchedule(what, timeout),
+		Schedule:     r.e.waitSchedule(module, what),
+		Progress:     func() int { return r.progress },
 		MaxTransient: pollTransient,
 		Transient:    func(err error) bool { return classify(err).retried() },
 	}, func(ctx context.Context) (struct{}, bool, error) {
+		at := r.now().Sub(*since)
 		done, err := poll(ctx)
+		if err == nil {
+			if done {
+				doneAt = at
+			} else {
+				running = at
+			}
+		}
 		return struct{}{}, done, err
 	})
+	if err == nil && doneAt > 0 {
+		r.e.expect.learn(module+"/"+what, (running+doneAt)/2)
+	}
 	var we *wait.Error
 	if errors.As(err, &we) {
 		switch we.Reason {

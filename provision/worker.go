@@ -12,6 +12,8 @@ import (
 // claiming operations from the Store, Resume claims until nothing is
 // left, and Submit wakes idle workers.
 
+// wake lets one idle Run worker look for work now. Kicks do not pile up:
+// one pending kick stands for any number of calls.
 func (e *Engine) wake() {
 	select {
 	case e.kick <- struct{}{}:
@@ -30,6 +32,22 @@ func (e *Engine) Run(ctx context.Context) error {
 	errc := make(chan error, e.cfg.Workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// One ticker for the whole engine, not one timer per worker: with
+	// nothing to do the engine claims once per ClaimInterval however many
+	// workers it has.
+	tick := time.NewTicker(e.cfg.ClaimInterval)
+	defer tick.Stop()
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				e.wake()
+			}
+		}
+	})
+	e.wake() // look once at start: work may be waiting
 	for range e.cfg.Workers {
 		wg.Go(func() {
 			if err := e.workerLoop(ctx); err != nil {
@@ -47,37 +65,42 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// workerLoop is one Run worker. An idle worker blocks until it is kicked
+// (by Submit, by the engine's claim ticker, or by a worker that found
+// work); it then claims once. A worker that finds work kicks the next
+// idle one, so a burst of work spreads over the pool while an idle pool
+// makes one claim per kick: idle workers never wake each other.
 func (e *Engine) workerLoop(ctx context.Context) error {
 	for {
 		select {
-		case e.slots <- struct{}{}:
+		case <-e.kick:
 		case <-ctx.Done():
 			return nil
 		}
-		claimed := e.clock.Now()
-		op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
-		if err == nil {
+		for {
+			select {
+			case e.slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			claimed := e.clock.Now()
+			op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
+			if err != nil {
+				<-e.slots
+				if ctx.Err() != nil {
+					return nil
+				}
+				if !errors.Is(err, ErrNoWork) {
+					e.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.Any("error", err))
+				}
+				break
+			}
+			// There may be more: let another idle worker look while this
+			// one runs the operation.
+			e.wake()
 			_, _ = e.execute(ctx, op, claimed)
 			<-e.slots
-			continue
 		}
-		<-e.slots
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !errors.Is(err, ErrNoWork) {
-			e.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.Any("error", err))
-		}
-		t := time.NewTimer(e.cfg.ClaimInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-e.kick:
-			e.wake() // let the other idle workers look too
-		case <-t.C:
-		}
-		t.Stop()
 	}
 }
 

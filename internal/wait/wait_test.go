@@ -259,3 +259,68 @@ func TestUntilWake(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Equal(t, t0, clk.Now(), "no time passed")
 }
+
+// TestShapedPolls: with the expected length known, a wait of 1 s, 30 s or
+// 10 min is noticed within max(1 s, 2 %) of its end in a handful of polls;
+// unknown, the pauses grow with the elapsed time and the lag stays within
+// the same bound.
+func TestShapedPolls(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		length, expect time.Duration
+		maxPolls       int
+	}{
+		{time.Second, time.Second, 2},
+		{30 * time.Second, 30 * time.Second, 5},
+		{10 * time.Minute, 10 * time.Minute, 9},
+		{10 * time.Minute, 0, 200},              // nothing known: geometric
+		{10 * time.Minute, 5 * time.Minute, 60}, // longer than expected
+		{30 * time.Second, 10 * time.Minute, 4}, // shorter than expected: fewer polls, more lag
+	} {
+		clk := wait.NewFake(t0)
+		polls := 0
+		var lag time.Duration
+		err, _ := drive(t, clk, func() error {
+			_, err := wait.Until(t.Context(), wait.Options{Clock: clk,
+				Schedule: wait.Shaped(time.Second, 2*time.Minute, func() time.Duration { return tc.expect })},
+				func(context.Context) (struct{}, bool, error) {
+					polls++
+					el := clk.Now().Sub(t0)
+					lag = el - tc.length
+					return struct{}{}, el >= tc.length, nil
+				})
+			return err
+		})
+		require.NoError(t, err)
+		assert.LessOrEqual(t, polls, tc.maxPolls, "%v expecting %v", tc.length, tc.expect)
+		bound := max(time.Second, tc.length/wait.LagShare)
+		if tc.expect > tc.length {
+			bound = 2 * time.Minute // the cap
+		}
+		assert.LessOrEqual(t, lag, bound, "%v expecting %v: lag", tc.length, tc.expect)
+		t.Logf("%v expecting %v: %d polls, lag %v", tc.length, tc.expect, polls, lag)
+	}
+}
+
+// TestShapedProgress: the reported progress stretches the expectation, so
+// a long wait with progress needs few polls although nothing was expected.
+func TestShapedProgress(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	const length = 10 * time.Minute
+	polls := 0
+	err, _ := drive(t, clk, func() error {
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk,
+			Schedule: wait.Shaped(time.Second, 2*time.Minute, nil),
+			Progress: func() int { return int(100 * clk.Now().Sub(t0) / length) }},
+			func(context.Context) (struct{}, bool, error) {
+				polls++
+				return struct{}{}, clk.Now().Sub(t0) >= length, nil
+			})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Less(t, polls, 80)
+	assert.LessOrEqual(t, clk.Now().Sub(t0)-length, length/wait.LagShare)
+	t.Logf("%d polls", polls)
+}

@@ -227,28 +227,34 @@ func (b *Backend) Install(ctx context.Context, serverID string, spec provision.I
 	return b.c.Servers.Install(ctx, n, dcimanager5.InstallRequest{Template: spec.Template, Password: spec.Password, Recipe: spec.Recipe, Hostname: spec.Hostname})
 }
 
-// InstallStatus reads the install flags of the server's row; while an
-// install runs, Percent and Message come from the panel's progress hint
-// (Servers.InstallProgress), best effort: a failing or empty hint leaves
-// Percent at -1 and never fails the call.
+// InstallStatus asks the panel's install progress hint first
+// (Servers.InstallProgress: one small answer about one server, where the
+// server list holds every server of the data center). A hint with a
+// percentage below 100 means the install runs: that is the answer. Any
+// other hint (none, no percentage, 100 %, an error) is settled by the
+// install flags of the server's list row (install_in_progress,
+// operation_failed), which stay the authority; Percent and Message come
+// from the hint when it has them (Percent -1 otherwise). The vendor's Node
+// client reads the hint as its install status the same way.
 func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision.InstallStatus, error) {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return provision.InstallStatus{}, err
+	}
+	hint, herr := b.c.Servers.InstallProgress(ctx, n)
+	if herr == nil && hint.Percent >= 0 && hint.Percent < 100 {
+		return provision.InstallStatus{Running: true, Percent: hint.Percent, Message: hint.Text}, nil
+	}
 	s, err := b.GetServer(ctx, serverID)
 	if err != nil {
 		return provision.InstallStatus{}, err
 	}
 	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
-	if st.Failed {
+	switch {
+	case st.Failed:
 		st.Message = "DCImanager reports operation_failed"
-	}
-	if st.Running {
-		// Best effort: the flags above decide the status; a failing or
-		// unreadable hint only leaves Percent at -1.
-		if n, perr := parseID("server", serverID); perr == nil {
-			if p, herr := b.c.Servers.InstallProgress(ctx, n); herr == nil {
-				st.Percent = p.Percent
-				st.Message = p.Text
-			}
-		}
+	case st.Running && herr == nil:
+		st.Percent, st.Message = hint.Percent, hint.Text
 	}
 	return st, nil
 }

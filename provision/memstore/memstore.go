@@ -51,7 +51,8 @@ type Store struct {
 	reserved map[resKey]provision.Reservation
 	services map[string]*provision.Service
 	// open maps a service id to its unfinished operation's id.
-	open map[string]string
+	open   map[string]string
+	claims claimIndex
 }
 
 type resKey struct{ backend, server string }
@@ -116,10 +117,12 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 	op.State = state
 	op.Version = 1
 	op.CreatedAt, op.UpdatedAt = now, now
-	s.ops[op.ID] = op.Clone()
+	c := op.Clone()
+	s.ops[op.ID] = c
 	s.track(op)
 	s.next++
 	s.seq[op.ID] = s.next
+	s.note(c)
 	return nil
 }
 
@@ -198,6 +201,7 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 		delete(s.open, cur.ServiceID)
 	}
 	s.track(c)
+	s.note(c)
 	op.State, op.Worker, op.LeaseUntil = c.State, c.Worker, c.LeaseUntil
 	op.Version, op.UpdatedAt, op.CreatedAt = c.Version, c.UpdatedAt, c.CreatedAt
 	return nil
@@ -235,7 +239,8 @@ func (s *Store) sortOps(ops []*provision.Operation) {
 
 // ClaimOperation picks the oldest unfinished operation whose lease is free
 // or expired, leases it to worker for lease and returns a copy; ErrNoWork
-// when there is none.
+// when there is none. It does not scan the operations: an index keeps the
+// unheld ones oldest first and the held ones by lease end.
 func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*provision.Operation, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
@@ -243,19 +248,7 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var best *provision.Operation
-	for _, op := range s.ops {
-		if op.State.Finished() {
-			continue
-		}
-		if op.Worker != "" && now.Before(op.LeaseUntil) {
-			continue
-		}
-		if best == nil || op.CreatedAt.Before(best.CreatedAt) ||
-			(op.CreatedAt.Equal(best.CreatedAt) && s.seq[op.ID] < s.seq[best.ID]) {
-			best = op
-		}
-	}
+	best := s.oldestClaimable(now)
 	if best == nil {
 		return nil, provision.ErrNoWork
 	}
@@ -265,6 +258,7 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	best.Attempts++
 	best.Version++
 	best.UpdatedAt = now
+	s.claimed(best)
 	return best.Clone(), nil
 }
 
@@ -286,6 +280,7 @@ func (s *Store) RenewLease(ctx context.Context, opID, worker string, token int, 
 		return fmt.Errorf("memstore: operation %q, worker %q, claim %d: %w", opID, worker, token, provision.ErrLeaseLost)
 	}
 	op.LeaseUntil = s.now().Add(lease)
+	s.note(op)
 	return nil
 }
 
@@ -307,6 +302,7 @@ func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int
 	}
 	op.Worker = ""
 	op.LeaseUntil = time.Time{}
+	s.note(op)
 	return nil
 }
 

@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -20,7 +22,8 @@ import (
 //	go test -run '^$' -bench StepTransition -benchtime 2s ./provision/sqlstore/
 //
 // "serial" is one worker; "parallel" is GOMAXPROCS workers, each on its
-// own operation. sqlite is the default (synchronous=FULL in WAL mode: one
+// own operation, and "parallel-64" 64 workers (an engine's pool; their
+// commits share PostgreSQL's WAL flushes). sqlite is the default (synchronous=FULL in WAL mode: one
 // fsync per commit); sqlite-normal opens with _pragma=synchronous(NORMAL),
 // which survives a process crash but may lose the last commits on a power
 // loss. postgres needs $ISPKIT_TEST_POSTGRES.
@@ -36,7 +39,7 @@ func BenchmarkStepTransition(b *testing.B) {
 		}},
 		{"postgres", func(b *testing.B) provision.Store {
 			dsn, schema := pgSchemaFor(b)
-			s, err := sqlstore.New(openPostgresDB(b, dsn, schema, 16), sqlstore.Postgres)
+			s, err := sqlstore.New(openPostgresDB(b, dsn, schema, 64), sqlstore.Postgres)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -56,25 +59,41 @@ func BenchmarkStepTransition(b *testing.B) {
 			}
 			b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "transitions/s")
 		})
-		b.Run(st.name+"/parallel", func(b *testing.B) {
-			s := st.open(b)
-			var id, total atomic.Int64
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				op := claimedOp(b, s, fmt.Sprintf("bench-%d", id.Add(1)))
-				i := 0
-				for pb.Next() {
-					if err := step(b, s, op, i); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-				total.Add(int64(i))
-			})
-			b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "transitions/s")
-		})
+		b.Run(st.name+"/parallel", func(b *testing.B) { parallelSteps(b, st.open(b), 1) })
+		// As many workers as an engine pool: concurrent commits share
+		// PostgreSQL's WAL flushes (group commit).
+		b.Run(st.name+"/parallel-64", func(b *testing.B) { parallelSteps(b, st.open(b), 64/runtime.GOMAXPROCS(0)) })
 	}
+}
+
+// parallelSteps runs step transitions from GOMAXPROCS·p goroutines, each
+// on its own operation.
+func parallelSteps(b *testing.B, s provision.Store, p int) {
+	b.Helper()
+	p = max(p, 1)
+	// Every goroutine's operation is created and claimed before the
+	// clock starts.
+	n := p * runtime.GOMAXPROCS(0)
+	ops := make(chan *provision.Operation, n)
+	for i := range n {
+		ops <- claimedOp(b, s, fmt.Sprintf("bench-%d", i+1))
+	}
+	var total atomic.Int64
+	b.SetParallelism(p)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		op := <-ops
+		i := 0
+		for pb.Next() {
+			if err := step(b, s, op, i); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+		total.Add(int64(i))
+	})
+	b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "transitions/s")
 }
 
 // claimedOp creates an operation and claims one (with several goroutines
@@ -87,11 +106,18 @@ func claimedOp(b *testing.B, s provision.Store, id string) *provision.Operation 
 	if err := s.CreateOperation(ctx, op); err != nil {
 		b.Fatal(err)
 	}
-	c, err := s.ClaimOperation(ctx, id, time.Hour)
-	if err != nil {
-		b.Fatal(err)
+	// With SKIP LOCKED a claim can find every free row locked by other
+	// claimers (ErrNoWork); each claimer created one row, so retrying ends.
+	for {
+		c, err := s.ClaimOperation(ctx, id, time.Hour)
+		if errors.Is(err, provision.ErrNoWork) {
+			continue
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
 	}
-	return c
 }
 
 var benchSteps = []string{"reserve", "user", "ips", "power", "install", "wait", "notify"}

@@ -61,7 +61,7 @@
 //
 //   - Claims. One UPDATE ... WHERE seq = (SELECT ... ORDER BY created_at,
 //     seq LIMIT 1) RETURNING statement picks and takes the oldest claimable
-//     operation. On PostgreSQL the sub-select is FOR UPDATE SKIP LOCKED, so
+//     operation. On PostgreSQL the sub-selects are FOR UPDATE SKIP LOCKED, so
 //     concurrent workers take different rows without waiting for each
 //     other. On SQLite the statement runs under the database's single write
 //     lock; goroutines of one process queue on a mutex in the Store, other
@@ -73,10 +73,23 @@
 //     whose clocks disagree still agree on who holds a lease. On SQLite the
 //     Store's clock is used (time.Now, or [WithClock] in tests).
 //   - Durability. SQLite runs with the default synchronous=FULL: a commit
-//     is on disk before the method returns. A DSN with
-//     _pragma=synchronous(NORMAL) (modernc.org/sqlite) is several times
-//     faster and still survives a crash of the process, but may lose the
-//     last commits on a power failure.
+//     is on disk (the WAL synced) before the method returns, so neither a
+//     crash of the process nor a power loss loses a recorded step; each
+//     commit costs one fsync (about 1,000 step transitions/s on a typical
+//     virtual disk). A DSN with _pragma=synchronous(NORMAL)
+//     (modernc.org/sqlite) syncs the WAL only at checkpoints: several
+//     times faster (over 5,000 transitions/s with parallel workers),
+//     still loses nothing when the process crashes, but a power loss or
+//     an operating-system crash may lose the commits since the last
+//     checkpoint — the engine then redoes those steps from the last
+//     recorded one (every step is idempotent), but a reservation or a
+//     finished operation recorded in that window may be forgotten. On
+//     PostgreSQL with fsync and synchronous_commit on (the defaults) a
+//     commit is durable before the method returns; concurrent commits
+//     share WAL flushes, so throughput grows with the number of workers.
+//   - Claims read two partial indexes (free operations by age, held ones
+//     by lease end), so their cost does not grow with the number of
+//     operations running.
 //   - In-memory SQLite (":memory:") gives every pooled connection its own
 //     empty database; use a file.
 //

@@ -74,11 +74,20 @@ var migrations = []migration{
 		`CREATE UNIQUE INDEX ispkit_operations_one_unfinished ON ispkit_operations (service_id)
 			WHERE state IN ('pending', 'running')`,
 	}},
+	// The claim reads these instead of walking every unfinished operation
+	// in age order past the held ones: free operations oldest first, held
+	// ones by lease end (the expired ones are a short range).
+	{3, "claim indexes", []string{
+		`CREATE INDEX ispkit_operations_free ON ispkit_operations (created_at, seq)
+			WHERE state IN ('pending', 'running') AND worker = ''`,
+		`CREATE INDEX ispkit_operations_lease ON ispkit_operations (lease_until)
+			WHERE state IN ('pending', 'running') AND worker <> ''`,
+	}},
 }
 
 // SchemaVersion is the schema version this package writes and expects. A
 // database migrated by a newer release (a higher version) is refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrSchemaTooNew is returned by New and Open when the database was
 // migrated by a newer release of this package.

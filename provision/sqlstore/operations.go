@@ -48,19 +48,30 @@ func buildQueries(d Dialect) queries {
 			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
 		existsOp: d.expand(`SELECT 1 FROM ispkit_operations WHERE id = ?`),
 		opStamp:  d.expand(`SELECT attempts, version FROM ispkit_operations WHERE id = ?`),
-		// One statement picks and takes the oldest claimable operation. On
-		// PostgreSQL the sub-select locks its row and skips rows other
-		// workers are claiming; on SQLite the statement runs under the
-		// database's single write lock.
-		claimOp: d.expand(`UPDATE ispkit_operations
+		// One statement picks and takes the oldest claimable operation:
+		// the oldest free one (index ispkit_operations_free), the oldest
+		// whose lease has expired (a range of ispkit_operations_lease) and
+		// the oldest held without a lease end, whichever is older. No arm
+		// walks the operations that are held. On PostgreSQL each arm locks
+		// its row and skips rows other workers are claiming; on SQLite the
+		// statement runs under the database's single write lock.
+		claimOp: d.expand(`WITH
+			f AS (SELECT seq, created_at FROM ispkit_operations
+				WHERE state IN ('pending', 'running') AND worker = ''
+				ORDER BY created_at, seq LIMIT 1 {{skiplocked}}),
+			x AS (SELECT seq, created_at FROM ispkit_operations
+				WHERE state IN ('pending', 'running') AND worker <> '' AND lease_until <= {{now}}
+				ORDER BY created_at, seq LIMIT 1 {{skiplocked}}),
+			n AS (SELECT seq, created_at FROM ispkit_operations
+				WHERE state IN ('pending', 'running') AND worker <> '' AND lease_until IS NULL
+				ORDER BY created_at, seq LIMIT 1 {{skiplocked}})
+			UPDATE ispkit_operations
 			SET worker = ?, lease_until = {{lease}}, state = 'running',
 				attempts = attempts + 1, version = version + 1, updated_at = {{now}}
-			WHERE seq = (
-				SELECT seq FROM ispkit_operations
-				WHERE state IN ('pending', 'running')
-					AND (worker = '' OR lease_until IS NULL OR lease_until <= {{now}})
-				ORDER BY created_at, seq
-				LIMIT 1 {{skiplocked}})
+			WHERE seq = (SELECT seq FROM (
+				SELECT seq, created_at FROM f UNION ALL SELECT seq, created_at FROM x
+				UNION ALL SELECT seq, created_at FROM n) c
+				ORDER BY created_at, seq LIMIT 1)
 			RETURNING ` + opCols),
 		renewLease: d.expand(`UPDATE ispkit_operations SET lease_until = {{lease}}
 			WHERE id = ? AND worker = ? AND worker <> '' AND attempts = ?
@@ -371,7 +382,7 @@ func (s *Store) ClaimOperation(ctx context.Context, worker string, lease time.Du
 	err = s.run(ctx, true, func(q querier) error {
 		now := s.nowArg()
 		var err error
-		op, err = scanOp(q.QueryRowContext(ctx, s.q.claimOp, worker, now, us, now, now))
+		op, err = scanOp(q.QueryRowContext(ctx, s.q.claimOp, now, worker, now, us, now))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -1,0 +1,144 @@
+package provision_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/memstore"
+	"github.com/ispkit/ispkit/provision/sqlstore"
+)
+
+// BenchmarkConcurrentOrders opens n dedicated servers at once with n
+// workers (every panel call of the fake takes 2 ms, power-on is instant,
+// the install takes 1 s) on memstore, SQLite (synchronous=NORMAL) and
+// PostgreSQL ($ISPKIT_TEST_POSTGRES), and reports x-critical: the time
+// for all n orders over the time of one order alone, measured first in
+// the same run (1.0 would be perfect concurrency).
+//
+//	go test -run '^$' -bench ConcurrentOrders -benchtime 1x -count 3 ./provision/
+func BenchmarkConcurrentOrders(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) provision.Store
+	}{
+		{"memstore", func(*testing.B) provision.Store { return memstore.New() }},
+		{"sqlite", func(b *testing.B) provision.Store {
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "s.db")+"?_pragma=synchronous(NORMAL)")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			s, err := sqlstore.New(db, sqlstore.SQLite)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", openBenchPostgres},
+	}
+	sizes := []int{1, 8, 64, 256, 1000}
+	if testing.Short() {
+		sizes = []int{1, 8, 64}
+	}
+	for _, st := range stores {
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("%s/orders=%d", st.name, n), func(b *testing.B) {
+				var ratio float64
+				for range b.N {
+					one := runOrders(b, st.open(b), 1)
+					all := runOrders(b, st.open(b), n)
+					ratio += all.Seconds() / one.Seconds()
+				}
+				b.ReportMetric(ratio/float64(b.N), "x-critical")
+			})
+		}
+	}
+}
+
+// runOrders opens n orders at once with n workers and returns the time
+// until the last is done.
+func runOrders(b *testing.B, store provision.Store, n int) time.Duration {
+	b.Helper()
+	v := newEnv(b, n)
+	v.store = store
+	v.dc.PowerDelay, v.dc.InstallDelay, v.dc.Latency = 0, time.Second, 2*time.Millisecond
+	e := v.engine("bench", func(c *provision.Config) {
+		c.Workers, c.PollInterval, c.ClaimInterval = n, 10*time.Millisecond, time.Second
+		c.LeaseDuration, c.InstallTimeout, c.PowerTimeout, c.ReachTimeout = time.Minute, time.Minute, time.Minute, time.Minute
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = e.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	start := time.Now()
+	ids := make([]string, n)
+	for i := range n {
+		op, err := e.Submit(ctx, openReq(strconv.Itoa(i+1), tariffDedic))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = op.ID
+	}
+	for _, id := range ids {
+		if _, err := e.Wait(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+var benchPG struct {
+	sync.Mutex
+	n int
+}
+
+// openBenchPostgres opens a Store in a fresh schema of
+// $ISPKIT_TEST_POSTGRES, or skips.
+func openBenchPostgres(b *testing.B) provision.Store {
+	dsn := os.Getenv("ISPKIT_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("ISPKIT_TEST_POSTGRES is not set")
+	}
+	benchPG.Lock()
+	benchPG.n++
+	schema := fmt.Sprintf("ispkit_bench_%d_%d", os.Getpid(), benchPG.n)
+	benchPG.Unlock()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if a, err := sql.Open("pgx", dsn); err == nil {
+			_, _ = a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			a.Close()
+		}
+	})
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(64)
+	b.Cleanup(func() { db.Close() })
+	s, err := sqlstore.New(db, sqlstore.Postgres)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
