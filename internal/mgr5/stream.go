@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -281,4 +282,30 @@ func (c *Client) StreamRows(ctx context.Context, r Request, row func(Row) error)
 		}
 		return row(out)
 	})
+}
+
+// All offers a StreamList reading as an iterator: decode turns each raw
+// row into a T (ok false skips the row, e.g. a null item). A failure —
+// of the call, of the body or of decode — is yielded once, with a zero
+// T, as the last pair. Breaking out of the loop stops the reading and
+// closes the answer.
+func All[T any](ctx context.Context, c *Client, r Request, decode func(raw json.RawMessage) (v T, ok bool, err error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		stopped := false
+		err := c.StreamList(ctx, r, func(raw json.RawMessage) error {
+			v, ok, err := decode(raw)
+			if err != nil || !ok {
+				return err
+			}
+			if !yield(v, nil) {
+				stopped = true
+				return ErrStop
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			var zero T
+			yield(zero, err)
+		}
+	}
 }
