@@ -42,8 +42,8 @@ func shared(o clientopt.Option) Option { return func(c *config) error { return o
 type Option func(*config) error
 
 // WithCredentials sets the administrator login the client uses (required).
-// ISPmanager Business needs an Admin account, not a reseller (seed
-// "Settings in ISPmanager"). The password is sent only in POST bodies and
+// ISPmanager Business needs an Admin account, not a reseller (the vendor's
+// BILLmanager page "Settings in ISPmanager"). The password is sent only in POST bodies and
 // never appears in logs or errors.
 func WithCredentials(username, password string) Option {
 	return shared(clientopt.WithCredentials(username, password))

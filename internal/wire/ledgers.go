@@ -56,7 +56,7 @@ var DCImanager5 = Ledger(append(append([]Call(nil), mgrAuth...), []Call{
 		Note: "no public DCImanager 5 client deletes users"},
 	{Func: "trafficburstable", Status: Confirmed, Source: whmcsDCI},
 	{Func: "ipnet", Status: Assumed, Source: "vendor function reference head https://ispsystem.com/docs/dcimanager/developer-section/dcimanager-api lists network functions (new_net); the list name ipnet follows IPmanager 6 (\"ipnet\" filters in " + dci6Script + ")",
-		Note: "the networks DCImanager offers on connect (seed 002); rows name, note"},
+		Note: "the networks DCImanager offers on connect (the vendor's ISPWiki page \"Integrating with DCImanager\": once connected, DCImanager sends the list of available networks); rows name, note"},
 }...))
 
 // IPmanager is the ledger of the ipmanager client.
