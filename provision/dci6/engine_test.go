@@ -195,6 +195,7 @@ func TestOpenExtraIPAndChangePassword(t *testing.T) {
 func newEngine(t *testing.T, reach provision.Reachability, opts ...dci6.Option) (*dcimanager6test.Server, *provision.Engine) {
 	t.Helper()
 	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(40*time.Millisecond, 5*time.Millisecond))
+	fake.Strict(t)
 	t.Cleanup(fake.Close)
 	c, err := dcimanager6.NewClient(fake.URL(),
 		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
