@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// Notifier delivers the two messages the vendor's integration sends (seed
-// 002, "Integrating with DCImanager"): after activation "the server
+// Notifier delivers the two messages the vendor's integration sends (the
+// vendor's ISPWiki page "Integrating with DCImanager"): after activation "the server
 // properties will be saved in BILLmanager, the client will receive the
 // Welcome message", and a module's errors go to "an administrator or admin in
 // charge of those issues" (the module's ErrorRecipient). E-mail, a ticket, a

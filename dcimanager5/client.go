@@ -31,95 +31,66 @@ const (
 )
 
 type config struct {
-	user, password string
-	session        bool
-	lang           string
-	http           httpx.Config
-	pollMin        time.Duration
-	pollMax        time.Duration
+	clientopt.Settings
 }
 
-// Option configures a Client. Options validate their input; NewClient
-// returns the first error.
+// shared re-exports one of the options every ispkit client shares (their
+// rules live in one place, internal/clientopt).
+func shared(o clientopt.Option) Option { return func(c *config) error { return o(&c.Settings) } }
+
+// Option configures a Client. The options every ispkit panel client
+// offers behave the same in each: they validate their input, NewClient
+// returns the first refusal as an *ArgumentError naming the option (Op
+// "WithTimeout", …), and a nil Option is skipped.
 type Option func(*config) error
 
 // WithCredentials sets the DCImanager login (an administrator for billing
 // integrations). The password travels only in POST bodies and never appears
 // in logs, errors or URLs.
 func WithCredentials(user, password string) Option {
-	return func(c *config) error {
-		if p := clientopt.Credentials("user", user, password); p != nil {
-			return p.Err("WithCredentials", argErr)
-		}
-		c.user, c.password = user, password
-		return nil
-	}
+	return shared(clientopt.WithCredentials(user, password))
 }
 
 // WithSessionAuth logs in once with func=auth and sends the session id
 // (auth=) instead of authinfo on every call. An expired session (one hour
 // idle on a real panel) is renewed once, transparently, and the call
 // replayed. The default is authinfo on every call.
-func WithSessionAuth() Option {
-	return func(c *config) error { c.session = true; return nil }
-}
+func WithSessionAuth() Option { return shared(clientopt.WithSessionAuth()) }
 
 // WithLang sets the language of panel messages (lang=), e.g. "en" or "ru".
-func WithLang(lang string) Option {
-	return func(c *config) error {
-		var p *clientopt.Problem
-		c.lang, p = clientopt.Lang(lang)
-		return p.Err("WithLang", argErr)
-	}
-}
+func WithLang(lang string) Option { return shared(clientopt.WithLang(lang)) }
 
 // WithHTTPClient uses a copy of hc for every attempt; its transport is kept
 // and wrapped by the rate limiter.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
-}
+func WithHTTPClient(hc *http.Client) Option { return shared(clientopt.WithHTTPClient(hc)) }
 
 // WithTransport sets the base HTTP transport (ignored with WithHTTPClient).
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *config) error { return clientopt.Transport(&c.http, rt).Err("WithTransport", argErr) }
-}
+func WithTransport(rt http.RoundTripper) Option { return shared(clientopt.WithTransport(rt)) }
 
 // WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
-}
+func WithTimeout(d time.Duration) Option { return shared(clientopt.WithTimeout(d)) }
 
 // WithMaxResponseSize caps the size of one answer (default 256 MiB, four
 // times a list of 100,000 servers); a larger answer fails with
 // *ResponseTooLargeError and is not read on, so a broken or hostile panel
 // cannot exhaust the caller's memory.
-func WithMaxResponseSize(n int64) Option {
-	return func(c *config) error {
-		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
-	}
-}
+func WithMaxResponseSize(n int64) Option { return shared(clientopt.WithMaxResponseSize(n)) }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
 // :1500 usually run self-signed certificates; prefer WithRootCAs or
 // WithPinnedCertificate.
-func WithInsecureSkipVerify() Option {
-	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
-}
+func WithInsecureSkipVerify() Option { return shared(clientopt.WithInsecureSkipVerify()) }
 
 // WithRootCAs verifies the panel certificate against pool instead of the
 // system roots.
-func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
-}
+func WithRootCAs(pool *x509.CertPool) Option { return shared(clientopt.WithRootCAs(pool)) }
 
 // WithPinnedCertificate accepts only a leaf certificate whose SHA-256
-// fingerprint of the DER bytes is sha256hex (hex, colons allowed), without
-// chain verification. It may be given several times.
-func WithPinnedCertificate(sha256hex string) Option {
-	return func(c *config) error {
-		return clientopt.PinnedCertificate(&c.http, sha256hex).Err("WithPinnedCertificate", argErr)
-	}
+// fingerprint of the DER bytes is one of sha256hex (hex, colons allowed),
+// without chain verification. It may be given several times.
+func WithPinnedCertificate(sha256hex ...string) Option {
+	return shared(clientopt.WithPinnedCertificate(sha256hex...))
 }
 
 // WithRetry sets the number of retries after the first attempt (0 = none;
@@ -127,50 +98,34 @@ func WithPinnedCertificate(sha256hex string) Option {
 // exponential backoff. Only safe reads and idempotent writes are retried;
 // see the package doc.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
-	return func(c *config) error {
-		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
-	}
+	return shared(clientopt.WithRetry(maxRetries, minWait, maxWait))
 }
 
 // WithMaxRetryAfter caps the Retry-After a panel (or a proxy) may ask for
 // (default 30 s); a longer demand surfaces as *RateLimitError.
-func WithMaxRetryAfter(d time.Duration) Option {
-	return func(c *config) error { return clientopt.MaxRetryAfter(&c.http, d).Err("WithMaxRetryAfter", argErr) }
-}
+func WithMaxRetryAfter(d time.Duration) Option { return shared(clientopt.WithMaxRetryAfter(d)) }
 
 // WithRateLimit allows at most perSecond HTTP attempts per second, retries
 // and waiter polls included, with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
-	}
+	return shared(clientopt.WithRateLimit(perSecond, burst))
 }
 
 // WithLogger logs one record per call (function, duration, attempts,
 // outcome) and one per retry to l. Passwords, authinfo, session ids and
 // keys are redacted. Without it the client is silent.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
-}
+func WithLogger(l *slog.Logger) Option { return shared(clientopt.WithLogger(l)) }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
-	return func(c *config) error {
-		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
-	}
+	return shared(clientopt.WithApplication(name, version))
 }
 
 // WithPollInterval sets the bounds of the jittered exponential backoff the
 // waiters use between polls (default 2 s to 30 s). WaitOptions override it
 // per call.
 func WithPollInterval(min, max time.Duration) Option {
-	return func(c *config) error {
-		if p := clientopt.PollInterval(min, max); p != nil {
-			return p.Err("WithPollInterval", argErr)
-		}
-		c.pollMin, c.pollMax = min, max
-		return nil
-	}
+	return shared(clientopt.WithPollInterval(min, max))
 }
 
 // Client talks to one DCImanager 5 entry point. It is safe for concurrent
@@ -202,36 +157,32 @@ type service struct{ c *Client }
 // full URL including the panel path, e.g. "https://dci.example.com:1500/dcimgr"
 // or "https://dci.example.com/manager/dcimgr". WithCredentials is required.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	cfg := config{pollMin: DefaultPollInterval, pollMax: DefaultMaxPollInterval}
-	cfg.http.Timeout = DefaultTimeout
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
-	}
+	cfg := config{Settings: clientopt.Settings{Package: "dcimanager5", UserArg: "user",
+		PollMin: DefaultPollInterval, PollMax: DefaultMaxPollInterval}}
+	cfg.HTTP.Timeout = DefaultTimeout
 	u, p := clientopt.BaseURL(baseURL)
 	if p != nil {
-		return nil, p.Err("NewClient", argErr)
+		return nil, cfg.Fail("NewClient", p)
 	}
-	if cfg.user == "" {
+	if err := clientopt.Apply(&cfg, opts); err != nil {
+		return nil, err
+	}
+	if cfg.User == "" {
 		return nil, argErr("NewClient", "credentials", "WithCredentials is required")
 	}
 	mode := mgr5.AuthInfo
-	if cfg.session {
+	if cfg.Session {
 		mode = mgr5.AuthSession
 	}
 	m, err := mgr5.NewClient(mgr5.Config{
 		Panel: "dcimanager5", Endpoint: strings.TrimRight(u.String(), "/"),
-		Credentials: mgr5.Credentials{Username: cfg.user, Password: cfg.password},
-		Mode:        mode, Lang: cfg.lang, HTTP: cfg.http,
+		Credentials: mgr5.Credentials{Username: cfg.User, Password: cfg.Password},
+		Mode:        mode, Lang: cfg.Lang, HTTP: cfg.HTTP,
 	})
 	if err != nil {
-		return nil, clientopt.Construction(err).Err("NewClient", argErr)
+		return nil, cfg.NewClientError(err)
 	}
-	return wrap(m, cfg.pollMin, cfg.pollMax), nil
+	return wrap(m, cfg.PollMin, cfg.PollMax), nil
 }
 
 func wrap(m *mgr5.Client, pollMin, pollMax time.Duration) *Client {

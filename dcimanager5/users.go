@@ -53,16 +53,20 @@ func (s *UsersService) List(ctx context.Context) ([]User, error) {
 	}
 	out := make([]User, 0, len(ws))
 	for _, w := range ws {
-		u := User{Name: w.Name.T, Level: atoiOr0(w.Level.T)}
-		if w.Level.Orig != "" {
-			if n := atoiOr0(w.Level.Orig); n != 0 {
-				u.Level = n
-			}
-		}
-		u.ID, _ = parseID(w.ID.T)
-		out = append(out, u)
+		out = append(out, w.user())
 	}
 	return out, nil
+}
+
+func (w *wireUser) user() User {
+	u := User{Name: w.Name.T, Level: atoiOr0(w.Level.T)}
+	if w.Level.Orig != "" {
+		if n := atoiOr0(w.Level.Orig); n != 0 {
+			u.Level = n
+		}
+	}
+	u.ID, _ = parseID(w.ID.T)
+	return u
 }
 
 // FindByName returns the user called name (any level), or an error matching

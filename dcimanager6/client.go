@@ -30,29 +30,26 @@ const (
 )
 
 type config struct {
-	prefix          string
-	email, password string
-	token           string
-	http            httpx.Config
-	pollMin         time.Duration
-	pollMax         time.Duration
+	clientopt.Settings
+	prefix string
+	token  string
 }
 
-// Option configures a Client. Options validate their input and NewClient
-// returns the first error.
+// shared re-exports one of the options every ispkit client shares (their
+// rules live in one place, internal/clientopt).
+func shared(o clientopt.Option) Option { return func(c *config) error { return o(&c.Settings) } }
+
+// Option configures a Client. The options every ispkit panel client
+// offers behave the same in each: they validate their input, NewClient
+// returns the first refusal as an *ArgumentError naming the option (Op
+// "WithTimeout", …), and a nil Option is skipped.
 type Option func(*config) error
 
 // WithCredentials sets the e-mail and password of the panel user the
 // client logs in as (auth v4). The password is sent only in the body of
 // the token request and never appears in logs or errors.
 func WithCredentials(email, password string) Option {
-	return func(c *config) error {
-		if p := clientopt.Credentials("email", email, password); p != nil {
-			return p.Err("WithCredentials", argErr)
-		}
-		c.email, c.password = email, password
-		return nil
-	}
+	return shared(clientopt.WithCredentials(email, password))
 }
 
 // WithToken starts the client with an existing session token (for
@@ -87,85 +84,66 @@ func WithAPIPrefix(prefix string) Option {
 
 // WithHTTPClient uses a copy of hc for every attempt. Its transport is
 // kept (and wrapped by the rate limiter).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
-}
+func WithHTTPClient(hc *http.Client) Option { return shared(clientopt.WithHTTPClient(hc)) }
 
 // WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
-}
+func WithTimeout(d time.Duration) Option { return shared(clientopt.WithTimeout(d)) }
 
 // WithMaxResponseSize caps the size of one answer (default 256 MiB, four
 // times a list of 100,000 servers); a larger answer fails with
 // *ResponseTooLargeError and is not read on, so a broken or hostile panel
 // cannot exhaust the caller's memory.
-func WithMaxResponseSize(n int64) Option {
-	return func(c *config) error {
-		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
-	}
-}
+func WithMaxResponseSize(n int64) Option { return shared(clientopt.WithMaxResponseSize(n)) }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Prefer
 // WithRootCAs or WithPinnedCertificate for self-signed panels.
-func WithInsecureSkipVerify() Option {
-	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
-}
+func WithInsecureSkipVerify() Option { return shared(clientopt.WithInsecureSkipVerify()) }
 
 // WithRootCAs verifies the panel certificate against pool.
-func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
-}
+func WithRootCAs(pool *x509.CertPool) Option { return shared(clientopt.WithRootCAs(pool)) }
 
-// WithPinnedCertificate accepts only leaf certificates whose SHA-256
-// fingerprint (hex, colons allowed) is one of fingerprints.
-func WithPinnedCertificate(fingerprints ...string) Option {
-	return func(c *config) error {
-		return clientopt.PinnedCertificate(&c.http, fingerprints...).Err("WithPinnedCertificate", argErr)
-	}
+// WithPinnedCertificate accepts only a leaf certificate whose SHA-256
+// fingerprint of the DER bytes is one of sha256hex (hex, colons allowed),
+// without chain verification. It may be given several times.
+func WithPinnedCertificate(sha256hex ...string) Option {
+	return shared(clientopt.WithPinnedCertificate(sha256hex...))
 }
 
 // WithRetry sets the number of retries after the first attempt (0 = none)
 // and the bounds of the jittered exponential backoff between them.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
-	return func(c *config) error {
-		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
-	}
+	return shared(clientopt.WithRetry(maxRetries, minWait, maxWait))
 }
 
 // WithRateLimit allows at most perSecond HTTP attempts per second (retries
 // and waiter polls included) with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
-	}
+	return shared(clientopt.WithRateLimit(perSecond, burst))
 }
 
 // WithLogger logs one record per call (and one per retry at debug level)
 // to l. Secrets are redacted. Without it the client is silent.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
-}
+func WithLogger(l *slog.Logger) Option { return shared(clientopt.WithLogger(l)) }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
-	return func(c *config) error {
-		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
-	}
+	return shared(clientopt.WithApplication(name, version))
 }
 
 // WithPollInterval sets the bounds of the jittered exponential backoff
 // the waiters use between polls (default 1 s to 10 s).
 func WithPollInterval(min, max time.Duration) Option {
-	return func(c *config) error {
-		if p := clientopt.PollInterval(min, max); p != nil {
-			return p.Err("WithPollInterval", argErr)
-		}
-		c.pollMin, c.pollMax = min, max
-		return nil
-	}
+	return shared(clientopt.WithPollInterval(min, max))
 }
+
+// WithTransport sets the base HTTP transport (ignored with WithHTTPClient);
+// the rate limiter wraps it.
+func WithTransport(rt http.RoundTripper) Option { return shared(clientopt.WithTransport(rt)) }
+
+// WithMaxRetryAfter caps the Retry-After a panel (or a proxy) may ask for
+// (default 30 s); a longer demand surfaces as *RateLimitError.
+func WithMaxRetryAfter(d time.Duration) Option { return shared(clientopt.WithMaxRetryAfter(d)) }
 
 // Client talks to one DCImanager 6 instance. It is safe for concurrent
 // use. Services are exposed as fields.
@@ -200,36 +178,32 @@ type service struct{ c *Client }
 // NewClient builds a client for the panel at baseURL (for example
 // "https://dci.example.com"). WithCredentials (or WithToken) is required.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	cfg := config{prefix: DefaultAPIPrefix, Settings: clientopt.Settings{Package: "dcimanager6", UserArg: "email",
+		PollMin: DefaultPollMin, PollMax: DefaultPollMax}}
+	cfg.HTTP.Timeout = DefaultTimeout
+	cfg.HTTP.RetryWaitMin, cfg.HTTP.RetryWaitMax = DefaultRetryWaitMin, DefaultRetryWaitMax
+	cfg.HTTP.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
 	u, p := clientopt.BaseURL(baseURL)
 	if p != nil {
-		return nil, p.Err("NewClient", argErr)
+		return nil, cfg.Fail("NewClient", p)
 	}
-	cfg := config{prefix: DefaultAPIPrefix, pollMin: DefaultPollMin, pollMax: DefaultPollMax}
-	cfg.http.Timeout = DefaultTimeout
-	cfg.http.RetryWaitMin, cfg.http.RetryWaitMax = DefaultRetryWaitMin, DefaultRetryWaitMax
-	cfg.http.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	if err := clientopt.Apply(&cfg, opts); err != nil {
+		return nil, err
 	}
-	if cfg.password == "" && cfg.token == "" {
+	if cfg.Password == "" && cfg.token == "" {
 		return nil, argErr("NewClient", "credentials", "use WithCredentials or WithToken")
 	}
-	retries := clientopt.Retries(&cfg.http)
-	cfg.http.Panel = "dcimanager6"
-	h, err := httpx.New(cfg.http)
+	retries := clientopt.Retries(&cfg.HTTP)
+	cfg.HTTP.Panel = "dcimanager6"
+	h, err := httpx.New(cfg.HTTP)
 	if err != nil {
-		return nil, clientopt.Construction(err).Err("NewClient", argErr)
+		return nil, cfg.NewClientError(err)
 	}
 	c := &Client{
 		base: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), prefix: cfg.prefix,
-		email: cfg.email, pass: cfg.password, token: cfg.token, h: h,
-		pollMin: cfg.pollMin, pollMax: cfg.pollMax,
-		retries: retries, waitMin: cfg.http.RetryWaitMin, waitMax: cfg.http.RetryWaitMax,
+		email: cfg.User, pass: cfg.Password, token: cfg.token, h: h,
+		pollMin: cfg.PollMin, pollMax: cfg.PollMax,
+		retries: retries, waitMin: cfg.HTTP.RetryWaitMin, waitMax: cfg.HTTP.RetryWaitMax,
 	}
 	s := &service{c: c}
 	c.Auth = (*AuthService)(s)

@@ -283,7 +283,10 @@ func TestOwnerAssignment(t *testing.T) {
 
 func TestPower(t *testing.T) {
 	t.Parallel()
-	f, c := newEnv(t, nil)
+	// The operations run on the fake's manual clock: one is still running
+	// until the test advances it, however slow the machine.
+	clock := dcimanager5test.NewManualClock()
+	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithClock(clock.Now)})
 	ctx := testCtx(t)
 	res, err := c.Servers.PowerOn(ctx, 1)
 	require.NoError(t, err)
@@ -291,6 +294,7 @@ func TestPower(t *testing.T) {
 	require.NotZero(t, res.OperationID)
 	_, err = c.Servers.PowerOff(ctx, 1)
 	assert.True(t, dcimanager6.IsConflict(err), "busy while the operation runs: %v", err)
+	clock.Advance(time.Minute)
 	op, err := c.Operations.Wait(ctx, res.OperationID)
 	require.NoError(t, err)
 	assert.Equal(t, "power_on", op.Name)
@@ -305,11 +309,13 @@ func TestPower(t *testing.T) {
 
 	res, err = c.Servers.PowerReset(ctx, 1)
 	require.NoError(t, err)
+	clock.Advance(time.Minute)
 	_, err = c.Operations.Wait(ctx, res.OperationID)
 	require.NoError(t, err)
 
 	res, err = c.Servers.PowerOff(ctx, 1)
 	require.NoError(t, err)
+	clock.Advance(time.Minute)
 	_, err = c.Operations.Wait(ctx, res.OperationID)
 	require.NoError(t, err)
 	m, _ = f.Machine(1)
@@ -319,6 +325,7 @@ func TestPower(t *testing.T) {
 
 	res, err = c.Servers.PowerOn(ctx, 5) // status unknown
 	require.NoError(t, err)
+	clock.Advance(time.Minute)
 	_, err = c.Operations.Wait(ctx, res.OperationID)
 	require.NoError(t, err)
 	_, err = c.Servers.PowerReset(ctx, 999)
@@ -447,14 +454,33 @@ func TestWaitHonoursContext(t *testing.T) {
 	ctx := testCtx(t)
 	res, err := c.Servers.Install(ctx, 1, dcimanager6.InstallRequest{TemplateID: 1, Password: "x"})
 	require.NoError(t, err)
-	wctx, cancel := context.WithTimeout(ctx, 80*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = c.Operations.Wait(wctx, res.OperationID)
+	// The deadline passes once the waiter has seen the operation running
+	// (observed through its progress hook, not timed).
+	dctx := &expiringCtx{Context: ctx, done: make(chan struct{})}
+	_, err = c.Operations.Wait(dctx, res.OperationID, dcimanager6.WithProgress(func(*dcimanager6.Operation) {
+		dctx.expire()
+	}))
 	require.Error(t, err, "a timed-out wait is never a success")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), `last status "running"`)
-	assert.Less(t, time.Since(start), time.Second)
+}
+
+// expiringCtx is a context whose deadline passes when the test says so.
+type expiringCtx struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *expiringCtx) expire()               { c.once.Do(func() { close(c.done) }) }
+func (c *expiringCtx) Done() <-chan struct{} { return c.done }
+func (c *expiringCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 func TestPorts(t *testing.T) {

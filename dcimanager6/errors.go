@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 )
 
@@ -114,15 +113,6 @@ type ArgumentError = ispkit.ArgumentError
 
 func argErr(op, arg, reason string) error {
 	return &ArgumentError{Package: "dcimanager6", Op: op, Arg: arg, Reason: reason}
-}
-
-// optErr turns a problem found by an internal/clientopt setter into an
-// *ArgumentError for the option op; nil stays nil.
-func optErr(op string, p *clientopt.Problem) error {
-	if p == nil {
-		return nil
-	}
-	return argErr(op, p.Arg, p.Reason)
 }
 
 // ProtocolError is a successful-looking response the client cannot read:

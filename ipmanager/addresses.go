@@ -2,8 +2,10 @@ package ipmanager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"strings"
 
@@ -154,24 +156,11 @@ func rowAddress(r mgr5.Row) (Address, error) {
 // (panel function ip; filters sent as iptype, domain, family, state and
 // applied again by the client).
 func (c *Client) List(ctx context.Context, opts ListOptions) ([]Address, error) {
-	fam, err := checkFamily("List", opts.Family, true)
+	r, keep, err := listRequest("List", opts)
 	if err != nil {
 		return nil, err
 	}
-	switch opts.State {
-	case "", StateUsed, StateFree, StateAll:
-	default:
-		return nil, argErr("List", "State", `must be "", "used", "free" or "all"`)
-	}
-	if err := checkText("List", "Group", opts.Group); err != nil {
-		return nil, err
-	}
-	if err := checkText("List", "Domain", opts.Domain); err != nil {
-		return nil, err
-	}
-	rows, err := c.m.List(ctx, mgr5.Request{Func: FuncList, Class: httpx.SafeRead, Params: listParams{
-		Group: opts.Group, Domain: opts.Domain, Family: string(fam), State: string(opts.State),
-	}})
+	rows, err := c.m.List(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -181,17 +170,73 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]Address, error) 
 		if err != nil {
 			return nil, err
 		}
+		if keep(a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// All yields the addresses that match opts, like List, but reads the
+// answer as it arrives: memory stays at about one row however many
+// addresses the panel holds. A failure (including refused options) is
+// yielded once, as the last pair, with a zero Address; breaking out of the
+// loop stops the reading. The answer is capped by WithMaxResponseSize and
+// the timeout of WithTimeout covers the whole reading, so keep the loop
+// body quick.
+//
+// Calls func=ip, as List.
+func (c *Client) All(ctx context.Context, opts ListOptions) iter.Seq2[Address, error] {
+	r, keep, err := listRequest("All", opts)
+	if err != nil {
+		return func(yield func(Address, error) bool) { yield(Address{}, err) }
+	}
+	return mgr5.All(ctx, c.m, r, func(raw json.RawMessage) (Address, bool, error) {
+		var row mgr5.Row
+		if err := mgr5.DecodeRow(c.m.Panel(), FuncList, raw, &row); err != nil || row == nil {
+			return Address{}, false, err
+		}
+		a, err := rowAddress(row)
+		if err != nil {
+			return Address{}, false, err
+		}
+		return a, keep(a), nil
+	})
+}
+
+// listRequest checks opts for op and returns the panel request and the
+// client-side filter that List and All apply to each row.
+func listRequest(op string, opts ListOptions) (mgr5.Request, func(Address) bool, error) {
+	fam, err := checkFamily(op, opts.Family, true)
+	if err != nil {
+		return mgr5.Request{}, nil, err
+	}
+	switch opts.State {
+	case "", StateUsed, StateFree, StateAll:
+	default:
+		return mgr5.Request{}, nil, argErr(op, "State", `must be "", "used", "free" or "all"`)
+	}
+	if err := checkText(op, "Group", opts.Group); err != nil {
+		return mgr5.Request{}, nil, err
+	}
+	if err := checkText(op, "Domain", opts.Domain); err != nil {
+		return mgr5.Request{}, nil, err
+	}
+	r := mgr5.Request{Func: FuncList, Class: httpx.SafeRead, Params: listParams{
+		Group: opts.Group, Domain: opts.Domain, Family: string(fam), State: string(opts.State),
+	}}
+	keep := func(a Address) bool {
 		switch {
 		case opts.Group != "" && a.Group != opts.Group,
 			opts.Domain != "" && !strings.EqualFold(a.Domain, opts.Domain),
 			fam != "" && a.Family != fam,
 			(opts.State == "" || opts.State == StateUsed) && !a.Used,
 			opts.State == StateFree && a.Used:
-			continue
+			return false
 		}
-		out = append(out, a)
+		return true
 	}
-	return out, nil
+	return r, keep, nil
 }
 
 // Get returns one allocated address (panel function ip.edit with

@@ -28,111 +28,95 @@ const (
 )
 
 type config struct {
-	creds   mgr5.Credentials
-	session bool
-	lang    string
-	http    httpx.Config
+	clientopt.Settings
 }
 
-// Option configures a Client. Options validate their input; NewClient
-// returns the first error as an *ArgumentError.
+// shared re-exports one of the options every ispkit client shares (their
+// rules live in one place, internal/clientopt).
+func shared(o clientopt.Option) Option { return func(c *config) error { return o(&c.Settings) } }
+
+// Option configures a Client. The options every ispkit panel client
+// offers behave the same in each: they validate their input, NewClient
+// returns the first refusal as an *ArgumentError naming the option (Op
+// "WithTimeout", …), and a nil Option is skipped.
 type Option func(*config) error
 
 // WithCredentials sets the administrator login the client uses (required).
-// ISPmanager Business needs an Admin account, not a reseller (seed
-// "Settings in ISPmanager"). The password is sent only in POST bodies and
+// ISPmanager Business needs an Admin account, not a reseller (the vendor's
+// BILLmanager page "Settings in ISPmanager"). The password is sent only in POST bodies and
 // never appears in logs or errors.
 func WithCredentials(username, password string) Option {
-	return func(c *config) error {
-		if p := clientopt.Credentials("username", username, password); p != nil {
-			return p.Err("WithCredentials", argErr)
-		}
-		c.creds = mgr5.Credentials{Username: username, Password: password}
-		return nil
-	}
+	return shared(clientopt.WithCredentials(username, password))
 }
 
 // WithSessionAuth logs in once with func=auth and sends the session id
 // (auth=) instead of authinfo=user:password on every call. An expired
 // session is renewed once and the call replayed. Use it where the panel
 // restricts authinfo to a whitelist.
-func WithSessionAuth() Option {
-	return func(c *config) error { c.session = true; return nil }
-}
+func WithSessionAuth() Option { return shared(clientopt.WithSessionAuth()) }
 
 // WithLang sets the language of the panel's error messages ("en", "ru").
-func WithLang(lang string) Option {
-	return func(c *config) error {
-		var p *clientopt.Problem
-		c.lang, p = clientopt.Lang(lang)
-		return p.Err("WithLang", argErr)
-	}
-}
+func WithLang(lang string) Option { return shared(clientopt.WithLang(lang)) }
 
 // WithHTTPClient uses a copy of hc for every attempt; its transport is
 // kept and wrapped by the rate limiter.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error { return clientopt.HTTPClient(&c.http, hc).Err("WithHTTPClient", argErr) }
-}
+func WithHTTPClient(hc *http.Client) Option { return shared(clientopt.WithHTTPClient(hc)) }
 
 // WithTimeout bounds one HTTP attempt (default 60 s). The whole call,
 // retries included, is bounded by the context.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) error { return clientopt.Timeout(&c.http, d).Err("WithTimeout", argErr) }
-}
+func WithTimeout(d time.Duration) Option { return shared(clientopt.WithTimeout(d)) }
 
 // WithMaxResponseSize caps the size of one answer (default 256 MiB, four
 // times a list of 100,000 servers); a larger answer fails with
 // *ResponseTooLargeError and is not read on, so a broken or hostile panel
 // cannot exhaust the caller's memory.
-func WithMaxResponseSize(n int64) Option {
-	return func(c *config) error {
-		return clientopt.MaxResponseSize(&c.http, n).Err("WithMaxResponseSize", argErr)
-	}
-}
+func WithMaxResponseSize(n int64) Option { return shared(clientopt.WithMaxResponseSize(n)) }
 
 // WithInsecureSkipVerify disables TLS certificate verification. Panels on
 // :1500 usually run self-signed certificates; prefer WithRootCAs.
-func WithInsecureSkipVerify() Option {
-	return func(c *config) error { clientopt.InsecureSkipVerify(&c.http); return nil }
-}
+func WithInsecureSkipVerify() Option { return shared(clientopt.WithInsecureSkipVerify()) }
 
 // WithRootCAs verifies the panel certificate against pool.
-func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error { return clientopt.RootCAs(&c.http, pool).Err("WithRootCAs", argErr) }
-}
+func WithRootCAs(pool *x509.CertPool) Option { return shared(clientopt.WithRootCAs(pool)) }
 
 // WithRetry sets the number of retries after the first attempt (0 = none)
 // and the bounds of the jittered exponential backoff between them. Only
 // safe reads and idempotent writes are retried; user and preset creation
 // are sent once (see the package documentation).
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
-	return func(c *config) error {
-		return clientopt.Retry(&c.http, maxRetries, minWait, maxWait).Err("WithRetry", argErr)
-	}
+	return shared(clientopt.WithRetry(maxRetries, minWait, maxWait))
 }
 
 // WithRateLimit allows at most perSecond HTTP attempts per second (retries
 // included) with the given burst.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		return clientopt.RateLimit(&c.http, perSecond, burst).Err("WithRateLimit", argErr)
-	}
+	return shared(clientopt.WithRateLimit(perSecond, burst))
 }
 
 // WithLogger logs one record per call (parameters at debug level, retries
 // at debug level) to l. Passwords, authinfo, session ids and login keys
 // are redacted. Without it the client is silent.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { return clientopt.Logger(&c.http, l).Err("WithLogger", argErr) }
-}
+func WithLogger(l *slog.Logger) Option { return shared(clientopt.WithLogger(l)) }
 
 // WithApplication prepends "name/version" to the User-Agent.
 func WithApplication(name, version string) Option {
-	return func(c *config) error {
-		return clientopt.Application(&c.http, name, version).Err("WithApplication", argErr)
-	}
+	return shared(clientopt.WithApplication(name, version))
 }
+
+// WithTransport sets the base HTTP transport (ignored with WithHTTPClient);
+// the rate limiter wraps it.
+func WithTransport(rt http.RoundTripper) Option { return shared(clientopt.WithTransport(rt)) }
+
+// WithPinnedCertificate accepts only a leaf certificate whose SHA-256
+// fingerprint of the DER bytes is one of sha256hex (hex, colons allowed),
+// without chain verification. It may be given several times.
+func WithPinnedCertificate(sha256hex ...string) Option {
+	return shared(clientopt.WithPinnedCertificate(sha256hex...))
+}
+
+// WithMaxRetryAfter caps the Retry-After a panel (or a proxy) may ask for
+// (default 30 s); a longer demand surfaces as *RateLimitError.
+func WithMaxRetryAfter(d time.Duration) Option { return shared(clientopt.WithMaxRetryAfter(d)) }
 
 // Client talks to one ISPmanager 5 panel as an administrator. It is safe
 // for concurrent use. Services are exposed as fields.
@@ -165,32 +149,27 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if u.Path == "" {
 		u.Path = DefaultPath
 	}
-	cfg := config{}
-	cfg.http.Timeout = DefaultTimeout
-	cfg.http.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg := config{Settings: clientopt.Settings{Package: "ispmanager", UserArg: "username"}}
+	cfg.HTTP.Timeout = DefaultTimeout
+	cfg.HTTP.MaxRetries = DefaultMaxRetries // WithRetry overrides; 0 is stored as -1
+	if err := clientopt.Apply(&cfg, opts); err != nil {
+		return nil, err
 	}
-	if cfg.creds.Username == "" {
+	if cfg.User == "" {
 		return nil, argErr("NewClient", "credentials", "use WithCredentials")
 	}
 	mode := mgr5.AuthInfo
-	if cfg.session {
+	if cfg.Session {
 		mode = mgr5.AuthSession
 	}
 	m, err := mgr5.NewClient(mgr5.Config{
-		Panel: "ispmanager", Endpoint: u.String(), Credentials: cfg.creds,
-		Mode: mode, Lang: cfg.lang, HTTP: cfg.http,
+		Panel: "ispmanager", Endpoint: u.String(), Credentials: mgr5.Credentials{Username: cfg.User, Password: cfg.Password},
+		Mode: mode, Lang: cfg.Lang, HTTP: cfg.HTTP,
 	})
 	if err != nil {
-		return nil, clientopt.Construction(err).Err("NewClient", argErr)
+		return nil, cfg.NewClientError(err)
 	}
-	c := &Client{m: m, username: cfg.creds.Username}
+	c := &Client{m: m, username: cfg.User}
 	s := &service{c: c}
 	c.Users = (*UsersService)(s)
 	c.Presets = (*PresetsService)(s)

@@ -2,6 +2,8 @@ package ispmanager
 
 import (
 	"context"
+	"encoding/json"
+	"iter"
 	"net/url"
 	"strconv"
 	"strings"
@@ -195,6 +197,24 @@ func (s *UsersService) List(ctx context.Context) ([]User, error) {
 		out = append(out, userFromRow(r))
 	}
 	return out, nil
+}
+
+// All yields every user, like List, but reads the answer as it arrives:
+// memory stays at about one row however many accounts the server holds.
+// A failure is yielded once, as the last pair, with a zero User; breaking
+// out of the loop stops the reading. The answer is capped by
+// WithMaxResponseSize and the timeout of WithTimeout covers the whole
+// reading, so keep the loop body quick.
+//
+// Calls func=user, as List.
+func (s *UsersService) All(ctx context.Context) iter.Seq2[User, error] {
+	return mgr5.All(ctx, s.c.m, mgr5.Request{Func: "user", Class: httpx.SafeRead}, func(raw json.RawMessage) (User, bool, error) {
+		var r mgr5.Row
+		if err := mgr5.DecodeRow(s.c.m.Panel(), "user", raw, &r); err != nil || r == nil {
+			return User{}, false, err
+		}
+		return userFromRow(r), true, nil
+	})
 }
 
 func userFromRow(r mgr5.Row) User {

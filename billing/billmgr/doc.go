@@ -44,7 +44,7 @@
 //     name="value">…</param></error></doc> and exits non-zero; BILLmanager
 //     shows its message msg_error_<type>.
 //
-// # Choices where the reference has gaps [G]
+// # Choices where the reference has gaps (assumptions, no public source)
 //
 //   - --item is also required by the other commands whose documented
 //     arguments include it (prolong_addon, cancel_prolong, reopen,

@@ -116,6 +116,7 @@ func TestInstalledModule(t *testing.T) {
 		dcimanager5test.WithPowerDuration(5*time.Millisecond),
 		dcimanager5test.WithInstallDuration(20*time.Millisecond),
 		dcimanager5test.WithConnectionDuration(5*time.Millisecond))
+	panel.Strict(t)
 	t.Cleanup(panel.Close)
 	admin, pw := panel.Admin()
 	const debian, ubuntu = "ISPsystem__Debian-12-x86_64", "ISPsystem__Ubuntu-22.04-amd64"

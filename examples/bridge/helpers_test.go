@@ -94,6 +94,9 @@ func newTestBridge(t *testing.T, opts ...bridgeOption) *testBridge {
 		t.Fatal(err)
 	}
 	t.Cleanup(fakes.Close)
+	fakes.dci.Strict(t)
+	fakes.ipm.Strict(t)
+	fakes.isp.Strict(t)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p := fakes.panels()

@@ -3,13 +3,17 @@
 // retries, rate limit, logging, User-Agent, language, credentials, poll
 // intervals, base URL).
 //
-// Each panel package keeps its own exported Option type and With…
-// functions; they call the setters here and turn a non-nil *Problem into
-// the package's own *ArgumentError with [Problem.Err], naming the option
-// as the Op. The setters change the configuration only when they return
-// nil, so the rules, and the way a value lands in an [httpx.Config], exist
-// once. Per-package defaults (timeouts, retry budgets) stay in the panel
-// packages, which store them in the httpx.Config before the options run.
+// The options themselves are defined once, here (options.go): each is a
+// func(*Settings) error that validates its input through the setters
+// below and reports a refusal as an *ispkit.ArgumentError naming the
+// package and the option. Each panel package embeds Settings in its own
+// config, keeps its own exported Option type (so that its docs and
+// signatures stay its own) and re-exports every shared option in one line;
+// Apply runs them, skipping nil ones. Per-package defaults (timeouts,
+// retry budgets, poll intervals) are stored in the Settings before the
+// options run. A test at the module root checks, option by option and
+// package by package, that the four clients accept, refuse and apply the
+// options alike.
 //
 // Where the packages used to differ, the strictest rule is kept: a
 // language is 1 to 8 lowercase ASCII letters, retries are bounded to

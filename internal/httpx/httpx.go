@@ -496,6 +496,81 @@ func Backoff(min, max time.Duration, attempt int) time.Duration {
 // is returned without error; only transport failures, cancellations and rate
 // limits past the cap are errors. Callers decode status and body.
 func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
+	var out *Response
+	_, err := c.exchange(ctx, r, func(resp *http.Response, n int) error {
+		b, err := c.readBody(resp)
+		if err != nil {
+			return err
+		}
+		out = &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: n}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Stream sends r like Do but does not read the body: read gets the
+// status, the headers and the body as it arrives, capped like Do's (the
+// reader fails with *ResponseTooLargeError past MaxResponseBytes, and an
+// answer announced longer is refused before read is called). read must
+// not keep body. Stream returns the attempts made and read's error, except
+// that a failure of the body itself (the cap, a reset connection, the
+// attempt's timeout, which also covers the reading) wins over whatever
+// read made of it, as the same typed error Do would give. Retries happen
+// only before read is called: a list half read is never read again.
+func (c *Client) Stream(ctx context.Context, r *Request, read func(status int, header http.Header, body io.Reader) error) (int, error) {
+	return c.exchange(ctx, r, func(resp *http.Response, _ int) error {
+		if resp.ContentLength > c.maxBody {
+			return &ResponseTooLargeError{Limit: c.maxBody, StatusCode: resp.StatusCode}
+		}
+		cr := &cappedReader{r: resp.Body, left: c.maxBody, limit: c.maxBody, status: resp.StatusCode}
+		err := read(resp.StatusCode, resp.Header, cr)
+		if cr.err != nil {
+			return cr.err
+		}
+		if err != nil {
+			return &passError{err: err}
+		}
+		return nil
+	})
+}
+
+// cappedReader passes at most left bytes of r and remembers the first
+// failure of the body (not io.EOF) so that Stream can report it typed.
+type cappedReader struct {
+	r      io.Reader
+	left   int64
+	limit  int64
+	status int
+	err    error
+}
+
+func (cr *cappedReader) Read(p []byte) (int, error) {
+	if cr.err != nil {
+		return 0, cr.err
+	}
+	if int64(len(p)) > cr.left+1 {
+		p = p[:cr.left+1]
+	}
+	n, err := cr.r.Read(p)
+	if int64(n) > cr.left {
+		cr.err = &ResponseTooLargeError{Limit: cr.limit, StatusCode: cr.status}
+		return 0, cr.err
+	}
+	cr.left -= int64(n)
+	if err != nil && err != io.EOF {
+		cr.err = err
+	}
+	return n, err
+}
+
+// exchange sends r with retries and, when an answer arrives, hands it to
+// consume (with the number of attempts) before closing its body. It maps
+// every failure, of the exchange or of consume's reading, to the typed
+// errors of this package and logs the call once.
+func (c *Client) exchange(ctx context.Context, r *Request, consume func(resp *http.Response, attempts int) error) (int, error) {
 	if r.Class != nil {
 		ctx = WithClass(ctx, *r.Class)
 	}
@@ -514,7 +589,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, r.URL, body)
 	if err != nil {
-		return nil, fmt.Errorf("httpx: build %s request: %s", r.Op, redactErr(err))
+		return 0, fmt.Errorf("httpx: build %s request: %s", r.Op, redactErr(err))
 	}
 	for k, vs := range r.Header {
 		for _, v := range vs {
@@ -528,15 +603,11 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	if n == 0 {
 		n = 1
 	}
-	var out *Response
+	status := 0
 	if err == nil && resp != nil {
-		b, rerr := c.readBody(resp)
+		status = resp.StatusCode
+		err = consume(resp, n)
 		resp.Body.Close()
-		if rerr != nil {
-			err = rerr
-		} else {
-			out = &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Attempts: n}
-		}
 	} else if resp != nil {
 		resp.Body.Close()
 	}
@@ -544,7 +615,10 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		var rl *RateLimitError
 		var re *RedirectError
 		var big *ResponseTooLargeError
+		var pass *passError
 		switch {
+		case errors.As(err, &pass):
+			err = pass.err
 		case errors.As(err, &rl):
 			rl.Op = r.Op
 			rl.Panel = c.panel
@@ -564,9 +638,18 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 			}
 		}
 	}
-	c.log(ctx, r, class, out, err, n, time.Since(start))
-	return out, err
+	c.log(ctx, r, class, status, err, n, time.Since(start))
+	return n, err
 }
+
+// passError carries a Stream reader's own verdict on a body that arrived
+// whole (a panel error, a malformed document, the caller stopping early):
+// exchange returns it unchanged instead of treating it as a failure of the
+// transport.
+type passError struct{ err error }
+
+func (e *passError) Error() string { return e.err.Error() }
+func (e *passError) Unwrap() error { return e.err }
 
 // readBody reads at most c.maxBody bytes of resp's body; a longer body, or
 // one announced longer, is a *ResponseTooLargeError and is not read on.
@@ -656,7 +739,7 @@ func notSent(err error) bool {
 	return errors.As(err, &cve) || errors.Is(err, errPinMismatch)
 }
 
-func (c *Client) log(ctx context.Context, r *Request, class Class, resp *Response, err error, attempts int, d time.Duration) {
+func (c *Client) log(ctx context.Context, r *Request, class Class, status int, err error, attempts int, d time.Duration) {
 	if c.logger == nil {
 		return
 	}
@@ -670,9 +753,9 @@ func (c *Client) log(ctx context.Context, r *Request, class Class, resp *Respons
 		slog.Duration("duration", d),
 	}
 	level := slog.LevelInfo
-	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode))
-		if resp.StatusCode >= 400 {
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
+		if status >= 400 {
 			level = slog.LevelWarn
 		}
 	}

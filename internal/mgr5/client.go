@@ -326,15 +326,12 @@ func (c *Client) post(ctx context.Context, fn string, class httpx.Class, v url.V
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		// Panels answer 200 even for errors; a doc.error in another status
-		// still wins, otherwise the status is the error.
-		if _, derr := Decode(c.panel, fn, resp.Body); derr != nil {
-			var e *Error
-			if errors.As(derr, &e) {
-				return resp.Body, nil
-			}
+		// A doc.error in another status is handed on as the body, for
+		// the caller's decoding to report.
+		var e *Error
+		if err := c.statusError(fn, resp.StatusCode, resp.Body); !errors.As(err, &e) {
+			return nil, err
 		}
-		return nil, &ProtocolError{Panel: c.panel, Func: fn, StatusCode: resp.StatusCode, Reason: http.StatusText(resp.StatusCode), Size: len(resp.Body)}
 	}
 	return resp.Body, nil
 }

@@ -9,3 +9,6 @@ var (
 
 // ScanList reports whether the list fast path handled body.
 func ScanList(body []byte) bool { _, _, ok := scanList(body); return ok }
+
+// DecodeStream is the token-by-token list decoder behind StreamList.
+var DecodeStream = decodeStream

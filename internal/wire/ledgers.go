@@ -28,7 +28,8 @@ var mgrAuth = []Call{
 var DCImanager5 = Ledger(append(append([]Call(nil), mgrAuth...), []Call{
 	{Func: "whoami", Status: Assumed, Source: "COREmanager function seen in ISPsystem's public test scripts",
 		Note: "used only by CheckConnection, which falls back to func=auth when the panel does not know it"},
-	{Func: "server", Status: Confirmed, Source: whmcsDCI + "; " + nodeDCI},
+	{Func: "server", Params: []string{"clickstat", "hint_field"}, Status: Confirmed, Source: whmcsDCI + "; " + nodeDCI,
+		Note: "the list without parameters; the install progress hint with elid, clickstat=title and hint_field=install_in_progress as the Node client's getProvisionStatus reads it from doc.value"},
 	{Func: "server.edit", Params: []string{"name", "mac", "notes", "type", "owner"}, Status: Confirmed, Source: whmcsDCI,
 		Note: "the module re-sends name, mac, notes and type read from the form with the owner; owner=no_owner clears it"},
 	{Func: "server.enable", Status: Confirmed, Source: whmcsDCI},
@@ -56,7 +57,7 @@ var DCImanager5 = Ledger(append(append([]Call(nil), mgrAuth...), []Call{
 		Note: "no public DCImanager 5 client deletes users"},
 	{Func: "trafficburstable", Status: Confirmed, Source: whmcsDCI},
 	{Func: "ipnet", Status: Assumed, Source: "vendor function reference head https://ispsystem.com/docs/dcimanager/developer-section/dcimanager-api lists network functions (new_net); the list name ipnet follows IPmanager 6 (\"ipnet\" filters in " + dci6Script + ")",
-		Note: "the networks DCImanager offers on connect (seed 002); rows name, note"},
+		Note: "the networks DCImanager offers on connect (the vendor's ISPWiki page \"Integrating with DCImanager\": once connected, DCImanager sends the list of available networks); rows name, note"},
 }...))
 
 // IPmanager is the ledger of the ipmanager client.

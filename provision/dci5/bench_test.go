@@ -44,6 +44,7 @@ func (s *slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func BenchmarkOrdersThroughFake(b *testing.B) {
 	srv := dcimanager5test.NewServer(dcimanager5test.WithoutSeed(), dcimanager5test.WithPowerDuration(0),
 		dcimanager5test.WithInstallDuration(0), dcimanager5test.WithConnectionDuration(0))
+	srv.Strict(b)
 	defer srv.Close()
 	if err := srv.AddPool("parking", "ipv4", "10.10.0.0/16"); err != nil {
 		b.Fatal(err)

@@ -86,6 +86,7 @@ func newScaleFake(t *testing.T) *scaleFake {
 		dcimanager5test.WithPowerDuration(time.Millisecond),
 		dcimanager5test.WithInstallDuration(2*time.Millisecond),
 		dcimanager5test.WithConnectionDuration(0))
+	f.srv.Strict(t)
 	t.Cleanup(f.srv.Close)
 	require.NoError(t, f.srv.AddPool("parking", "ipv4", "10.10.0.0/16"))
 	require.NoError(t, f.srv.AddPool("public", "ipv4", "198.18.0.0/16"))

@@ -22,6 +22,7 @@ func TestDedicatedContract(t *testing.T) {
 			dcimanager5test.WithPowerDuration(time.Millisecond),
 			dcimanager5test.WithInstallDuration(time.Hour),
 			dcimanager5test.WithConnectionDuration(0))
+		srv.Strict(t)
 		t.Cleanup(srv.Close)
 		require.NoError(t, srv.AddPool("parking", "ipv4", "10.10.0.0/24"))
 		require.NoError(t, srv.AddPool("public", "ipv4", "203.0.113.0/24"))

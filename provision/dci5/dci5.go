@@ -15,8 +15,8 @@
 //     (cached);
 //   - SetUserPassword calls Users.SetPassword (user.edit with elid,
 //     passwd and confirm: the COREmanager convention, since no public
-//     source names DCImanager 5's password-change function, spec mgr5 §3.4
-//     [G]).
+//     source names DCImanager 5's password-change function; an assumption,
+//     recorded in the dcimanager5 wire ledger under user.edit).
 package dci5
 
 import (

@@ -28,6 +28,7 @@ func TestDedicatedThroughFake(t *testing.T) {
 		dcimanager5test.WithPowerDuration(2*time.Millisecond),
 		dcimanager5test.WithInstallDuration(5*time.Millisecond),
 		dcimanager5test.WithConnectionDuration(time.Millisecond))
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	c, err := dcimanager5.NewClient(srv.URL(), dcimanager5.WithCredentials(admin, pw), dcimanager5.WithPollInterval(time.Millisecond, 5*time.Millisecond))

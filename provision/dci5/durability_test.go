@@ -36,6 +36,7 @@ func newWorld(t *testing.T, servers int) *world {
 		dcimanager5test.WithPowerDuration(time.Millisecond),
 		dcimanager5test.WithInstallDuration(2*time.Millisecond),
 		dcimanager5test.WithConnectionDuration(0))
+	w.srv.Strict(t)
 	t.Cleanup(w.srv.Close)
 	require.NoError(t, w.srv.AddPool("parking", "ipv4", "10.10.0.0/24"))
 	require.NoError(t, w.srv.AddPool("public", "ipv4", "203.0.113.0/24"))

@@ -47,6 +47,7 @@ func newIPWorld(t *testing.T, servers int) *ipWorld {
 		ipmanagertest.WithParkingGroup("parking", ipmParking.String()),
 		ipmanagertest.WithGroup("public", ipmPublic.String(), "2001:db8:100::/64"),
 		ipmanagertest.WithAllocated(parked...))
+	w.ipm.Strict(t)
 	t.Cleanup(w.ipm.Close)
 	c, err := ipmanager.NewClient(w.ipm.URL(), ipmanager.WithCredentials(ipmanagertest.DefaultUser, ipmanagertest.DefaultPassword))
 	require.NoError(t, err)

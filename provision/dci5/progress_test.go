@@ -43,6 +43,7 @@ func TestInstallStatusPercent(t *testing.T) {
 	t.Parallel()
 	srv := dcimanager5test.NewServer(dcimanager5test.WithInstallDuration(2*time.Second),
 		dcimanager5test.WithPowerDuration(time.Millisecond))
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	c, err := dcimanager5.NewClient(srv.URL(), dcimanager5.WithCredentials(admin, pw))

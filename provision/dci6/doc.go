@@ -19,8 +19,10 @@
 //     module's billing.DataCenter (the one place it is written);
 //     [Location] gives it directly to a backend used without a catalog.
 //
-// Availability (spec §A6: no owner, diagnostics done, configuration
-// defined, last operation ok or canceled, not in maintenance) is mapped so
+// Availability (the vendor's "Integration with BILLmanager" page,
+// https://ispsystem.com/docs/dcimanager-admin/integration/integration-with-billmanager:
+// no owner, diagnostics done, configuration defined, last operation ok or
+// canceled, not in maintenance) is mapped so
 // that provision.Server.Available gives the same answer as
 // dcimanager6.Server.Available, plus the free.ds rule below:
 //   - owner → OwnerID (the owner's user id; the owner's e-mail when the
@@ -57,12 +59,16 @@
 //     reservation hold); a customer's server is never taken over. The fake
 //     panel hands an admin-held server to the customer directly. On a panel
 //     that refuses, the fallback clears the owner first, which releases the
-//     server's addresses (spec §A5.10), so the addresses allocated during
-//     the install would be lost: check this against a real instance.
+//     server's addresses (the vendor's integration page says addresses go
+//     back to the deallocation pool on release; no public source describes
+//     the release call itself), so the addresses allocated during the
+//     install would be lost: check this against a real instance.
 //   - SetDomain: Servers.SetDomain (the server's domain field).
 //   - Enable/Disable: DCImanager 6 has no "blocked" flag the client can
 //     set. BILLmanager disables a DCImanager 6 service by switching its
-//     ports off (spec §A5.8), which is also what DCImanager 5's
+//     ports off (BILLmanager 6 docs, "Dedicated server services
+//     management": the service and its switch port are disabled, the
+//     server is not shut down), which is also what DCImanager 5's
 //     server.disable is used for, so Disable = DisablePorts and Enable =
 //     EnablePorts. Maintenance mode is not used: it would take the server
 //     out of sale (Faulty), the client has no call to set it, and the

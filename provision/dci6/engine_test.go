@@ -300,6 +300,7 @@ func TestCatalogLocationRefused(t *testing.T) {
 func newFakeClient(t *testing.T, install time.Duration) (*dcimanager6test.Server, *dcimanager6.Client) {
 	t.Helper()
 	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(install, 5*time.Millisecond))
+	fake.Strict(t)
 	t.Cleanup(fake.Close)
 	c, err := dcimanager6.NewClient(fake.URL(),
 		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),

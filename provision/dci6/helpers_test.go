@@ -32,6 +32,7 @@ type env struct {
 func newEnv(t *testing.T, install, power time.Duration, opts ...dci6.Option) env {
 	t.Helper()
 	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(install, power))
+	f.Strict(t)
 	t.Cleanup(f.Close)
 	c, err := dcimanager6.NewClient(f.URL(),
 		dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),

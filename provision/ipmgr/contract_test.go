@@ -15,6 +15,7 @@ import (
 func TestIPPoolContract(t *testing.T) {
 	backendtest.RunIPPool(t, func(t *testing.T) backendtest.IPPool {
 		srv := ipmanagertest.NewServer()
+		srv.Strict(t)
 		t.Cleanup(srv.Close)
 		c, err := ipmanager.NewClient(srv.URL(), ipmanager.WithCredentials(ipmanagertest.DefaultUser, ipmanagertest.DefaultPassword))
 		require.NoError(t, err)

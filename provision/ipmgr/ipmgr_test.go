@@ -19,6 +19,7 @@ import (
 func TestPoolThroughFake(t *testing.T) {
 	t.Parallel()
 	srv := ipmanagertest.NewServer()
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	c, err := ipmanager.NewClient(srv.URL(), ipmanager.WithCredentials(ipmanagertest.DefaultUser, ipmanagertest.DefaultPassword))
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 func TestHostingContract(t *testing.T) {
 	backendtest.RunHosting(t, func(t *testing.T) backendtest.Hosting {
 		srv := ispmanagertest.NewServer(ispmanagertest.WithPreset("basic", ispmanager.Limits{Databases: ispmanager.Int(25)}))
+		srv.Strict(t)
 		t.Cleanup(srv.Close)
 		admin, pw := srv.Admin()
 		c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials(admin, pw))

@@ -22,6 +22,7 @@ import (
 func TestHostingThroughFake(t *testing.T) {
 	t.Parallel()
 	srv := ispmanagertest.NewServer(ispmanagertest.WithPreset("basic", ispmanager.Limits{Databases: ispmanager.Int(25), Domains: ispmanager.Int(25)}))
+	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
 	c, err := ispmanager.NewClient(srv.URL(), ispmanager.WithCredentials(admin, pw))

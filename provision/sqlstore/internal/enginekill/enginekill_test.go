@@ -203,6 +203,7 @@ func run(t *testing.T, su setup, steady bool) {
 		dcimanager5test.WithPowerDuration(30*time.Millisecond),
 		dcimanager5test.WithInstallDuration(150*time.Millisecond),
 		dcimanager5test.WithConnectionDuration(0))
+	panel.Strict(t)
 	t.Cleanup(panel.Close)
 	must(t, panel.AddPool("parking", "ipv4", "10.10.0.0/24"))
 	must(t, panel.AddPool("public", "ipv4", "203.0.113.0/24"))
