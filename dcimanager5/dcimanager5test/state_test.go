@@ -31,8 +31,8 @@ func TestLoadDumpReset(t *testing.T) {
 
 	raw := []byte(`{"users":[{"name":"alice","password":"alice-pw-123"}],
 		"pools":[{"group":"parking","family":"ipv4","cidr":"10.9.0.0/24"}],
-		"templates":[{"Repo":"ISPsystem","Name":"Debian-12-x86_64","OSType":"linux"}],
-		"servers":[{"Name":"sim-1","ChassisTemplate":"X1"},{"Name":"sim-2","ChassisTemplate":"X1","Owner":2}]}`)
+		"templates":[{"repo":"ISPsystem","name":"Debian-12-x86_64","os_type":"linux"}],
+		"servers":[{"name":"sim-1","chassis_template":"X1"},{"name":"sim-2","chassis_template":"X1","owner":2}]}`)
 	var seed dcimanager5test.SeedData
 	require.NoError(t, json.Unmarshal(raw, &seed))
 	require.NoError(t, srv.Load(seed))
