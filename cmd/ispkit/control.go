@@ -149,6 +149,7 @@ func (s *simulator) handleReset(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
+		_ = s.setDurations(s.seed.Durations)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"reset": panels})
 }

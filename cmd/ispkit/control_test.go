@@ -115,6 +115,7 @@ func TestControlFaultsResetAndSeed(t *testing.T) {
 	code, _ = ctl(t, s, "POST", "/reset?panel=ipmgr", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Len(t, s.ipmgr.Dump().Groups, 2)
+	assert.Equal(t, 5*time.Second, s.dci5.Durations().Install, "a reset brings the seed's durations back")
 	code, body = ctl(t, s, "POST", "/seed", `{"_comment":"more","ipmgr":{"groups":[{"name":"extra","ranges":["192.0.2.0/28"]}]}}`)
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Len(t, s.ipmgr.Dump().Groups, 3)

@@ -65,7 +65,8 @@ ispmgr):
   GET    /                     the ready document
   GET    /state[/{panel}]      dump the state
   POST   /reset[?panel=P][&empty=1]
-                               back to the seed (empty=1: empty panels)
+                               back to the seed, its durations included
+                               (empty=1: empty panels, durations kept)
   POST   /seed                 load a seed document on top of the state
   POST   /faults               inject a fault: {"panel":"dci5","match":"server.edit",
                                "kind":"drop-after","times":1,"probability":0,
