@@ -59,16 +59,7 @@ func (s *simulator) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("POST /faults", s.handleInject)
-	mux.HandleFunc("DELETE /faults", func(w http.ResponseWriter, r *http.Request) {
-		panels, ok := panelsOf(w, r)
-		if !ok {
-			return
-		}
-		for _, p := range panels {
-			s.controls(p).ClearFaults()
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"cleared": panels})
-	})
+	mux.HandleFunc("DELETE /faults", s.eachPanel("cleared", panelControls.ClearFaults))
 	mux.HandleFunc("GET /durations", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.durations()) })
 	mux.HandleFunc("POST /durations", func(w http.ResponseWriter, r *http.Request) {
 		var d durationsDoc
@@ -90,16 +81,7 @@ func (s *simulator) controlHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, calls)
 	})
-	mux.HandleFunc("POST /sessions/expire", func(w http.ResponseWriter, r *http.Request) {
-		panels, ok := panelsOf(w, r)
-		if !ok {
-			return
-		}
-		for _, p := range panels {
-			s.controls(p).ExpireSessions()
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"expired": panels})
-	})
+	mux.HandleFunc("POST /sessions/expire", s.eachPanel("expired", panelControls.ExpireSessions))
 	return mux
 }
 
@@ -109,6 +91,21 @@ type panelControls interface {
 	ClearFaults()
 	Calls() []fakekit.Call
 	ExpireSessions()
+}
+
+// eachPanel applies do to the panel named by ?panel= (every panel when
+// absent) and answers {done: [panels]}.
+func (s *simulator) eachPanel(done string, do func(panelControls)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		panels, ok := panelsOf(w, r)
+		if !ok {
+			return
+		}
+		for _, p := range panels {
+			do(s.controls(p))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{done: panels})
+	}
 }
 
 func (s *simulator) controls(p string) panelControls {
