@@ -266,6 +266,9 @@ func checkDCI5(ctx context.Context, cfg checkConfig, password string, roots *x50
 		if id.Level > 0 {
 			rep.Account["level"] = strconv.Itoa(id.Level)
 		}
+		if id.Level > 0 && id.Level < dciAdminLevel {
+			rep.Notes = append(rep.Notes, "the account does not look like an administrator: handing servers to customers needs one")
+		}
 	}
 	free, err := c.Servers.ListAvailable(ctx, "")
 	if err != nil {
@@ -315,6 +318,9 @@ func checkDCI6(ctx context.Context, cfg checkConfig, password string, roots *x50
 		return fmt.Errorf("connection: %w", err)
 	}
 	rep.Account = map[string]string{"connection": "ok", "email": who.Email, "roles": strings.Join(who.Roles, ",")}
+	if !slices.Contains(who.Roles, "@admin") {
+		rep.Notes = append(rep.Notes, "the account has no @admin role: handing servers to customers needs one")
+	}
 	locs, _, err := c.Locations.List(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("locations: %w", err)
@@ -446,6 +452,11 @@ func checkISPmgr(ctx context.Context, cfg checkConfig, password string, roots *x
 	rep.add("presets", "Presets", []string{"name", "limits"}, rows)
 	return nil
 }
+
+// dciAdminLevel is the lowest administrator access level on DCImanager 5.
+// (assumed) Only 16 (a user) is confirmed; ispkit's fakes use 28 for an
+// administrator. Below it check only notes the fact.
+const dciAdminLevel = 28
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
 

@@ -247,11 +247,38 @@ func TestSimProcessFullOrder(t *testing.T) {
 		assert.Equal(t, "standard", web1.Preset)
 		assert.Equal(t, "web1", isState.WebDomains["web1.example.com"])
 
+		// DCImanager 6 under /api: log in, then list the free servers
+		// with the token, as any HTTP client would.
+		d6 := p.ready.Panels[panelDCI6]
+		login := exec.Command(curl, "-sS", "--fail", "--cacert", p.cert, "-H", "Content-Type: application/json",
+			"--data-binary", "@-", d6.API+"/auth/v4/public/token")
+		login.Stdin = strings.NewReader(`{"email":"` + d6.User + `","password":"` + d6.Password + `"}`)
+		out6, err := login.Output()
+		require.NoError(t, err)
+		var tok struct{ Token string }
+		require.NoError(t, json.Unmarshal(out6, &tok))
+		require.NotEmpty(t, tok.Token)
+		out6, err = exec.Command(curl, "-sS", "--fail", "--cacert", p.cert, "-H", "x-xsrf-token: "+tok.Token,
+			d6.API+"/dci/v3/server?where="+url.QueryEscape("name EQ 'srv-fra-01'")).Output()
+		require.NoError(t, err)
+		assert.Contains(t, string(out6), `"srv-fra-01"`)
+
 		// The control API through curl: the whole dump names both orders.
 		dump, err := exec.Command(curl, "-sS", "--fail", p.ready.Control+"/state").Output()
 		require.NoError(t, err)
 		assert.Contains(t, string(dump), "s501.example.net")
 		assert.Contains(t, string(dump), "web1.example.com")
+	}
+
+	// Closing the order gives the server back: the dump shows it free.
+	_, err = e.Close(ctx, provision.CloseRequest{ServiceID: "501"})
+	require.NoError(t, err)
+	p.control(t, http.MethodGet, "/state/dci5", nil, &st)
+	for _, sv := range st.Servers {
+		if sv.ID == 3 {
+			assert.Zero(t, sv.Owner)
+			assert.Equal(t, provision.FreeHostname, sv.Hostname)
+		}
 	}
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
