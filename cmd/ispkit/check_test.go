@@ -61,6 +61,10 @@ func TestCheckDCI5TableAndJSON(t *testing.T) {
 		assert.Contains(t, []string{"whoami", "server", "osmgr", "ipnet"}, c.Func, "read-only: %s", c.Func)
 	}
 
+	code, out, _ = runCmd("client1-secret-pw", "check", "dci5", "-url", srv.URL(), "-user", "client1", "-password-stdin")
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "note: the account does not look like an administrator")
+
 	code, out, errs = runCmd("wrong-password-1", "check", "dci5", "-url", srv.URL(), "-user", user, "-password-stdin")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, out, "FAILED")
