@@ -56,6 +56,11 @@
 //
 // Every authenticated account may use every function and every group (the
 // per-user pools and allowed groups of the real panel are not modelled).
+//
+// Like every ispkit fake it loads a JSON-shaped SeedData (Load; DefaultSeed
+// is the default groups), dumps its state (Dump), empties itself (Reset;
+// WithoutSeed starts with no groups) and serves on a listener of the
+// caller's (Handler).
 package ipmanagertest
 
 import (
