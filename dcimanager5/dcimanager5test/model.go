@@ -94,6 +94,9 @@ type ServerSpec struct {
 	Notes           string `json:"notes,omitempty"`
 	// Owner is a user id (0 = none).
 	Owner int64 `json:"owner,omitempty"`
+	// OwnerName names the owner instead of Owner (a seed file's choice:
+	// no ids to count); AddServer refuses a name no user has.
+	OwnerName string `json:"owner_name,omitempty"`
 	// MainIP is the main address; empty allocates one from IPGroup.
 	MainIP string `json:"main_ip,omitempty"`
 	// IPGroup is the pool the main address comes from (default "parking");
@@ -238,6 +241,13 @@ func (s *Server) AddPool(group, family, cidr string) error {
 func (s *Server) AddServer(sp ServerSpec) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sp.OwnerName != "" {
+		u, ok := s.userByName(sp.OwnerName)
+		if !ok {
+			return 0, fmt.Errorf("dcimanager5test: server %q: no user %q", sp.Name, sp.OwnerName)
+		}
+		sp.Owner = u.id
+	}
 	s.nextID++
 	id := s.nextID
 	sv := &server{id: id, name: sp.Name, mac: sp.MAC, notes: sp.Notes, typ: sp.Type, chassis: sp.ChassisTemplate,
