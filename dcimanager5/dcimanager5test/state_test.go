@@ -54,3 +54,18 @@ func TestLoadDumpReset(t *testing.T) {
 	assert.Equal(t, "10.9.0.0/24", back.Pools[0].CIDR)
 	assert.Equal(t, []string{"ISPsystem__Debian-12-x86_64"}, []string{back.Templates[0].ID})
 }
+
+// A seed names an owner by name; an unknown name is refused.
+func TestSeedOwnerByName(t *testing.T) {
+	t.Parallel()
+	srv := dcimanager5test.NewServer(dcimanager5test.WithoutSeed())
+	t.Cleanup(srv.Close)
+	bob := srv.AddUser("bob", "bob-secret-pw")
+	id, err := srv.AddServer(dcimanager5test.ServerSpec{Name: "b1", OwnerName: "bob"})
+	require.NoError(t, err)
+	st, _ := srv.Server(id)
+	assert.Equal(t, bob, st.Owner)
+	_, err = srv.AddServer(dcimanager5test.ServerSpec{Name: "b2", OwnerName: "nobody"})
+	require.Error(t, err)
+	assert.Len(t, srv.Servers(), 1)
+}
