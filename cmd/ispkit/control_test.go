@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"strings"
@@ -191,4 +195,55 @@ func TestParseSeedRefusesTyposAndKeepsComments(t *testing.T) {
 	require.Len(t, s.DCI5.Servers, 1)
 	assert.NotNil(t, s.ISPmgr)
 	assert.Nil(t, s.DCI6, "left out: the default data set")
+}
+
+// Over TLS (HTTP/1.1, as the real panels), the transport faults still
+// work: a dropped answer is a transport error, a truncated one a short
+// body, and a client trusting the generated certificate gets through.
+func TestTLSAndTransportFaults(t *testing.T) {
+	t.Parallel()
+	seed, err := parseSeed(sampleSeed)
+	require.NoError(t, err)
+	cfg := simConfig{addr: "127.0.0.1", ports: map[string]*int{}, tls: true}
+	for _, k := range panelKeys {
+		cfg.ports[k] = new(int)
+	}
+	s, err := startSim(cfg, seed)
+	require.NoError(t, err)
+	t.Cleanup(s.close)
+	require.True(t, s.ready.TLS)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM([]byte(s.ready.CertPEM)))
+	sum := sha256.Sum256(mustFirstCert(t, s.ready.CertPEM))
+	assert.Equal(t, hex.EncodeToString(sum[:]), s.ready.CertSHA256)
+
+	isp := s.ready.Panels[panelISPmgr]
+	ctx := context.Background()
+	c, err := ispmanager.NewClient(isp.URL, ispmanager.WithCredentials(isp.User, isp.Password), ispmanager.WithRootCAs(roots),
+		ispmanager.WithRetry(0, time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
+	_, err = c.Presets.List(ctx)
+	require.NoError(t, err)
+
+	for _, kind := range []string{"drop-before", "drop-after", "truncated", "malformed"} {
+		code, body := ctl(t, s, "POST", "/faults", `{"panel":"ispmgr","match":"preset","kind":"`+kind+`"}`)
+		require.Equal(t, http.StatusOK, code, body)
+		_, err = c.Presets.List(ctx)
+		assert.Error(t, err, kind)
+	}
+	_, err = c.Presets.List(ctx)
+	require.NoError(t, err, "each fault hit once")
+
+	// A client that does not trust the certificate is refused.
+	plain, err := ispmanager.NewClient(isp.URL, ispmanager.WithCredentials(isp.User, isp.Password))
+	require.NoError(t, err)
+	_, err = plain.Presets.List(ctx)
+	require.Error(t, err)
+}
+
+func mustFirstCert(t *testing.T, p string) []byte {
+	t.Helper()
+	b, _ := pem.Decode([]byte(p))
+	require.NotNil(t, b)
+	return b.Bytes
 }
