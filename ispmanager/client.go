@@ -6,6 +6,7 @@ import (
 
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,4 +254,29 @@ func (c *Client) Edition(ctx context.Context) (Edition, error) {
 		return EditionUnknown, err
 	}
 	return l.Edition, nil
+}
+
+// Access levels the panel answers at log-in (see Client.AccessLevel).
+// LevelUser (an ordinary hosting account) is confirmed by the vendor's
+// own modules. (assumed) LevelAdmin: the vendor's API guide says the
+// answer carries the caller's access level and advises checking it, but
+// does not list the numbers; an administrator is taken to be 28 or above
+// and a reseller to lie between the two.
+const (
+	LevelUser  = 16
+	LevelAdmin = 28
+)
+
+// AccessLevel logs in with the client's credentials (func=auth with the
+// password) and returns the access level the panel answers. BILLmanager
+// needs an administrator on ISPmanager Business: a level below LevelAdmin
+// (a reseller or a user) cannot create accounts from presets. It returns
+// 0 when the panel names no level.
+func (c *Client) AccessLevel(ctx context.Context) (int, error) {
+	r, err := c.m.Login(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.Atoi(r.Level)
+	return n, nil
 }

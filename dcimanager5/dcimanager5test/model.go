@@ -77,41 +77,46 @@ type user struct {
 // OSTemplate is an OS template of the fake.
 type OSTemplate struct {
 	// ID is "<Repo>__<Name>".
-	ID     string
-	Repo   string
-	Name   string
-	OSType string
+	ID     string `json:"id,omitempty"`
+	Repo   string `json:"repo"`
+	Name   string `json:"name"`
+	OSType string `json:"os_type,omitempty"`
 }
 
 // ServerSpec describes a server to add with AddServer.
 type ServerSpec struct {
-	Name            string
-	Type            string
-	ChassisTemplate string
-	ChassisName     string
-	Rack            string
-	MAC             string
-	Notes           string
+	Name            string `json:"name"`
+	Type            string `json:"type,omitempty"`
+	ChassisTemplate string `json:"chassis_template,omitempty"`
+	ChassisName     string `json:"chassis_name,omitempty"`
+	Rack            string `json:"rack,omitempty"`
+	MAC             string `json:"mac,omitempty"`
+	Notes           string `json:"notes,omitempty"`
 	// Owner is a user id (0 = none).
-	Owner int64
+	Owner int64 `json:"owner,omitempty"`
+	// OwnerName names the owner instead of Owner (a seed file's choice:
+	// no ids to count); AddServer refuses a name no user has.
+	OwnerName string `json:"owner_name,omitempty"`
 	// MainIP is the main address; empty allocates one from IPGroup.
-	MainIP string
+	MainIP string `json:"main_ip,omitempty"`
 	// IPGroup is the pool the main address comes from (default "parking");
 	// when the pool does not exist the server gets no address.
-	IPGroup string
+	IPGroup string `json:"ip_group,omitempty"`
 	// Domain of the main address (default "free.ds").
-	Domain string
+	Domain string `json:"domain,omitempty"`
 	// PoweredOn starts the server powered on.
-	PoweredOn bool
+	PoweredOn bool `json:"powered_on,omitempty"`
 	// OSTemplate records an installed OS.
-	OSTemplate string
+	OSTemplate string `json:"os_template,omitempty"`
 	// Blocked, HWProblem and DiagInProgress set the availability flags.
-	Blocked, HWProblem, DiagInProgress bool
+	Blocked        bool `json:"blocked,omitempty"`
+	HWProblem      bool `json:"hwproblem,omitempty"`
+	DiagInProgress bool `json:"diag_in_progress,omitempty"`
 	// SwitchPort and IPMIAddress give the Switch and IPMI connections
 	// (defaults derived from the id); NoConnections adds none.
-	SwitchPort    string
-	IPMIAddress   string
-	NoConnections bool
+	SwitchPort    string `json:"switch_port,omitempty"`
+	IPMIAddress   string `json:"ipmi_address,omitempty"`
+	NoConnections bool   `json:"no_connections,omitempty"`
 }
 
 // ServerState is a snapshot of a server for assertions.
@@ -236,6 +241,13 @@ func (s *Server) AddPool(group, family, cidr string) error {
 func (s *Server) AddServer(sp ServerSpec) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sp.OwnerName != "" {
+		u, ok := s.userByName(sp.OwnerName)
+		if !ok {
+			return 0, fmt.Errorf("dcimanager5test: server %q: no user %q", sp.Name, sp.OwnerName)
+		}
+		sp.Owner = u.id
+	}
 	s.nextID++
 	id := s.nextID
 	sv := &server{id: id, name: sp.Name, mac: sp.MAC, notes: sp.Notes, typ: sp.Type, chassis: sp.ChassisTemplate,

@@ -31,8 +31,8 @@ func TestLoadDumpReset(t *testing.T) {
 
 	raw := []byte(`{"users":[{"name":"alice","password":"alice-pw-123"}],
 		"pools":[{"group":"parking","family":"ipv4","cidr":"10.9.0.0/24"}],
-		"templates":[{"Repo":"ISPsystem","Name":"Debian-12-x86_64","OSType":"linux"}],
-		"servers":[{"Name":"sim-1","ChassisTemplate":"X1"},{"Name":"sim-2","ChassisTemplate":"X1","Owner":2}]}`)
+		"templates":[{"repo":"ISPsystem","name":"Debian-12-x86_64","os_type":"linux"}],
+		"servers":[{"name":"sim-1","chassis_template":"X1"},{"name":"sim-2","chassis_template":"X1","owner":2}]}`)
 	var seed dcimanager5test.SeedData
 	require.NoError(t, json.Unmarshal(raw, &seed))
 	require.NoError(t, srv.Load(seed))
@@ -53,4 +53,19 @@ func TestLoadDumpReset(t *testing.T) {
 	assert.Len(t, back.IPs, 2, "each server got its parking address")
 	assert.Equal(t, "10.9.0.0/24", back.Pools[0].CIDR)
 	assert.Equal(t, []string{"ISPsystem__Debian-12-x86_64"}, []string{back.Templates[0].ID})
+}
+
+// A seed names an owner by name; an unknown name is refused.
+func TestSeedOwnerByName(t *testing.T) {
+	t.Parallel()
+	srv := dcimanager5test.NewServer(dcimanager5test.WithoutSeed())
+	t.Cleanup(srv.Close)
+	bob := srv.AddUser("bob", "bob-secret-pw")
+	id, err := srv.AddServer(dcimanager5test.ServerSpec{Name: "b1", OwnerName: "bob"})
+	require.NoError(t, err)
+	st, _ := srv.Server(id)
+	assert.Equal(t, bob, st.Owner)
+	_, err = srv.AddServer(dcimanager5test.ServerSpec{Name: "b2", OwnerName: "nobody"})
+	require.Error(t, err)
+	assert.Len(t, srv.Servers(), 1)
 }

@@ -89,7 +89,11 @@
 // UpdateMachine. The server is safe for concurrent requests; one mutex
 // guards the model.
 //
-// The default data set is described on the seed function in model.go:
-// two locations, nine servers with every availability case, five OS
-// templates, two pools of ten addresses, the administrator and one client.
+// The default data set is DefaultSeed: two locations, nine servers with
+// every availability case, five OS templates, two pools of ten addresses,
+// the administrator and one client. Like every ispkit fake, the server
+// loads a JSON-shaped SeedData (Load), dumps its whole state (Dump),
+// empties itself (Reset; WithoutSeed starts empty), changes operation
+// durations at run time (SetDurations) and serves on a listener of the
+// caller's (Handler) — what the ispkit command's simulator is built from.
 package dcimanager6test

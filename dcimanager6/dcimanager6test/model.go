@@ -1,7 +1,6 @@
 package dcimanager6test
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -171,101 +170,6 @@ func newState() *state {
 func (st *state) id(kind string) int64 {
 	st.nextID[kind]++
 	return st.nextID[kind]
-}
-
-// seed fills the default data set. It is deterministic: tests and
-// examples may rely on the IDs and names below.
-//
-//	locations  1 Amsterdam, 2 Frankfurt
-//	users      1 admin (the login), 2 client1@example.com (@user)
-//	templates  1 Ubuntu 24.04, 2 Debian 12, 3 Diagnostics (loc 1); 4 Ubuntu 24.04, 5 AlmaLinux 9 (loc 2)
-//	servers    1-2 E-2146G free, 3 i9 free, 4 E-2146G owned by user 2,
-//	           5 new (not diagnosed), 6 in maintenance, 7 last install failed (loc 1);
-//	           8-9 i9 free (loc 2)
-//	pools      1 public-ams 192.0.2.0/24, 2 public-fra 198.51.100.0/24, ten addresses each
-func (st *state) seed(adminEmail, adminPassword string, now time.Time) {
-	st.users[st.id("user")] = &User{ID: 1, Email: adminEmail, Password: adminPassword, FullName: "Administrator", Role: "@admin"}
-	st.users[st.id("user")] = &User{ID: 2, Email: "client1@example.com", Password: "client1-password", FullName: "Client One", Role: "@user"}
-	for _, n := range []string{"Amsterdam", "Frankfurt"} {
-		id := st.id("location")
-		st.locations[id] = &Location{ID: id, Name: n}
-	}
-	for _, t := range []OSTemplate{
-		{Name: "Ubuntu 24.04", LocationID: 1, Type: "os", Access: "all", Tags: []string{"linux", "ubuntu"}},
-		{Name: "Debian 12", LocationID: 1, Type: "os", Access: "all", Tags: []string{"linux", "debian"}},
-		{Name: "Diagnostics", LocationID: 1, Type: "diagnostics", Access: "admin", Tags: []string{}},
-		{Name: "Ubuntu 24.04", LocationID: 2, Type: "os", Access: "all", Tags: []string{"linux", "ubuntu"}},
-		{Name: "AlmaLinux 9", LocationID: 2, Type: "os", Access: "all", Tags: []string{"linux", "rhel"}, EFI: true},
-	} {
-		t.ID = st.id("template")
-		st.templates[t.ID] = &t
-	}
-	nets := map[int64][3]string{1: {"public-ams", "192.0.2.", "192.0.2.0/24"}, 2: {"public-fra", "198.51.100.", "198.51.100.0/24"}}
-	for loc := int64(1); loc <= 2; loc++ {
-		n := nets[loc]
-		pid := st.id("pool")
-		st.pools[pid] = &Pool{ID: pid, Name: n[0], Family: "ipv4", LocationID: loc, Network: n[2], Gateway: n[1] + "1"}
-		for i := 10; i < 20; i++ {
-			iid := st.id("ip")
-			st.ips[iid] = &IP{ID: iid, Name: fmt.Sprintf("%s%d", n[1], i), PoolID: pid, Status: "free"}
-		}
-		sid := st.id("switch")
-		st.switches[sid] = &Switch{ID: sid, Name: []string{"", "sw-ams-1", "sw-fra-1"}[loc]}
-	}
-	const e2146, i9 = "E-2146G-64Gb-1920SSD", "i9-9900K-64Gb-2x1024NVMe"
-	type spec struct {
-		name, conf string
-		loc        int64
-		mod        func(*Machine)
-	}
-	for _, sp := range []spec{
-		{"srv-ams-01", e2146, 1, nil},
-		{"srv-ams-02", e2146, 1, nil},
-		{"srv-ams-03", i9, 1, nil},
-		{"srv-ams-04", e2146, 1, func(s *Machine) {
-			s.Owner = 2
-			s.PowerStatus = "on"
-			s.OSTemplateID = 1
-			s.Domain = "client1.example.com"
-		}},
-		{"srv-ams-05", e2146, 1, func(s *Machine) { s.IsNew = true; s.PowerStatus = "unknown" }},
-		{"srv-ams-06", i9, 1, func(s *Machine) { s.MaintenanceMode = true }},
-		{"srv-ams-07", i9, 1, nil},
-		{"srv-fra-01", i9, 2, nil},
-		{"srv-fra-02", i9, 2, nil},
-	} {
-		id := st.id("server")
-		s := &Machine{ID: id, Name: sp.name, Domain: "free.ds", Configuration: sp.conf, State: "active",
-			LocationID: sp.loc, PowerStatus: "off", Barcode: fmt.Sprintf("BC%05d", id),
-			Rack: fmt.Sprintf("R%d", sp.loc), Unit: int(id), Model: "Supermicro X11SCL-F"}
-		if sp.mod != nil {
-			sp.mod(s)
-		}
-		pid := st.id("port")
-		sw := sp.loc
-		st.ports[pid] = &Port{ID: pid, SwitchID: sw, Description: fmt.Sprintf("GigabitEthernet1/0/%d", pid), AdminStatus: "up", ServerID: id}
-		s.Connections = []Connection{{ID: pid, SwitchID: sw, PortID: pid}}
-		st.servers[id] = s
-		if !s.IsNew {
-			op := &Operation{ID: st.id("operation"), ServerID: id, Name: "diagnostics", Status: "ok",
-				Stages: []Stage{{"boot", "ok"}, {"hardware check", "ok"}}, Start: now.Add(-time.Hour), finished: true}
-			if sp.name == "srv-ams-07" {
-				op.Name, op.Status, op.Message = "os_install", "error", "installation failed: disk not found"
-				op.Stages = []Stage{{"prepare", "ok"}, {"partitioning", "error"}}
-			}
-			st.ops[op.ID] = op
-			s.OperationID = op.ID
-		}
-		if s.Owner != 0 {
-			st.allocateIP(s)
-		}
-	}
-	for loc := int64(1); loc <= 2; loc++ {
-		for i := 0; i < 2; i++ {
-			pid := st.id("port")
-			st.ports[pid] = &Port{ID: pid, SwitchID: loc, Description: fmt.Sprintf("GigabitEthernet1/0/%d", pid), AdminStatus: "down"}
-		}
-	}
 }
 
 // allocateIP gives s the first free address of a pool of its location as

@@ -146,10 +146,11 @@ func NewServer(opts ...Option) *Server {
 		rnd: rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)), wake: cfg.wake, failNext: map[string]string{},
 		faults: fakekit.NewFaults(fakekit.MatchPath)}
 	s.faults.SetSeed(cfg.seed)
-	if cfg.empty {
-		s.st.users[s.st.id("user")] = &User{ID: 1, Email: cfg.adminEmail, Password: cfg.adminPassword, Role: "@admin"}
-	} else {
-		s.st.seed(cfg.adminEmail, cfg.adminPassword, cfg.now())
+	s.addAdmin()
+	if !cfg.empty {
+		if err := s.Load(DefaultSeed()); err != nil {
+			panic(err)
+		}
 	}
 	s.ts = httptest.NewUnstartedServer(s)
 	// TLS handshake failures (a client refusing the self-signed

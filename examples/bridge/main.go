@@ -83,7 +83,7 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
+		// -h asked for the help it got: success.
 	default:
 		fmt.Fprintln(os.Stderr, "bridge: error:", err)
 		os.Exit(1)

@@ -55,6 +55,19 @@ func main() {
 	flag.StringVar(&f.customer, "customer", "demo_customer", "panel user who receives the server")
 	flag.StringVar(&f.domain, "domain", "demo1.example.com", "domain for the server's addresses")
 	flag.DurationVar(&f.timeout, "timeout", 2*time.Hour, "overall deadline")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), `dcimanager5 provisions a dedicated server on DCImanager 5 as a billing system does (free servers, customer, power, address, OS install with progress); without -url against a fake DCImanager 5 started in-process.
+
+Usage: dcimanager5 [flags]
+  Real panel, read only (connection, free servers, OS templates):
+    DCI_PASSWORD=... dcimanager5 -url https://dci.example.com:1500/dcimgr -user admin
+  Real panel, reserving a server and installing an OS:
+    DCI_PASSWORD=... dcimanager5 -url ... -user admin -install -config E3-16GB
+
+Flags:
+`)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if f.password == "" {
 		f.password = os.Getenv("DCI_PASSWORD")

@@ -35,6 +35,19 @@ func main() {
 		config     = flag.String("config", "", "server configuration to sell (empty = any)")
 		templateID = flag.Int64("template", 0, "OS template ID (0 = the first OS template of the location)")
 	)
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), `dcimanager6 sells a dedicated server with the DCImanager 6 client (locations, free servers, customer, assignment, OS install with progress); without -url against a fake DCImanager 6 started in-process.
+
+Usage: dcimanager6 [flags]
+  Real panel, read only (locations, free servers):
+    DCI6_PASSWORD=... dcimanager6 -url https://dci6.example.com -email admin@example.com
+  Real panel, assigning a server and installing an OS:
+    DCI6_PASSWORD=... dcimanager6 -url ... -email admin@example.com -install
+
+Flags:
+`)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

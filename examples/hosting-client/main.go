@@ -22,10 +22,24 @@ import (
 func main() {
 	panelURL := flag.String("url", "", "ISPmanager entry point; empty starts the fake panel")
 	user := flag.String("user", "", "administrator login")
-	password := flag.String("password", "", "administrator password")
+	password := flag.String("password", "", "administrator password (better: $ISP_PASSWORD)")
 	insecure := flag.Bool("insecure", false, "skip TLS verification (self-signed :1500)")
 	name := flag.String("name", "demo117", "user to create")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), `hosting-client creates an ISPmanager hosting account from a template plus tariff limits with the ispmanager client, prints its limits and a log-in link, then suspends it; without -url against a fake ISPmanager started in-process.
+
+Usage: hosting-client [flags]
+  Real panel (creates and suspends a real account):
+    ISP_PASSWORD=... hosting-client -url https://host:1500/ispmgr -user admin -name demo117
+
+Flags:
+`)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
+	if *password == "" {
+		*password = os.Getenv("ISP_PASSWORD")
+	}
 
 	opts := []ispmanager.Option{}
 	if *panelURL == "" {

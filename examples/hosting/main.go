@@ -55,7 +55,7 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
+		// -h asked for the help it got: success.
 	default:
 		fmt.Fprintln(os.Stderr, "hosting: error:", err)
 		os.Exit(1)
@@ -82,6 +82,17 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("hosting", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `hosting sells shared-hosting accounts on ISPmanager through the ispkit engine (template and tariff limits, names, suspend, resume, delete, password, log-in link); without -isp against a fake ISPmanager started in-process.
+
+Usage: hosting [flags]
+  Real panel (creates, changes and deletes real accounts):
+    ISP_PASSWORD=... hosting -isp https://host:1500/ispmgr -isp-user admin -yes
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.url, "isp", "", "ISPmanager entry point, e.g. https://host:1500/ispmgr (default: start a fake in-process)")
 	fs.StringVar(&o.user, "isp-user", "", "ISPmanager administrator login")
 	fs.StringVar(&o.password, "isp-password", "", "ISPmanager administrator password (or $ISP_PASSWORD)")

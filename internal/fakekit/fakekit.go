@@ -360,3 +360,21 @@ func Hold(d time.Duration, ctxDone, done <-chan struct{}) {
 	case <-done:
 	}
 }
+
+// ParseFaultKind returns the kind named by String ("drop-after"), for
+// tools that read faults as text.
+func ParseFaultKind(name string) (FaultKind, bool) {
+	for i, n := range kindNames {
+		if i > 0 && n == name {
+			return FaultKind(i), true
+		}
+	}
+	return NoFault, false
+}
+
+// FaultKindNames lists the names ParseFaultKind accepts.
+func FaultKindNames() []string { return append([]string(nil), kindNames[1:]...) }
+
+// MarshalText encodes the kind by name ("drop-after"), so call logs read
+// well as JSON.
+func (k FaultKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,12 +250,12 @@ func (s *Server) ExpireSessions() {
 	s.mu.Unlock()
 }
 
-// ResetAccounts removes every login but keep, with their sessions and
-// keys, and empties the call log.
-func (s *Server) ResetAccounts(keep string) {
+// ResetAccounts removes every login but those in keep, ends every
+// session, drops every login key and empties the call log.
+func (s *Server) ResetAccounts(keep ...string) {
 	s.mu.Lock()
 	for name := range s.accounts {
-		if name != keep {
+		if !slices.Contains(keep, name) {
 			delete(s.accounts, name)
 		}
 	}

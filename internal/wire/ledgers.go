@@ -19,7 +19,7 @@ const (
 
 var mgrAuth = []Call{
 	{Func: "auth", Params: []string{"username", "password", "key", "checkcookie"}, Status: Confirmed, Source: guideMGR,
-		Note: "password login for a session; key login (server to server, and the browser link with checkcookie=no) as in the WHMCS modules"},
+		Note: "password login for a session; key login (server to server, and the browser link with checkcookie=no) as in the WHMCS modules. The answer's auth element carries the caller's access level (level=), which the vendor advises checking (https://ispmanager.ru/docs/ispmanager-5-business/vzaimodejstvie-cherez-api); the numbers are not listed: 16 (user) is confirmed by the vendor's modules, 28 for an administrator is assumed"},
 	{Func: "session.newkey", Params: []string{"username", "key"}, Status: Confirmed, Source: guideMGR + "; " + whmcsDCI,
 		Note: "a key of at least 16 characters for the one-time login link"},
 }

@@ -56,6 +56,11 @@
 //
 // Every authenticated account may use every function and every group (the
 // per-user pools and allowed groups of the real panel are not modelled).
+//
+// Like every ispkit fake it loads a JSON-shaped SeedData (Load; DefaultSeed
+// is the default groups), dumps its state (Dump), empties itself (Reset;
+// WithoutSeed starts with no groups) and serves on a listener of the
+// caller's (Handler).
 package ipmanagertest
 
 import (
@@ -114,6 +119,7 @@ type config struct {
 	tls      bool
 	maxFree  int
 	records  []Address
+	noSeed   bool
 }
 
 func (c *config) group(name string) *groupSpec {
@@ -248,7 +254,7 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(cfg)
 	}
-	if len(cfg.groups) == 0 {
+	if len(cfg.groups) == 0 && !cfg.noSeed {
 		WithGroup(DefaultPublicGroup, "198.51.100.0/24", "2001:db8:100::/64")(cfg)
 		WithParkingGroup(DefaultParkingGroup, "10.255.0.0/24")(cfg)
 	}
@@ -269,11 +275,10 @@ func NewServer(opts ...Option) *Server {
 			panic("ipmanagertest: WithAllocated " + a.IP.String() + ": " + err.Error())
 		}
 	}
-	s.core.AddAccount(mgr5fake.Account{Name: DefaultUser, Password: DefaultPassword, Level: mgr5fake.LevelUser})
-	s.core.AddAccount(mgr5fake.Account{Name: DefaultAdmin, Password: DefaultAdminPassword, Level: mgr5fake.LevelAdmin})
 	for _, a := range cfg.accounts {
 		s.core.AddAccount(a)
 	}
+	s.addDefaultAccounts()
 	s.core.Handle("ip", mgr5fake.AnyUser, s.handleList)
 	s.core.Handle("ip.edit", mgr5fake.AnyUser, s.handleEdit)
 	s.core.Handle("ip.delete", mgr5fake.AnyUser, s.handleDelete)

@@ -61,6 +61,12 @@
 //     usages_used.
 //   - Errors use HTTP 200; sessions, keys (one hour, single use), su and
 //     faults come from the shared fake core.
+//
+// Like every ispkit fake it loads a JSON-shaped SeedData (Load: edition,
+// disk quotas, presets, users, resellers), dumps its state (Dump), empties
+// itself (Reset) and serves on a listener of the caller's (Handler). A
+// reseller (AddReseller) logs in at LevelReseller and gets an access error
+// from every administrator function.
 package ispmanagertest
 
 import (
