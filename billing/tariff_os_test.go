@@ -20,11 +20,7 @@ const (
 
 func TestTariffOSTemplatesValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*billing.Tariff)
-		field  string
-	}{
+	tests := []validateCase{
 		{"no list", func(*billing.Tariff) {}, ""},
 		{"list with default", func(tr *billing.Tariff) { tr.OSTemplates = []string{centos, debian} }, ""},
 		{"list without a default", func(tr *billing.Tariff) { tr.OSTemplate = ""; tr.OSTemplates = []string{centos} }, ""},
@@ -37,21 +33,7 @@ func TestTariffOSTemplatesValidate(t *testing.T) {
 			tr.OSTemplates = []string{centos}
 		}, "OSTemplates"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tr := dedic(1, "a")
-			tc.mutate(tr)
-			err := tr.Validate()
-			if tc.field == "" {
-				require.NoError(t, err)
-				return
-			}
-			var ae *billing.ArgumentError
-			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, tc.field, ae.Arg)
-		})
-	}
+	runValidateCases(t, tests)
 }
 
 func TestCheckOSTemplate(t *testing.T) {

@@ -37,11 +37,7 @@ func TestMatchesServer(t *testing.T) {
 
 func TestTariffValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*billing.Tariff)
-		field  string
-	}{
+	tests := []validateCase{
 		{"valid", func(*billing.Tariff) {}, ""},
 		{"zero id", func(t *billing.Tariff) { t.ID = 0 }, "ID"},
 		{"no name", func(t *billing.Tariff) { t.Name = " " }, "Name"},
@@ -55,21 +51,7 @@ func TestTariffValidate(t *testing.T) {
 		{"unknown macro in domain", func(t *billing.Tariff) { t.DomainTemplate = "@HOST@.example.com" }, "DomainTemplate"},
 		{"known macros", func(t *billing.Tariff) { t.UsernameTemplate = "user@ID@"; t.DomainTemplate = "@USERNAME@.example.com" }, ""},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tr := dedic(1, "a")
-			tc.mutate(tr)
-			err := tr.Validate()
-			if tc.field == "" {
-				require.NoError(t, err)
-				return
-			}
-			var ve *billing.ArgumentError
-			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tc.field, ve.Arg)
-		})
-	}
+	runValidateCases(t, tests)
 }
 
 func TestTariffDefaults(t *testing.T) {
@@ -249,6 +231,34 @@ func TestParseOrderOptions(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// validateCase is a change to a valid dedicated tariff and the field whose
+// ArgumentError Validate must then return ("" for none).
+type validateCase struct {
+	name   string
+	mutate func(*billing.Tariff)
+	field  string
+}
+
+// runValidateCases runs each case on a fresh tariff.
+func runValidateCases(t *testing.T, tests []validateCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr := dedic(1, "a")
+			tc.mutate(tr)
+			err := tr.Validate()
+			if tc.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ae *billing.ArgumentError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, tc.field, ae.Arg)
 		})
 	}
 }
