@@ -318,7 +318,7 @@ func (c *Client) send(ctx context.Context, cl call, body []byte, tok string) (*h
 		if resp.StatusCode != http.StatusServiceUnavailable || class != httpx.NonIdempotent || try >= c.retries {
 			return resp, nil
 		}
-		if err := httpx.Sleep(ctx, httpx.Backoff(c.waitMin, c.waitMax, try)); err != nil {
+		if err := c.h.Sleep(ctx, httpx.Backoff(c.waitMin, c.waitMax, try)); err != nil {
 			return nil, err
 		}
 	}
