@@ -629,8 +629,13 @@ func assertDeadline(t *testing.T, err error) {
 	assert.ErrorAs(t, err, &te)
 }
 
+// newWaitClock returns a client clock on which time stands still and a
+// pause lasts until its context ends: a test sees the pause (WaitPending,
+// Pending) and ends it by cancelling, never by the time passing.
+func newWaitClock() *wait.Fake { return wait.NewFake(time.Now()) }
+
 // pauseOf waits until the call pauses on clock and returns the pause.
-func pauseOf(t *testing.T, clock *waitClock) time.Duration {
+func pauseOf(t *testing.T, clock *wait.Fake) time.Duration {
 	t.Helper()
 	pending, err := clock.WaitPending(testCtx(t), 1)
 	require.NoError(t, err, "the call never paused on the client's clock")
@@ -812,17 +817,6 @@ func TestLimiterChargesEveryAttempt(t *testing.T) {
 		time.Millisecond, 100 * time.Millisecond,
 		time.Millisecond, 150 * time.Millisecond,
 	}, clock.waitsInOrder())
-}
-
-// waitClock is a client clock on which time stands still and a pause lasts
-// until its context ends: a test sees the pause (WaitPending, Pending) and
-// ends it by cancelling, never by the time passing.
-type waitClock struct{ *wait.Fake }
-
-func newWaitClock() *waitClock { return &waitClock{wait.NewFake(time.Now())} }
-
-func (c *waitClock) Sleep(ctx context.Context, d time.Duration) error {
-	return wait.Sleep(ctx, c.Fake, d)
 }
 
 func TestLimiterIsSharedAcrossCalls(t *testing.T) {
