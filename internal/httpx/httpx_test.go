@@ -33,12 +33,11 @@ import (
 // helpers
 
 // panel is a per-test HTTP server that counts the requests it receives and
-// records when each one arrived.
+// records their User-Agent.
 type panel struct {
 	*httptest.Server
 	hits    atomic.Int32
 	mu      sync.Mutex
-	arrived []time.Time
 	ua      []string
 	release chan struct{}
 }
@@ -52,7 +51,6 @@ func newPanel(t *testing.T, h handlerFunc) *panel {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(p.hits.Add(1))
 		p.mu.Lock()
-		p.arrived = append(p.arrived, time.Now())
 		p.ua = append(p.ua, r.UserAgent())
 		p.mu.Unlock()
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -65,12 +63,6 @@ func newPanel(t *testing.T, h handlerFunc) *panel {
 	// Runs before srv.Close (cleanups are LIFO): unblock slow handlers.
 	t.Cleanup(func() { close(p.release) })
 	return p
-}
-
-func (p *panel) times() []time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]time.Time(nil), p.arrived...)
 }
 
 // hang blocks the handler until the client goes away or the test ends.
