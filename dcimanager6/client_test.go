@@ -656,6 +656,23 @@ func TestWakeUp(t *testing.T) {
 	assert.Equal(t, 3, e.Attempts)
 }
 
+// The repetition of a non-idempotent call that met 503 pauses on the
+// client's clock, with the retry backoff.
+func TestNonIdempotentRepeatPausesOnClientClock(t *testing.T) {
+	t.Parallel()
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f, c := newEnv(t, nil, dcimanager6.WithRetry(5, time.Second, time.Second), dcimanager6.WithClock(clock))
+	ctx := testCtx(t)
+	require.NoError(t, c.Login(ctx))
+	f.Suspend(2)
+	pauses, err := clock.Drive(ctx, func() error {
+		_, err := c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "late@example.com", Password: "pw"})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{time.Second, time.Second}, pauses, "one backoff before each repetition")
+}
+
 func TestRandomFailures(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithSeed(42)})
