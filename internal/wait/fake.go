@@ -114,7 +114,9 @@ func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
 // the end of the earliest pause as soon as one is pending, so that call
 // runs through its waits at once. It returns call's error and the length
 // of every pause it moved through, in order. ctx bounds the whole drive:
-// when it ends first, Drive returns ctx.Err() (call is left running).
+// when it ends first, Drive returns ctx.Err() (call is left running). A
+// pause abandoned by its caller (its context ended) stays pending on a
+// Fake, and Drive moves through it like any other.
 func (f *Fake) Drive(ctx context.Context, call func() error) ([]time.Duration, error) {
 	done := make(chan error, 1)
 	go func() { done <- call() }()
