@@ -231,7 +231,11 @@ func TestWaitTimeoutSaysWhatIsPending(t *testing.T) {
 
 func TestInstallAndWait(t *testing.T) {
 	t.Parallel()
-	srv, c := newEnv(t, nil)
+	// The panel and the client's waiter share a fake clock: the install
+	// advances only through the waiter's pauses, so the first poll sees
+	// it running however slow the machine.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithClock(clock)}, dcimanager5.WithClock(clock))
 	ctx := ctxT(t)
 	id := serverByName(t, srv, "srv-01").ID
 
@@ -249,7 +253,12 @@ func TestInstallAndWait(t *testing.T) {
 	err = c.Servers.Install(ctx, id, dcimanager5.InstallRequest{Template: tpls[1].ID, Password: "Root-pw-123", Recipe: "#local__lamp", Hostname: "web1.example.com"})
 	require.NoError(t, err)
 	var progress []dcimanager5.Server
-	s, err := c.Servers.WaitInstalled(ctx, id, &dcimanager5.WaitOptions{OnProgress: func(s dcimanager5.Server) { progress = append(progress, s) }})
+	var s *dcimanager5.Server
+	_, err = clock.Drive(ctx, func() error {
+		var err error
+		s, err = c.Servers.WaitInstalled(ctx, id, &dcimanager5.WaitOptions{OnProgress: func(s dcimanager5.Server) { progress = append(progress, s) }})
+		return err
+	})
 	require.NoError(t, err)
 	assert.True(t, s.Installed())
 	assert.True(t, s.PowerOn, "the fake leaves an installed server powered on")

@@ -336,7 +336,12 @@ func TestPower(t *testing.T) {
 
 func TestInstallAndWait(t *testing.T) {
 	t.Parallel()
-	f, c := newEnv(t, nil)
+	// The panel and the client's waiter share a fake clock: the install
+	// advances only through the waiter's pauses, and stands still
+	// elsewhere (the second install on server 8 below meets the first
+	// one running, however slow the machine).
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithClock(clock.Now)}, dcimanager6.WithClock(clock))
 	ctx := testCtx(t)
 	req := dcimanager6.InstallRequest{TemplateID: 2, Password: "Root-Pass-1", Hostname: "web1.example.com",
 		ScriptID: 12, ScriptParams: map[string]string{"PANEL": "none"}}
@@ -344,14 +349,19 @@ func TestInstallAndWait(t *testing.T) {
 	require.NoError(t, err)
 	var seen []int
 	var mu sync.Mutex
-	srv, err := c.Servers.WaitInstalled(ctx, 3, dcimanager6.ForOperation(res.OperationID),
-		dcimanager6.WithProgress(func(op *dcimanager6.Operation) {
-			done, total := op.Progress()
-			assert.Equal(t, 6, total, "script stage included")
-			mu.Lock()
-			seen = append(seen, done)
-			mu.Unlock()
-		}))
+	var srv *dcimanager6.Server
+	_, err = clock.Drive(ctx, func() error {
+		var err error
+		srv, err = c.Servers.WaitInstalled(ctx, 3, dcimanager6.ForOperation(res.OperationID),
+			dcimanager6.WithProgress(func(op *dcimanager6.Operation) {
+				done, total := op.Progress()
+				assert.Equal(t, 6, total, "script stage included")
+				mu.Lock()
+				seen = append(seen, done)
+				mu.Unlock()
+			}))
+		return err
+	})
 	require.NoError(t, err)
 	require.NotEmpty(t, seen)
 	assert.Equal(t, 6, seen[len(seen)-1])
