@@ -13,6 +13,7 @@ import (
 	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
 	"github.com/ispkit/ispkit/internal/mgr5"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // Defaults used when no option overrides them.
@@ -134,6 +135,8 @@ type Client struct {
 	m       *mgr5.Client
 	pollMin time.Duration
 	pollMax time.Duration
+	// clock paces the waiters' pauses; nil is the wall clock.
+	clock wait.Clock
 
 	// Servers manages servers: list, form, owner, power, install, waiters.
 	Servers *ServersService
@@ -182,11 +185,11 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, cfg.NewClientError(err)
 	}
-	return wrap(m, cfg.PollMin, cfg.PollMax), nil
+	return wrap(m, cfg.PollMin, cfg.PollMax, cfg.WaitClock), nil
 }
 
-func wrap(m *mgr5.Client, pollMin, pollMax time.Duration) *Client {
-	c := &Client{m: m, pollMin: pollMin, pollMax: pollMax}
+func wrap(m *mgr5.Client, pollMin, pollMax time.Duration, clock wait.Clock) *Client {
+	c := &Client{m: m, pollMin: pollMin, pollMax: pollMax, clock: clock}
 	s := &service{c: c}
 	c.Servers = (*ServersService)(s)
 	c.Connections = (*ConnectionsService)(s)
@@ -208,7 +211,7 @@ func (c *Client) String() string { return "dcimanager5.Client(" + c.m.Endpoint()
 // acting with the rights of username, without a new login. The services of
 // the returned client see only what username may see.
 func (c *Client) Su(username string) *Client {
-	return wrap(c.m.Su(username), c.pollMin, c.pollMax)
+	return wrap(c.m.Su(username), c.pollMin, c.pollMax, c.clock)
 }
 
 // Identity is the account a client is logged in as.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ispkit/ispkit/dcimanager5"
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 func TestUsersAndSSO(t *testing.T) {
@@ -226,22 +227,28 @@ func TestSafeCallsAreRetried(t *testing.T) {
 func TestCancelledContextReturnsPromptly(t *testing.T) {
 	t.Parallel()
 	srv, c := newEnv(t, nil)
-	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultSlow, Delay: 10 * time.Second})
+	// The panel holds the answer until the client goes away: a call that
+	// returns at all was ended by its context (no stopwatch needed).
+	srv.Inject(dcimanager5test.Fault{Match: "server", Kind: dcimanager5test.FaultSlow})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.Servers.List(ctx)
-	elapsed := time.Since(start)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, elapsed, time.Second)
+	assert.LessOrEqual(t, srv.RequestCount("server"), 1, "the deadline is final: no retry")
+	srv.ClearFaults()
+	sent := srv.RequestCount("server")
 
+	// An already cancelled context ends a wait before its first poll
+	// reaches the panel.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	start = time.Now()
 	_, err = c.Servers.WaitInstalled(ctx2, 1, nil)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	var we *dcimanager5.WaitError
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, 1, we.Polls)
+	assert.Equal(t, sent, srv.RequestCount("server"), "the cancelled poll was not sent")
 }
 
 type syncBuffer struct {
@@ -393,7 +400,8 @@ func TestRateLimitAndUserAgent(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var agents []string
-	_, c := newEnv(t, nil, dcimanager5.WithRateLimit(20, 1), dcimanager5.WithApplication("billing", "2.1"),
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	_, c := newEnv(t, nil, dcimanager5.WithClock(clock), dcimanager5.WithRateLimit(20, 1), dcimanager5.WithApplication("billing", "2.1"),
 		dcimanager5.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			mu.Lock()
 			agents = append(agents, r.UserAgent())
@@ -401,12 +409,18 @@ func TestRateLimitAndUserAgent(t *testing.T) {
 			return http.DefaultTransport.RoundTrip(r)
 		})}))
 	ctx := ctxT(t)
-	start := time.Now()
-	for i := 0; i < 5; i++ {
-		_, err := c.Servers.List(ctx)
-		require.NoError(t, err)
-	}
-	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "5 calls at 20/s with burst 1")
+	pauses, err := clock.Drive(ctx, func() error {
+		for i := 0; i < 5; i++ {
+			if _, err := c.Servers.List(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	// 5 calls at 20/s with burst 1: the first takes the burst token, each
+	// of the others waits one 50 ms interval for its own.
+	assert.Equal(t, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}, pauses)
 	mu.Lock()
 	defer mu.Unlock()
 	assert.True(t, strings.HasPrefix(agents[0], "billing/2.1 ispkit/"), agents[0])

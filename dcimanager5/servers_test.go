@@ -11,6 +11,7 @@ import (
 
 	"github.com/ispkit/ispkit/dcimanager5"
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 func TestServersListAndAvailable(t *testing.T) {
@@ -203,13 +204,21 @@ func TestPowerAndWaiters(t *testing.T) {
 
 func TestWaitTimeoutSaysWhatIsPending(t *testing.T) {
 	t.Parallel()
-	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithPowerDuration(time.Hour)})
+	// The panel and the client's waiter share one fake clock, which moves
+	// only through the waiter's pauses.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithPowerDuration(time.Hour), dcimanager5test.WithClock(clock)},
+		dcimanager5.WithClock(clock))
 	id := serverByName(t, srv, "srv-01").ID
-	require.NoError(t, c.Servers.PowerOn(ctxT(t), id))
-	start := time.Now()
-	_, err := c.Servers.WaitPoweredOn(ctxT(t), id, &dcimanager5.WaitOptions{Timeout: 150 * time.Millisecond})
+	ctx := ctxT(t)
+	require.NoError(t, c.Servers.PowerOn(ctx, id))
+	start := clock.Now()
+	pauses, err := clock.Drive(ctx, func() error {
+		_, err := c.Servers.WaitPoweredOn(ctx, id, &dcimanager5.WaitOptions{Interval: time.Second, MaxInterval: 10 * time.Second, Timeout: time.Minute})
+		return err
+	})
 	require.Error(t, err)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, start.Add(time.Minute), clock.Now(), "the wait gave up at its deadline, on its clock")
 	var we *dcimanager5.WaitError
 	require.ErrorAs(t, err, &we)
 	assert.ErrorIs(t, err, errors.Unwrap(we))
@@ -217,11 +226,16 @@ func TestWaitTimeoutSaysWhatIsPending(t *testing.T) {
 	assert.Contains(t, err.Error(), "poweron not set")
 	assert.Contains(t, err.Error(), "power on")
 	assert.Greater(t, we.Polls, 1)
+	assert.Len(t, pauses, we.Polls-1, "one pause between polls")
 }
 
 func TestInstallAndWait(t *testing.T) {
 	t.Parallel()
-	srv, c := newEnv(t, nil)
+	// The panel and the client's waiter share a fake clock: the install
+	// advances only through the waiter's pauses, so the first poll sees
+	// it running however slow the machine.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithClock(clock)}, dcimanager5.WithClock(clock))
 	ctx := ctxT(t)
 	id := serverByName(t, srv, "srv-01").ID
 
@@ -239,7 +253,12 @@ func TestInstallAndWait(t *testing.T) {
 	err = c.Servers.Install(ctx, id, dcimanager5.InstallRequest{Template: tpls[1].ID, Password: "Root-pw-123", Recipe: "#local__lamp", Hostname: "web1.example.com"})
 	require.NoError(t, err)
 	var progress []dcimanager5.Server
-	s, err := c.Servers.WaitInstalled(ctx, id, &dcimanager5.WaitOptions{OnProgress: func(s dcimanager5.Server) { progress = append(progress, s) }})
+	var s *dcimanager5.Server
+	_, err = clock.Drive(ctx, func() error {
+		var err error
+		s, err = c.Servers.WaitInstalled(ctx, id, &dcimanager5.WaitOptions{OnProgress: func(s dcimanager5.Server) { progress = append(progress, s) }})
+		return err
+	})
 	require.NoError(t, err)
 	assert.True(t, s.Installed())
 	assert.True(t, s.PowerOn, "the fake leaves an installed server powered on")
@@ -285,22 +304,31 @@ func TestInstallValidationSendsNothing(t *testing.T) {
 
 func TestInstallFailureDetectedFast(t *testing.T) {
 	t.Parallel()
-	srv, c := newEnv(t, nil)
+	// A 10-minute install on the fake clock that the panel and the
+	// client's waiter share.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, c := newEnv(t, []dcimanager5test.Option{dcimanager5test.WithInstallDuration(10 * time.Minute), dcimanager5test.WithClock(clock)},
+		dcimanager5.WithClock(clock))
 	ctx := ctxT(t)
 	id := serverByName(t, srv, "srv-02").ID
 	require.NoError(t, srv.FailNextInstall(id))
 	require.NoError(t, c.Servers.Install(ctx, id, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: "pw-1"}))
-	start := time.Now()
-	_, err := c.Servers.WaitInstalled(ctx, id, &dcimanager5.WaitOptions{Timeout: 15 * time.Second})
+	opts := &dcimanager5.WaitOptions{Interval: 30 * time.Second, MaxInterval: time.Minute, Timeout: time.Hour}
+	installed := func() error { _, err := c.Servers.WaitInstalled(ctx, id, opts); return err }
+	start := clock.Now()
+	_, err := clock.Drive(ctx, installed)
 	var ie *dcimanager5.InstallFailedError
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, id, ie.ServerID)
 	assert.True(t, ie.Server.OperationFailed)
-	assert.Less(t, time.Since(start), 3*time.Second, "failure is reported when it appears, not at the timeout")
+	took := clock.Now().Sub(start)
+	assert.GreaterOrEqual(t, took, 10*time.Minute, "the failure appears when the install ends")
+	assert.LessOrEqual(t, took, 11*time.Minute,
+		"failure is reported at the first poll after it appears (pauses of at most a minute), not at the one-hour timeout")
 
 	// A new install clears operation_failed.
 	require.NoError(t, c.Servers.Install(ctx, id, dcimanager5.InstallRequest{Template: "ISPsystem__CentOS-7-amd64", Password: "pw-1"}))
-	_, err = c.Servers.WaitInstalled(ctx, id, nil)
+	_, err = clock.Drive(ctx, installed)
 	require.NoError(t, err)
 }
 

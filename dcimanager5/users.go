@@ -208,5 +208,5 @@ func (s *UsersService) AsUser(ctx context.Context, username string) (*Client, er
 	if err != nil {
 		return nil, err
 	}
-	return wrap(m, s.c.pollMin, s.c.pollMax), nil
+	return wrap(m, s.c.pollMin, s.c.pollMax, s.c.clock), nil
 }

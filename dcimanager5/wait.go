@@ -69,7 +69,7 @@ func (s *ServersService) WaitFor(ctx context.Context, id int64, what string, con
 	w := s.waitOpts(o)
 	var last *Server
 	pending := "first poll"
-	polls, err := w.poll(ctx, what, func(ctx context.Context) (bool, error) {
+	polls, err := w.poll(ctx, s.c.clock, what, func(ctx context.Context) (bool, error) {
 		sv, err := s.Get(ctx, id)
 		if err != nil {
 			return false, err
@@ -94,10 +94,11 @@ type condFailure struct{ err error }
 
 func (c *condFailure) Error() string { return c.err.Error() }
 
-// poll runs check on the shared polling loop (internal/wait): backoff
-// from Interval to MaxInterval, Timeout, and up to MaxPollErrors
-// consecutive failed polls (transport or protocol errors).
-func (w WaitOptions) poll(ctx context.Context, what string, check func(context.Context) (bool, error)) (polls int, err error) {
+// poll runs check on the shared polling loop (internal/wait), pausing on
+// clock (nil: the wall clock): backoff from Interval to MaxInterval,
+// Timeout, and up to MaxPollErrors consecutive failed polls (transport or
+// protocol errors).
+func (w WaitOptions) poll(ctx context.Context, clock wait.Clock, what string, check func(context.Context) (bool, error)) (polls int, err error) {
 	if w.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
@@ -105,6 +106,7 @@ func (w WaitOptions) poll(ctx context.Context, what string, check func(context.C
 	}
 	_, err = wait.Until(ctx, wait.Options{
 		What:         what,
+		Clock:        clock,
 		Timeout:      w.Timeout,
 		Schedule:     wait.Backoff(w.Interval, w.MaxInterval),
 		MaxTransient: w.MaxPollErrors - 1,
@@ -208,7 +210,7 @@ func (s *ConnectionsService) WaitConnectionsIdle(ctx context.Context, serverID i
 	}
 	w := (*ServersService)(s).waitOpts(o)
 	pending := "first poll"
-	polls, err := w.poll(ctx, "connections idle", func(ctx context.Context) (bool, error) {
+	polls, err := w.poll(ctx, s.c.clock, "connections idle", func(ctx context.Context) (bool, error) {
 		conns, err := s.List(ctx, serverID)
 		if err != nil {
 			return false, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // Defaults. The retry budget follows the vendor's own example, which
@@ -155,6 +156,7 @@ type Client struct {
 	h       *httpx.Client
 	pollMin time.Duration
 	pollMax time.Duration
+	clock   wait.Clock // paces the waiters; nil is the wall clock
 	retries int
 	waitMin time.Duration
 	waitMax time.Duration
@@ -202,7 +204,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), prefix: cfg.prefix,
 		email: cfg.User, pass: cfg.Password, token: cfg.token, h: h,
-		pollMin: cfg.PollMin, pollMax: cfg.PollMax,
+		pollMin: cfg.PollMin, pollMax: cfg.PollMax, clock: cfg.WaitClock,
 		retries: retries, waitMin: cfg.HTTP.RetryWaitMin, waitMax: cfg.HTTP.RetryWaitMax,
 	}
 	s := &service{c: c}
@@ -318,7 +320,7 @@ func (c *Client) send(ctx context.Context, cl call, body []byte, tok string) (*h
 		if resp.StatusCode != http.StatusServiceUnavailable || class != httpx.NonIdempotent || try >= c.retries {
 			return resp, nil
 		}
-		if err := httpx.Sleep(ctx, httpx.Backoff(c.waitMin, c.waitMax, try)); err != nil {
+		if err := c.h.Sleep(ctx, httpx.Backoff(c.waitMin, c.waitMax, try)); err != nil {
 			return nil, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 	"github.com/ispkit/ispkit/dcimanager6"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 func TestNewClientValidation(t *testing.T) {
@@ -334,7 +336,12 @@ func TestPower(t *testing.T) {
 
 func TestInstallAndWait(t *testing.T) {
 	t.Parallel()
-	f, c := newEnv(t, nil)
+	// The panel and the client's waiter share a fake clock: the install
+	// advances only through the waiter's pauses, and stands still
+	// elsewhere (the second install on server 8 below meets the first
+	// one running, however slow the machine).
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithClock(clock.Now)}, dcimanager6.WithClock(clock))
 	ctx := testCtx(t)
 	req := dcimanager6.InstallRequest{TemplateID: 2, Password: "Root-Pass-1", Hostname: "web1.example.com",
 		ScriptID: 12, ScriptParams: map[string]string{"PANEL": "none"}}
@@ -342,14 +349,19 @@ func TestInstallAndWait(t *testing.T) {
 	require.NoError(t, err)
 	var seen []int
 	var mu sync.Mutex
-	srv, err := c.Servers.WaitInstalled(ctx, 3, dcimanager6.ForOperation(res.OperationID),
-		dcimanager6.WithProgress(func(op *dcimanager6.Operation) {
-			done, total := op.Progress()
-			assert.Equal(t, 6, total, "script stage included")
-			mu.Lock()
-			seen = append(seen, done)
-			mu.Unlock()
-		}))
+	var srv *dcimanager6.Server
+	_, err = clock.Drive(ctx, func() error {
+		var err error
+		srv, err = c.Servers.WaitInstalled(ctx, 3, dcimanager6.ForOperation(res.OperationID),
+			dcimanager6.WithProgress(func(op *dcimanager6.Operation) {
+				done, total := op.Progress()
+				assert.Equal(t, 6, total, "script stage included")
+				mu.Lock()
+				seen = append(seen, done)
+				mu.Unlock()
+			}))
+		return err
+	})
 	require.NoError(t, err)
 	require.NotEmpty(t, seen)
 	assert.Equal(t, 6, seen[len(seen)-1])
@@ -422,28 +434,36 @@ func TestInstallValidation(t *testing.T) {
 
 func TestWaitFailsFast(t *testing.T) {
 	t.Parallel()
-	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithDurations(3*time.Second, 10*time.Millisecond)})
+	// A 10-minute install on a fake clock that the panel and the client's
+	// waiter share; it fails at its middle stage.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithDurations(10*time.Minute, 10*time.Millisecond), dcimanager6test.WithClock(clock.Now)},
+		dcimanager6.WithClock(clock))
 	ctx := testCtx(t)
 	f.FailNextOperation("os_install", "no bootable disk")
 	res, err := c.Servers.Install(ctx, 1, dcimanager6.InstallRequest{TemplateID: 1, Password: "x"})
 	require.NoError(t, err)
-	start := time.Now()
-	_, err = c.Operations.Wait(ctx, res.OperationID)
-	elapsed := time.Since(start)
+	start := clock.Now()
+	slow := dcimanager6.WithPollBackoff(10*time.Second, 30*time.Second)
+	_, err = clock.Drive(ctx, func() error { _, err := c.Operations.Wait(ctx, res.OperationID, slow); return err })
+	elapsed := clock.Now().Sub(start)
 	var oe *dcimanager6.OperationError
 	require.ErrorAs(t, err, &oe)
 	assert.ErrorIs(t, err, dcimanager6.ErrOperationFailed)
 	assert.Equal(t, dcimanager6.StatusError, oe.Operation.Status)
 	assert.Contains(t, err.Error(), "no bootable disk")
-	assert.Less(t, elapsed, 2500*time.Millisecond, "the waiter returns at the failure, not at the planned end")
-	_, err = c.Servers.WaitInstalled(ctx, 1)
+	assert.Less(t, elapsed, 10*time.Minute, "the waiter returns at the failure, not at the planned end")
+	_, err = clock.Drive(ctx, func() error { _, err := c.Servers.WaitInstalled(ctx, 1, slow); return err })
 	assert.ErrorIs(t, err, dcimanager6.ErrOperationFailed)
 
 	// A canceled operation.
 	res, err = c.Servers.Install(ctx, 2, dcimanager6.InstallRequest{TemplateID: 1, Password: "x"})
 	require.NoError(t, err)
 	require.True(t, f.CancelOperation(res.OperationID))
-	_, err = c.Servers.WaitInstalled(ctx, 2, dcimanager6.ForOperation(res.OperationID))
+	_, err = clock.Drive(ctx, func() error {
+		_, err := c.Servers.WaitInstalled(ctx, 2, dcimanager6.ForOperation(res.OperationID), slow)
+		return err
+	})
 	assert.ErrorIs(t, err, dcimanager6.ErrOperationCanceled)
 	assert.NotErrorIs(t, err, dcimanager6.ErrOperationFailed)
 }
@@ -646,6 +666,23 @@ func TestWakeUp(t *testing.T) {
 	assert.Equal(t, 3, e.Attempts)
 }
 
+// The repetition of a non-idempotent call that met 503 pauses on the
+// client's clock, with the retry backoff.
+func TestNonIdempotentRepeatPausesOnClientClock(t *testing.T) {
+	t.Parallel()
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	f, c := newEnv(t, nil, dcimanager6.WithRetry(5, time.Second, time.Second), dcimanager6.WithClock(clock))
+	ctx := testCtx(t)
+	require.NoError(t, c.Login(ctx))
+	f.Suspend(2)
+	pauses, err := clock.Drive(ctx, func() error {
+		_, err := c.Users.Create(ctx, dcimanager6.UserCreateRequest{Email: "late@example.com", Password: "pw"})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{time.Second, time.Second}, pauses, "one backoff before each repetition")
+}
+
 func TestRandomFailures(t *testing.T) {
 	t.Parallel()
 	f, c := newEnv(t, []dcimanager6test.Option{dcimanager6test.WithSeed(42)})
@@ -726,46 +763,77 @@ func TestMalformedAndErrors(t *testing.T) {
 
 func TestCancelledContext(t *testing.T) {
 	t.Parallel()
-	f, c := newEnv(t, nil)
+	f, _ := newEnv(t, nil)
+	// The panel, behind a front that reports when a server list arrives,
+	// holds that answer until the client goes away: a call that returns
+	// at all was ended by its context (no stopwatch needed).
+	arrived := make(chan struct{}, 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/dci/v3/server") {
+			arrived <- struct{}{}
+		}
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	c, err := dcimanager6.NewClient(front.URL, dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword))
+	require.NoError(t, err)
 	require.NoError(t, c.Login(testCtx(t)))
-	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server", Kind: dcimanager6test.FaultSlow, Delay: 10 * time.Second})
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/server", Kind: dcimanager6test.FaultSlow})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
-		timer := time.NewTimer(50 * time.Millisecond)
-		<-timer.C
+		<-arrived // the request is at the panel
 		cancel()
 	}()
-	start := time.Now()
-	_, _, err := c.Servers.List(ctx, nil)
+	_, _, err = c.Servers.List(ctx, nil)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
 
 	_, _, err = c.Servers.List(ctx, nil)
 	assert.ErrorIs(t, err, context.Canceled, "an already cancelled context sends nothing")
+	assert.Empty(t, arrived, "nothing arrived")
 
-	// Cancelled during the retry backoff.
+	// Cancelled during the retry backoff, which the client spends on its
+	// (fake) clock: the deadline passes once the pause has begun.
 	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultPanelError, Status: 503, Times: -1})
-	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel2()
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c2, err := dcimanager6.NewClient(f.URL(), dcimanager6.WithCredentials(dcimanager6test.AdminEmail, dcimanager6test.AdminPassword),
-		dcimanager6.WithRetry(10, 5*time.Second, 10*time.Second))
+		dcimanager6.WithRetry(10, 5*time.Second, 10*time.Second), dcimanager6.WithClock(clock))
 	require.NoError(t, err)
-	start = time.Now()
-	_, _, err = c2.Locations.List(ctx2, nil)
+	require.NoError(t, c2.Login(testCtx(t)))
+	ctx2 := &expiringCtx{Context: t.Context(), done: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c2.Locations.List(ctx2, nil)
+		done <- err
+	}()
+	pending, err := clock.WaitPending(testCtx(t), 1)
+	require.NoError(t, err, "the client never paused before its retry")
+	assert.Equal(t, []time.Time{clock.Now().Add(5 * time.Second)}, pending, "the first backoff")
+	ctx2.expire()
+	err = <-done
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), clock.Now(), "the pause was cut, not waited out")
 }
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	_, c := newEnv(t, nil, dcimanager6.WithRateLimit(50, 1))
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	_, c := newEnv(t, nil, dcimanager6.WithRateLimit(50, 1), dcimanager6.WithClock(clock))
 	ctx := testCtx(t)
-	start := time.Now()
-	for i := 0; i < 11; i++ {
-		_, _, err := c.Locations.List(ctx, nil)
-		require.NoError(t, err)
+	pauses, err := clock.Drive(ctx, func() error {
+		for i := 0; i < 11; i++ {
+			if _, _, err := c.Locations.List(ctx, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	// 12 attempts (login included) at 50/s with burst 1: the login takes
+	// the burst token, each of the 11 lists waits one 20 ms interval.
+	want := make([]time.Duration, 11)
+	for i := range want {
+		want[i] = 20 * time.Millisecond
 	}
-	// 12 attempts (login included) at 50/s with burst 1 take >= 220 ms.
-	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	assert.Equal(t, want, pauses)
 }

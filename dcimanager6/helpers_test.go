@@ -36,19 +36,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met before the deadline")
-		}
-		timer := time.NewTimer(2 * time.Millisecond)
-		<-timer.C
-	}
-}
-
 func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
 	t.Helper()
 	var out []T

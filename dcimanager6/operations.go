@@ -48,6 +48,7 @@ type WaitOption func(*waitConfig)
 
 type waitConfig struct {
 	min, max   time.Duration
+	clock      wait.Clock // nil: the wall clock
 	progress   func(*Operation)
 	opID       int64
 	maxErrors  int
@@ -89,7 +90,7 @@ func WithTransientErrors(n int) WaitOption {
 }
 
 func (c *Client) waitConfig(opts []WaitOption) waitConfig {
-	cfg := waitConfig{min: c.pollMin, max: c.pollMax, maxErrors: 3}
+	cfg := waitConfig{min: c.pollMin, max: c.pollMax, clock: c.clock, maxErrors: 3}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -118,6 +119,7 @@ func isTransient(err error) bool {
 func poll[T any](ctx context.Context, cfg waitConfig, what func() string, check func() (T, bool, error)) (T, error) {
 	var zero T
 	v, err := wait.Until(ctx, wait.Options{
+		Clock:        cfg.clock,
 		Schedule:     wait.Backoff(cfg.min, cfg.max),
 		Transient:    isTransient,
 		MaxTransient: cfg.maxErrors,

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 type rawClient struct {
@@ -144,18 +145,17 @@ func TestAuthRules(t *testing.T) {
 	require.Equal(t, 200, st)
 	assert.Equal(t, "client1@example.com", out["email"])
 
-	// Expiry.
-	short := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Millisecond))
+	// Expiry, on the fake's own clock.
+	clock := wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	short := dcimanager6test.NewServer(dcimanager6test.WithTokenTTL(time.Minute), dcimanager6test.WithClock(clock.Now))
 	short.SetStrict(true)
 	defer short.Close()
 	sc := login(t, short)
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		st, _ = sc.do("GET", "/dci/v3/location", "", nil, nil)
-		if st == 401 || time.Now().After(deadline) {
-			break
-		}
-	}
+	clock.Advance(time.Minute - time.Second)
+	st, _ = sc.do("GET", "/dci/v3/location", "", nil, nil)
+	assert.Equal(t, 200, st, "a token within its TTL is accepted")
+	clock.Advance(time.Minute + time.Second)
+	st, _ = sc.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 401, st, "an expired token is refused")
 }
 
@@ -186,11 +186,16 @@ func TestFaultsAndWakeUp(t *testing.T) {
 	_, err := tr.RoundTrip(req)
 	assert.Error(t, err, "connection dropped")
 
-	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultSlow, Delay: 30 * time.Millisecond})
-	start := time.Now()
+	// A slow answer arrives once the delay is over (how long fakekit.Hold
+	// holds it is tested there, on a fake clock).
+	f.Inject(dcimanager6test.Fault{Match: "/dci/v3/location", Kind: dcimanager6test.FaultSlow, Delay: time.Millisecond})
 	st, _ = c.do("GET", "/dci/v3/location", "", nil, nil)
 	assert.Equal(t, 200, st)
-	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
+	calls := f.Calls()
+	require.NotEmpty(t, calls)
+	last := calls[len(calls)-1]
+	assert.Equal(t, "GET /dci/v3/location", last.Func)
+	assert.Equal(t, dcimanager6test.FaultSlow, last.Fault, "the answer was held back")
 }
 
 func TestOperationsAdvance(t *testing.T) {

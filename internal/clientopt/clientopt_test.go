@@ -13,8 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/internal/clientopt"
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 func TestSetters(t *testing.T) {
@@ -206,4 +208,19 @@ func TestProblemErr(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "WithTimeout: invalid timeout: must be positive", err.Error())
 	assert.Nil(t, clientopt.Timeout(&h, time.Second).Err("WithTimeout", newErr))
+}
+
+func TestWithClock(t *testing.T) {
+	t.Parallel()
+	clock := wait.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := clientopt.Settings{Package: "dcimanager5"}
+	require.NoError(t, clientopt.WithClock(clock)(&s))
+	assert.Same(t, clock, s.HTTP.Clock, "the HTTP core pauses on it")
+	assert.Same(t, clock, s.WaitClock, "the waiters pause on it")
+
+	err := clientopt.WithClock(nil)(&s)
+	var ae *ispkit.ArgumentError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "WithClock", ae.Op)
+	assert.Same(t, clock, s.WaitClock, "a refused option changes nothing")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // Settings is the part of a panel client's configuration that the shared
@@ -31,6 +32,32 @@ type Settings struct {
 	Lang string
 	// PollMin and PollMax bound the waiters' backoff (panels with waiters).
 	PollMin, PollMax time.Duration
+	// WaitClock paces the waiters' pauses between polls (panels with
+	// waiters); nil is the wall clock. Only WithClock sets it.
+	WaitClock wait.Clock
+}
+
+// Clock is the time source of every pause of a client: the HTTP core's
+// (rate limiter, backoff, Retry-After) and its waiters'. *wait.Fake is
+// one.
+type Clock interface {
+	httpx.Clock
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// WithClock makes a client pause on c instead of the wall clock, so that
+// a test observes the waits the client asks for (and moves time on
+// itself) instead of timing them. It is not offered to users: each
+// client package hands it to its own tests in export_test.go.
+func WithClock(c Clock) Option {
+	return func(s *Settings) error {
+		if c == nil {
+			return s.Fail("WithClock", problem("clock", "nil"))
+		}
+		s.HTTP.Clock, s.WaitClock = c, c
+		return nil
+	}
 }
 
 // Option is one shared option. It changes the Settings only when it

@@ -18,7 +18,8 @@
 //
 // Retry-After on 429 and 503 is honoured up to Config.MaxRetryAfter; a
 // longer demand stops the retries and surfaces as *RateLimitError.
-// Every wait (backoff, limiter) selects on ctx.Done().
+// Every wait (backoff, Retry-After, limiter) runs on Config.Clock and
+// selects on ctx.Done().
 package httpx
 
 import (
@@ -96,6 +97,11 @@ type attemptsKey struct{}
 // reached the panel.
 type sentKey struct{}
 
+// pauseKey holds a *time.Duration: the pause before the next attempt,
+// chosen by the retry check (Retry-After or backoff) and waited on the
+// client's Clock before the attempt is sent.
+type pauseKey struct{}
+
 // Config configures a Client. The zero value is usable: defaults are applied
 // by New.
 type Config struct {
@@ -138,8 +144,10 @@ type Config struct {
 	// DefaultMaxResponseBytes; a longer answer is not read past the cap and
 	// fails with *ResponseTooLargeError.
 	MaxResponseBytes int64
-	// Clock paces the rate limiter; nil means the real clock. Tests give
-	// a fake one to observe the limiter's grants instead of timing them.
+	// Clock paces the rate limiter and the pauses between attempts
+	// (backoff and Retry-After), and dates in Retry-After are read
+	// against it; nil means the real clock. Tests give a fake one to
+	// observe the waits the client asks for instead of timing them.
 	Clock Clock
 }
 
@@ -148,7 +156,8 @@ type Config struct {
 // render it (about 600 bytes a row).
 const DefaultMaxResponseBytes = 256 << 20
 
-// Clock is the time source of the rate limiter.
+// Clock is the time source of the rate limiter and of the pauses between
+// attempts.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
@@ -168,6 +177,7 @@ type Client struct {
 	logger    *slog.Logger
 	userAgent string
 	maxBody   int64
+	clock     Clock
 }
 
 // Request is one HTTP call. Body is replayed on retries.
@@ -282,7 +292,7 @@ func New(cfg Config) (*Client, error) {
 	// DCImanager 6 request its token, and neither may reach another host.
 	hc.CheckRedirect = sameOriginRedirect
 
-	c := &Client{panel: cfg.Panel, logger: cfg.Logger, maxBody: cfg.MaxResponseBytes}
+	c := &Client{panel: cfg.Panel, logger: cfg.Logger, maxBody: cfg.MaxResponseBytes, clock: cfg.Clock}
 	c.userAgent = "ispkit/" + ispkit.Version
 	if cfg.Application != "" {
 		if strings.ContainsAny(cfg.Application, "\r\n") {
@@ -296,15 +306,35 @@ func New(cfg Config) (*Client, error) {
 	rc.RetryMax = cfg.MaxRetries
 	rc.RetryWaitMin = cfg.RetryWaitMin
 	rc.RetryWaitMax = cfg.RetryWaitMax
-	maxRA := cfg.MaxRetryAfter
+	maxRA, clock := cfg.MaxRetryAfter, cfg.Clock
+	waitMin, waitMax := cfg.RetryWaitMin, cfg.RetryWaitMax
+	// The retry loop of go-retryablehttp waits on its own timer; it is
+	// given no pause (Backoff 0) and the pause happens in PrepareRetry on
+	// the client's Clock instead, as chosen by the retry check.
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		return checkRetry(ctx, resp, err, maxRA)
-	}
-	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-		if d, ok := retryAfter(resp); ok {
-			return d
+		now := clock.Now()
+		retry, err := checkRetry(ctx, resp, err, maxRA, now)
+		if p, ok := ctx.Value(pauseKey{}).(*time.Duration); ok && retry {
+			if d, ok := retryAfter(resp, now); ok {
+				*p = d
+			} else {
+				attempt := 0
+				if n, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
+					attempt = max(int(n.Load())-1, 0)
+				}
+				*p = fullJitter(waitMin, waitMax, attempt)
+			}
 		}
-		return fullJitter(min, max, attempt)
+		return retry, err
+	}
+	rc.Backoff = func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
+	rc.PrepareRetry = func(req *http.Request) error {
+		ctx := req.Context()
+		var d time.Duration
+		if p, ok := ctx.Value(pauseKey{}).(*time.Duration); ok {
+			d = *p
+		}
+		return clock.Sleep(ctx, d)
 	}
 	rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
 		if p, ok := req.Context().Value(attemptsKey{}).(*atomic.Int32); ok {
@@ -415,7 +445,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(req)
 }
 
-func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.Duration) (bool, error) {
+// checkRetry decides whether an attempt is repeated; now is the client's
+// clock, against which a Retry-After date is read.
+func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.Duration, now time.Time) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -438,7 +470,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := retryAfter(resp); ok && d > maxRA {
+		if d, ok := retryAfter(resp, now); ok && d > maxRA {
 			return false, &RateLimitError{RetryAfter: d, StatusCode: resp.StatusCode}
 		}
 		return true, nil
@@ -449,7 +481,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, maxRA time.
 	return false, nil
 }
 
-func retryAfter(resp *http.Response) (time.Duration, bool) {
+// retryAfter reads the Retry-After of a 429 or 503 answer (seconds or an
+// HTTP date, read against now); a date in the past is no wait.
+func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0, false
 	}
@@ -461,7 +495,7 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		d := time.Until(t)
+		d := t.Sub(now)
 		if d < 0 {
 			d = 0
 		}
@@ -579,6 +613,7 @@ func (c *Client) exchange(ctx context.Context, r *Request, consume func(resp *ht
 	ctx = context.WithValue(ctx, attemptsKey{}, attempts)
 	sent := new(atomic.Bool)
 	ctx = context.WithValue(ctx, sentKey{}, sent)
+	ctx = context.WithValue(ctx, pauseKey{}, new(time.Duration))
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
@@ -899,6 +934,13 @@ func redactText(s string) string {
 		b.WriteString(f)
 	}
 	return b.String()
+}
+
+// Sleep waits d on the client's Clock, or until ctx is done (then it
+// returns ctx.Err()). A caller that retries on its own above Do pauses
+// with it, so that its waits run on the same clock as the client's.
+func (c *Client) Sleep(ctx context.Context, d time.Duration) error {
+	return c.clock.Sleep(ctx, d)
 }
 
 // Sleep waits for d or until ctx is done, whichever comes first.

@@ -26,18 +26,18 @@ import (
 
 	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // ---------------------------------------------------------------------------
 // helpers
 
 // panel is a per-test HTTP server that counts the requests it receives and
-// records when each one arrived.
+// records their User-Agent.
 type panel struct {
 	*httptest.Server
 	hits    atomic.Int32
 	mu      sync.Mutex
-	arrived []time.Time
 	ua      []string
 	release chan struct{}
 }
@@ -51,7 +51,6 @@ func newPanel(t *testing.T, h handlerFunc) *panel {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(p.hits.Add(1))
 		p.mu.Lock()
-		p.arrived = append(p.arrived, time.Now())
 		p.ua = append(p.ua, r.UserAgent())
 		p.mu.Unlock()
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -64,12 +63,6 @@ func newPanel(t *testing.T, h handlerFunc) *panel {
 	// Runs before srv.Close (cleanups are LIFO): unblock slow handlers.
 	t.Cleanup(func() { close(p.release) })
 	return p
-}
-
-func (p *panel) times() []time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]time.Time(nil), p.arrived...)
 }
 
 // hang blocks the handler until the client goes away or the test ends.
@@ -430,6 +423,9 @@ func TestClassFromContextAndOverride(t *testing.T) {
 
 // ---------------------------------------------------------------------------
 // (3) Retry-After honoured and capped
+//
+// The client pauses on its Clock: a fakeClock records each pause it asks
+// for, so the tests read the waits themselves instead of timing them.
 
 func TestRetryAfterSecondsHonoured(t *testing.T) {
 	t.Parallel()
@@ -441,84 +437,99 @@ func TestRetryAfterSecondsHonoured(t *testing.T) {
 				w.WriteHeader(code)
 			}))
 			// The cap equals the demand: allowed.
-			c := newClient(t, fast(httpx.Config{MaxRetryAfter: time.Second}))
-			start := time.Now()
+			clock := newFakeClock()
+			c := newClient(t, fast(httpx.Config{MaxRetryAfter: time.Second, Clock: clock}))
 			resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 			require.NoError(t, err)
 			assert.Equal(t, 2, resp.Attempts)
-			ts := p.times()
-			require.Len(t, ts, 2)
-			assert.GreaterOrEqual(t, ts[1].Sub(ts[0]), 900*time.Millisecond, "waited Retry-After, not the 1 ms backoff")
-			assert.Less(t, time.Since(start), 5*time.Second)
+			assert.Equal(t, int32(2), p.hits.Load())
+			assert.Equal(t, []time.Duration{time.Second}, clock.sortedWaits(), "waited Retry-After, not the 1 ms backoff")
 		})
 	}
 }
 
 func TestRetryAfterHTTPDateHonoured(t *testing.T) {
 	t.Parallel()
+	clock := newFakeClock()
 	p := newPanel(t, failThenOK(1, func(w http.ResponseWriter) {
-		// HTTP dates have one-second resolution: the wait is in (1 s, 2 s].
-		w.Header().Set("Retry-After", time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
+		// Two seconds after the client's clock, which stands on a whole
+		// second (HTTP dates have one-second resolution).
+		w.Header().Set("Retry-After", clock.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
 		w.WriteHeader(503)
 	}))
-	c := newClient(t, fast(httpx.Config{}))
+	c := newClient(t, fast(httpx.Config{Clock: clock}))
 	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 	require.NoError(t, err)
 	assert.Equal(t, 2, resp.Attempts)
-	ts := p.times()
-	require.Len(t, ts, 2)
-	assert.GreaterOrEqual(t, ts[1].Sub(ts[0]), 900*time.Millisecond)
-	assert.Less(t, ts[1].Sub(ts[0]), 3*time.Second)
+	assert.Equal(t, []time.Duration{2 * time.Second}, clock.sortedWaits(), "the date is read against the client's clock")
 }
 
 func TestRetryAfterPastDateRetriesAtOnce(t *testing.T) {
 	t.Parallel()
+	clock := newFakeClock()
 	p := newPanel(t, failThenOK(2, func(w http.ResponseWriter) {
-		w.Header().Set("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
+		w.Header().Set("Retry-After", clock.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
 		w.WriteHeader(429)
 	}))
 	// A large backoff that a past Retry-After date must override.
-	c := newClient(t, httpx.Config{RetryWaitMin: 5 * time.Second, RetryWaitMax: 5 * time.Second})
-	start := time.Now()
+	c := newClient(t, httpx.Config{RetryWaitMin: 5 * time.Second, RetryWaitMax: 5 * time.Second, Clock: clock})
 	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 	require.NoError(t, err)
 	assert.Equal(t, 3, resp.Attempts)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, []time.Duration{0, 0}, clock.sortedWaits(), "no pause before either retry")
 }
 
-func fixed(s string) func() string { return func() string { return s } }
+func TestBackoffBetweenRetries(t *testing.T) {
+	t.Parallel()
+	// Without Retry-After the pauses are the full-jitter backoff: attempt
+	// n (0-based) waits within [min, min·2^n], capped at max.
+	clock := newFakeClock()
+	p := newPanel(t, failThenOK(4, status(502)))
+	c := newClient(t, httpx.Config{RetryWaitMin: time.Second, RetryWaitMax: 3 * time.Second, Clock: clock})
+	resp, err := c.Do(testCtx(t), post(p.URL, httpx.IdempotentWrite))
+	require.NoError(t, err)
+	assert.Equal(t, 5, resp.Attempts)
+	waits := clock.waitsInOrder()
+	require.Len(t, waits, 4, "one pause before each retry")
+	for i, ceil := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		assert.GreaterOrEqual(t, waits[i], time.Second, "pause %d", i)
+		assert.LessOrEqual(t, waits[i], ceil, "pause %d", i)
+	}
+}
+
+func fixed(s string) func(time.Time) string { return func(time.Time) string { return s } }
 
 func TestRetryAfterAboveCapIsRateLimitError(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
-		header func() string // computed when the panel answers
+		header func(now time.Time) string // computed when the panel answers
 		cap    time.Duration
 		want   time.Duration
 	}{
 		"seconds over default cap": {fixed("3600"), 0, time.Hour},
 		"seconds over small cap":   {fixed("3"), 2 * time.Second, 3 * time.Second},
 		"just over default cap":    {fixed("31"), 0, 31 * time.Second},
-		"http date": {func() string { return time.Now().Add(time.Hour).UTC().Format(http.TimeFormat) },
+		"http date": {func(now time.Time) string { return now.Add(time.Hour).UTC().Format(http.TimeFormat) },
 			0, time.Hour},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			clock := newFakeClock()
 			p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Retry-After", tc.header())
+				w.Header().Set("Retry-After", tc.header(clock.Now()))
 				w.WriteHeader(429)
 			})
-			c := newClient(t, fast(httpx.Config{Panel: "dcimanager5", MaxRetryAfter: tc.cap}))
-			start := time.Now()
+			c := newClient(t, fast(httpx.Config{Panel: "dcimanager5", MaxRetryAfter: tc.cap, Clock: clock}))
 			resp, err := c.Do(testCtx(t), &httpx.Request{URL: p.URL, Op: "server", Class: classPtr(httpx.SafeRead)})
-			assert.Less(t, time.Since(start), 500*time.Millisecond, "no waiting")
+			assert.Empty(t, clock.sortedWaits(), "no waiting")
 			assert.Nil(t, resp)
 			var rl *httpx.RateLimitError
 			require.ErrorAs(t, err, &rl)
 			assert.Equal(t, 429, rl.StatusCode)
 			assert.Equal(t, "server", rl.Op)
 			assert.Equal(t, "dcimanager5", rl.Panel)
-			assert.InDelta(t, tc.want.Seconds(), rl.RetryAfter.Seconds(), 2)
+			assert.Equal(t, tc.want, rl.RetryAfter)
 			assert.Contains(t, err.Error(), "dcimanager5: server")
 			assert.Equal(t, int32(1), p.hits.Load())
 			var te *httpx.TransportError
@@ -528,34 +539,118 @@ func TestRetryAfterAboveCapIsRateLimitError(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// (4) a 100 ms deadline returns promptly wherever the call is waiting
+// (4) a deadline ends the call wherever it is waiting
+//
+// Each test brings the call to one place where it waits (the panel holds
+// the answer, a pause on the client's clock), checks that it is waiting
+// there, then lets the deadline pass (expiringCtx) and checks that the
+// call returns with it. The waits are long (10 s and more, or until the
+// client goes away): a call that did not watch its context would not
+// return, and the fake clocks never move, so nothing ends a pause but the
+// context.
 
-func assertPrompt(t *testing.T, start time.Time, err error) {
+// expiringCtx is a context with a deadline that passes when the test calls
+// expire, not when a wall clock reaches it: Err is then
+// context.DeadlineExceeded, as for a deadline reached.
+type expiringCtx struct {
+	context.Context
+	at   time.Time
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiringCtx(at time.Time) *expiringCtx {
+	return &expiringCtx{Context: context.Background(), at: at, done: make(chan struct{})}
+}
+
+func (c *expiringCtx) Deadline() (time.Time, bool) { return c.at, true }
+func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
+func (c *expiringCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+func (c *expiringCtx) expire() { c.once.Do(func() { close(c.done) }) }
+
+type result struct {
+	resp *httpx.Response
+	err  error
+}
+
+// doAsync runs c.Do in a goroutine and delivers its outcome.
+func doAsync(ctx context.Context, c *httpx.Client, r *httpx.Request) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		resp, err := c.Do(ctx, r)
+		ch <- result{resp, err}
+	}()
+	return ch
+}
+
+// outcome returns what the call returned. It gives up after testCtx's
+// guard, which only a call that does not watch its context reaches.
+func outcome(t *testing.T, ch <-chan result) result {
 	t.Helper()
-	el := time.Since(start)
-	assert.GreaterOrEqual(t, el, 90*time.Millisecond, "returned before the deadline")
-	assert.Less(t, el, 700*time.Millisecond, "returned long after the 100 ms deadline")
+	select {
+	case r := <-ch:
+		return r
+	case <-testCtx(t).Done():
+		t.Fatal("the call did not return when its context ended")
+		return result{}
+	}
+}
+
+// notYet fails when the call has already returned.
+func notYet(t *testing.T, ch <-chan result) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		t.Fatalf("the call returned before its deadline: %v", r.err)
+	default:
+	}
+}
+
+func assertDeadline(t *testing.T, err error) {
+	t.Helper()
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	var te *httpx.TransportError
 	assert.ErrorAs(t, err, &te)
 }
 
-func deadline100(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	t.Cleanup(cancel)
-	return ctx
+// newWaitClock returns a client clock on which time stands still and a
+// pause lasts until its context ends: a test sees the pause (WaitPending,
+// Pending) and ends it by cancelling, never by the time passing.
+func newWaitClock() *wait.Fake { return wait.NewFake(time.Now()) }
+
+// pauseOf waits until the call pauses on clock and returns the pause.
+func pauseOf(t *testing.T, clock *wait.Fake) time.Duration {
+	t.Helper()
+	pending, err := clock.WaitPending(testCtx(t), 1)
+	require.NoError(t, err, "the call never paused on the client's clock")
+	require.Len(t, pending, 1)
+	return pending[0].Sub(clock.Now())
 }
 
 func TestDeadlineWhileServerSleeps(t *testing.T) {
 	t.Parallel()
+	reached := make(chan struct{}, 2)
 	var p *panel
-	p = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) { p.hang(r) })
+	p = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		reached <- struct{}{}
+		p.hang(r) // until the client goes away
+	})
 	c := newClient(t, httpx.Config{})
 	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
-		start := time.Now()
-		_, err := c.Do(deadline100(t), post(p.URL, class))
-		assertPrompt(t, start, err)
+		ctx := newExpiringCtx(time.Now().Add(time.Hour))
+		res := doAsync(ctx, c, post(p.URL, class))
+		<-reached
+		notYet(t, res)
+		ctx.expire()
+		assertDeadline(t, outcome(t, res).err)
 	}
 	assert.Equal(t, int32(2), p.hits.Load(), "one attempt each: the deadline is final")
 }
@@ -563,10 +658,14 @@ func TestDeadlineWhileServerSleeps(t *testing.T) {
 func TestDeadlineWhileBackoffWaits(t *testing.T) {
 	t.Parallel()
 	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) })
-	c := newClient(t, httpx.Config{RetryWaitMin: 10 * time.Second, RetryWaitMax: 10 * time.Second})
-	start := time.Now()
-	_, err := c.Do(deadline100(t), post(p.URL, httpx.SafeRead))
-	assertPrompt(t, start, err)
+	clock := newWaitClock()
+	c := newClient(t, httpx.Config{RetryWaitMin: 10 * time.Second, RetryWaitMax: 10 * time.Second, Clock: clock})
+	ctx := newExpiringCtx(time.Now().Add(time.Hour))
+	res := doAsync(ctx, c, post(p.URL, httpx.SafeRead))
+	assert.Equal(t, 10*time.Second, pauseOf(t, clock), "the backoff before the first retry")
+	notYet(t, res)
+	ctx.expire()
+	assertDeadline(t, outcome(t, res).err)
 	assert.Equal(t, int32(1), p.hits.Load())
 }
 
@@ -576,44 +675,47 @@ func TestDeadlineWhileRetryAfterWaits(t *testing.T) {
 		w.Header().Set("Retry-After", "20")
 		w.WriteHeader(503)
 	})
-	c := newClient(t, httpx.Config{}) // cap 30 s: the 20 s wait is accepted
-	start := time.Now()
-	_, err := c.Do(deadline100(t), post(p.URL, httpx.IdempotentWrite))
-	assertPrompt(t, start, err)
+	clock := newWaitClock()
+	c := newClient(t, httpx.Config{Clock: clock}) // cap 30 s: the 20 s wait is accepted
+	ctx := newExpiringCtx(time.Now().Add(time.Hour))
+	res := doAsync(ctx, c, post(p.URL, httpx.IdempotentWrite))
+	assert.Equal(t, 20*time.Second, pauseOf(t, clock), "the Retry-After")
+	notYet(t, res)
+	ctx.expire()
+	assertDeadline(t, outcome(t, res).err)
 	assert.Equal(t, int32(1), p.hits.Load())
 }
 
 func TestDeadlineWhileLimiterWaits(t *testing.T) {
 	t.Parallel()
 	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
-	c := newClient(t, httpx.Config{RateLimit: 0.1, Burst: 1}) // 1 request per 10 s
-	ctx := testCtx(t)
-	_, err := c.Do(ctx, post(p.URL, httpx.SafeRead))
+	clock := newWaitClock()
+	c := newClient(t, httpx.Config{RateLimit: 0.1, Burst: 1, Clock: clock}) // 1 request per 10 s
+	_, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 	require.NoError(t, err, "the burst token")
 
+	// A deadline 100 ms ahead on the client's clock is refused at once:
+	// the next token comes in 10 s, and the call does not pause for it.
 	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
-		start := time.Now()
-		dctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_, err = c.Do(dctx, post(p.URL, class))
-		cancel()
-		assert.Less(t, time.Since(start), 700*time.Millisecond)
+		ctx := newExpiringCtx(clock.Now().Add(100 * time.Millisecond))
+		err = outcome(t, doAsync(ctx, c, post(p.URL, class))).err
 		require.Error(t, err)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		var te *httpx.TransportError
 		require.ErrorAs(t, err, &te)
 		assert.False(t, te.MayHaveHappened, "held by the limiter: never sent")
+		assert.Empty(t, clock.Pending(), "no pause for a token that comes after the deadline")
 	}
 
-	// Without a deadline the limiter wait itself is cut by a cancellation.
+	// Without a deadline the call pauses for the token, and a
+	// cancellation cuts the pause.
 	cctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	timer := time.AfterFunc(100*time.Millisecond, cancel)
-	defer timer.Stop()
-	start := time.Now()
-	_, err = c.Do(cctx, post(p.URL, httpx.NonIdempotent))
-	el := time.Since(start)
-	assert.GreaterOrEqual(t, el, 90*time.Millisecond)
-	assert.Less(t, el, 700*time.Millisecond)
+	res := doAsync(cctx, c, post(p.URL, httpx.NonIdempotent))
+	assert.Equal(t, 10*time.Second, pauseOf(t, clock), "the wait for the next token")
+	notYet(t, res)
+	cancel()
+	err = outcome(t, res).err
 	assert.ErrorIs(t, err, context.Canceled)
 	var te *httpx.TransportError
 	require.ErrorAs(t, err, &te)
@@ -650,17 +752,19 @@ func TestCancelledInFlightMayHaveHappened(t *testing.T) {
 // ---------------------------------------------------------------------------
 // (5) the limiter sits under the retry loop
 
-// fakeClock is a limiter clock that never moves: every reservation is made
-// at the same instant, and each wait the limiter asks for is recorded and
-// returns at once. The waits are then exactly what the limiter granted,
-// whatever the machine's load.
+// fakeClock is a client clock that never moves: every limiter reservation
+// is made at the same instant, and each pause the client asks for (for a
+// token, a backoff, a Retry-After) is recorded and returns at once. The
+// waits are then exactly what the client chose, whatever the machine's
+// load. It stands on a whole second, so that an HTTP date (one-second
+// resolution) a test derives from it is exact.
 type fakeClock struct {
 	now   time.Time
 	mu    sync.Mutex
 	waits []time.Duration
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Truncate(time.Second)} }
 
 func (c *fakeClock) Now() time.Time { return c.now }
 
@@ -669,6 +773,13 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.waits = append(c.waits, d)
 	c.mu.Unlock()
 	return ctx.Err()
+}
+
+// waitsInOrder returns the recorded waits in the order they were asked for.
+func (c *fakeClock) waitsInOrder() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waits...)
 }
 
 // sortedWaits returns the recorded waits, shortest first.
@@ -684,15 +795,20 @@ func TestLimiterChargesEveryAttempt(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	p := newPanel(t, failThenOK(3, status(503)))
-	c := newClient(t, fast(httpx.Config{RateLimit: 20, Burst: 1, Clock: clock}))
+	c := newClient(t, httpx.Config{RateLimit: 20, Burst: 1, Clock: clock,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 	resp, err := c.Do(testCtx(t), post(p.URL, httpx.SafeRead))
 	require.NoError(t, err)
 	assert.Equal(t, 4, resp.Attempts)
 	// 20 per second, burst 1: the first attempt takes the burst token, and
-	// each retry waits one more 50 ms interval. A limiter above the retry
-	// loop would have charged the call once (no wait at all).
-	assert.Equal(t, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond},
-		clock.sortedWaits())
+	// each retry, after its 1 ms backoff, waits for the limiter one more
+	// 50 ms interval (the clock does not move). A limiter above the retry
+	// loop would have charged the call once (no limiter wait at all).
+	assert.Equal(t, []time.Duration{
+		time.Millisecond, 50 * time.Millisecond,
+		time.Millisecond, 100 * time.Millisecond,
+		time.Millisecond, 150 * time.Millisecond,
+	}, clock.waitsInOrder())
 }
 
 func TestLimiterIsSharedAcrossCalls(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -100,9 +101,17 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 
 	// 5. A deadline while the panel is slow.
 	var ps *panel
-	ps = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) { ps.hang(r) })
-	_, err = c.Do(deadline100(t), &httpx.Request{URL: secretURL(ps.URL), Op: "server", Params: secretParams()})
-	require.Error(t, err)
+	reached := make(chan struct{}, 1)
+	ps = newPanel(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		reached <- struct{}{}
+		ps.hang(r)
+	})
+	dctx := newExpiringCtx(time.Now().Add(time.Hour))
+	res := doAsync(dctx, c, &httpx.Request{URL: secretURL(ps.URL), Op: "server", Params: secretParams()})
+	<-reached
+	dctx.expire()
+	err = outcome(t, res).err
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 	errs = append(errs, err)
 
 	// 6. A URL that cannot be parsed at all.
@@ -256,20 +265,30 @@ func TestBackoff(t *testing.T) {
 
 func TestSleep(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	assert.NoError(t, httpx.Sleep(ctx, 0))
-	assert.NoError(t, httpx.Sleep(ctx, -time.Second))
-	start := time.Now()
-	assert.NoError(t, httpx.Sleep(ctx, 20*time.Millisecond))
-	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
+	// In a synctest bubble the clock is fake: it moves only when every
+	// goroutine of the bubble waits, straight to the next timer, so the
+	// time a Sleep took is exact whatever the machine's load.
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		start := time.Now()
+		assert.NoError(t, httpx.Sleep(ctx, 0))
+		assert.NoError(t, httpx.Sleep(ctx, -time.Second))
+		assert.Zero(t, time.Since(start), "no wait for d <= 0")
+		assert.NoError(t, httpx.Sleep(ctx, 20*time.Millisecond))
+		assert.Equal(t, 20*time.Millisecond, time.Since(start))
 
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	assert.ErrorIs(t, httpx.Sleep(cctx, 0), context.Canceled)
-	// An hour's sleep that returns at all was cut by its context: no
-	// stopwatch needed (a broken Sleep hangs until the test times out).
-	assert.ErrorIs(t, httpx.Sleep(cctx, time.Hour), context.Canceled)
-	assert.ErrorIs(t, httpx.Sleep(deadline100(t), time.Hour), context.DeadlineExceeded)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		start = time.Now()
+		assert.ErrorIs(t, httpx.Sleep(cctx, 0), context.Canceled)
+		assert.ErrorIs(t, httpx.Sleep(cctx, time.Hour), context.Canceled)
+		assert.Zero(t, time.Since(start), "a cancelled context ends the sleep at once")
+
+		dctx, dcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer dcancel()
+		assert.ErrorIs(t, httpx.Sleep(dctx, time.Hour), context.DeadlineExceeded)
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "an hour's sleep cut at the deadline")
+	})
 }
 
 func TestFormBody(t *testing.T) {

@@ -102,3 +102,44 @@ func (f *Fake) WaitPending(ctx context.Context, n int) ([]time.Time, error) {
 		}
 	}
 }
+
+// Sleep pauses d on the fake time, or until ctx ends (then it returns
+// ctx.Err()), like the package's Sleep; with it a Fake also paces an
+// HTTP client (internal/httpx's Clock).
+func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
+	return Sleep(ctx, f, d)
+}
+
+// Drive runs call in a goroutine and, until it returns, moves the time to
+// the end of the earliest pause as soon as one is pending, so that call
+// runs through its waits at once. It returns call's error and the length
+// of every pause it moved through, in order. ctx bounds the whole drive:
+// when it ends first, Drive returns ctx.Err() (call is left running). A
+// pause abandoned by its caller (its context ended) stays pending on a
+// Fake, and Drive moves through it like any other.
+func (f *Fake) Drive(ctx context.Context, call func() error) ([]time.Duration, error) {
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	var pauses []time.Duration
+	for {
+		wctx, cancel := context.WithCancel(ctx)
+		pending := make(chan []time.Time, 1)
+		go func() {
+			if p, err := f.WaitPending(wctx, 1); err == nil {
+				pending <- p
+			}
+		}()
+		select {
+		case err := <-done:
+			cancel()
+			return pauses, err
+		case p := <-pending:
+			cancel()
+			pauses = append(pauses, p[0].Sub(f.Now()))
+			f.Set(p[0])
+		case <-ctx.Done():
+			cancel()
+			return pauses, ctx.Err()
+		}
+	}
+}

@@ -14,34 +14,12 @@ import (
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// drive runs fn in a goroutine and fires the fake clock's timers one by
-// one (jumping to each) until fn returns; it returns fn's error and the
-// pauses it saw.
+// drive runs fn through its pauses on the fake clock (Fake.Drive); it
+// returns fn's error and the pauses it saw.
 func drive(t *testing.T, clk *wait.Fake, fn func() error) (error, []time.Duration) {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	var pauses []time.Duration
-	for {
-		ctx, cancel := context.WithCancel(t.Context())
-		pending := make(chan []time.Time, 1)
-		go func() {
-			p, _ := clk.WaitPending(ctx, 1)
-			pending <- p
-		}()
-		select {
-		case err := <-done:
-			cancel()
-			return err, pauses
-		case p := <-pending:
-			cancel()
-			if len(p) == 0 {
-				continue
-			}
-			pauses = append(pauses, p[0].Sub(clk.Now()))
-			clk.Set(p[0])
-		}
-	}
+	pauses, err := clk.Drive(t.Context(), fn)
+	return err, pauses
 }
 
 func TestUntilDone(t *testing.T) {
@@ -233,6 +211,40 @@ func TestSleep(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, wait.Sleep(ctx, wait.System, time.Hour), context.Canceled)
 	require.NoError(t, wait.Sleep(t.Context(), wait.System, 0))
+
+	// The Fake's own Sleep pauses on it the same way.
+	go func() { done <- clk.Sleep(t.Context(), time.Hour) }()
+	p, err = clk.WaitPending(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, []time.Time{t0.Add(time.Minute + time.Hour)}, p)
+	clk.Advance(time.Hour)
+	require.NoError(t, <-done)
+	require.ErrorIs(t, clk.Sleep(ctx, time.Hour), context.Canceled)
+}
+
+// Drive moves the clock through every pause of the call, in order, and
+// stops when the call returns or its context ends.
+func TestFakeDrive(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	pauses, err := clk.Drive(t.Context(), func() error {
+		for _, d := range []time.Duration{time.Second, time.Minute, 0, time.Hour} {
+			if err := clk.Sleep(t.Context(), d); err != nil {
+				return err
+			}
+		}
+		return errors.New("done")
+	})
+	require.EqualError(t, err, "done")
+	assert.Equal(t, []time.Duration{time.Second, time.Minute, time.Hour}, pauses, "a zero pause is no pause")
+	assert.Equal(t, t0.Add(time.Hour+time.Minute+time.Second), clk.Now())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	block := make(chan struct{})
+	defer close(block)
+	cancel()
+	_, err = clk.Drive(ctx, func() error { <-block; return nil })
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 // Wake ends a pause early: the next poll comes at once.

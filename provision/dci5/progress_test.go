@@ -41,8 +41,10 @@ func (f failHints) RoundTrip(r *http.Request) (*http.Response, error) {
 // InstallStatus.
 func TestInstallStatusPercent(t *testing.T) {
 	t.Parallel()
-	srv := dcimanager5test.NewServer(dcimanager5test.WithInstallDuration(2*time.Second),
-		dcimanager5test.WithPowerDuration(time.Millisecond))
+	// The fake's time moves only when the test says.
+	clock := dcimanager5test.NewManualClock()
+	srv := dcimanager5test.NewServer(dcimanager5test.WithInstallDuration(10*time.Minute),
+		dcimanager5test.WithPowerDuration(time.Millisecond), dcimanager5test.WithClock(clock))
 	srv.Strict(t)
 	t.Cleanup(srv.Close)
 	admin, pw := srv.Admin()
@@ -81,20 +83,18 @@ func TestInstallStatusPercent(t *testing.T) {
 	assert.True(t, failing.Running)
 	assert.Equal(t, -1, failing.Percent)
 
-	// Poll (no fixed sleep) until the reported percentage moves on.
-	var st2 provision.InstallStatus
-	require.Eventually(t, func() bool {
-		st2, err = b.InstallStatus(ctx, id)
-		return err == nil && st2.Running && st2.Percent > st1.Percent
-	}, 5*time.Second, 20*time.Millisecond, "percent never rose above %+v", st1)
+	// Halfway through the install the reported percentage has moved on.
+	clock.Advance(5 * time.Minute)
+	st2, err := b.InstallStatus(ctx, id)
+	require.NoError(t, err)
+	assert.True(t, st2.Running)
+	assert.Greater(t, st2.Percent, st1.Percent, "percent rose above %+v", st1)
 	assert.Less(t, st2.Percent, 100)
 
-	require.Eventually(t, func() bool {
-		s, err := b.InstallStatus(ctx, id)
-		return err == nil && !s.Running
-	}, 10*time.Second, 20*time.Millisecond)
+	clock.Advance(5 * time.Minute)
 	st, err = b.InstallStatus(ctx, id)
 	require.NoError(t, err)
+	assert.False(t, st.Running, "the install ended")
 	assert.False(t, st.Failed)
 	assert.Equal(t, -1, st.Percent)
 }

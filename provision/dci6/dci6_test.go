@@ -291,19 +291,21 @@ func TestPortsAndEnableDisable(t *testing.T) {
 
 func TestPower(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, time.Second, 20*time.Millisecond)
+	clock := newClock()
+	e := newEnvOn(t, clock, time.Second, 20*time.Millisecond)
 	ctx := ctxFor(t)
-	powered := func(want bool) func() bool {
-		return func() bool {
-			s, err := e.b.GetServer(ctx, "1")
-			return err == nil && s.PoweredOn == want && !s.DiagInProgress
-		}
+	powered := func(want bool) bool {
+		s, err := e.b.GetServer(ctx, "1")
+		require.NoError(t, err)
+		return s.PoweredOn == want && !s.DiagInProgress
 	}
 	require.NoError(t, e.b.PowerOn(ctx, "1"))
-	eventually(t, "powered on", powered(true))
+	clock.Advance(20 * time.Millisecond) // the power operation's duration
+	require.True(t, powered(true), "powered on")
 	require.NoError(t, e.b.PowerOn(ctx, "1"), "already on: success")
 	require.NoError(t, e.b.PowerOff(ctx, "1"))
-	eventually(t, "powered off", powered(false))
+	clock.Advance(20 * time.Millisecond)
+	require.True(t, powered(false), "powered off")
 	require.NoError(t, e.b.PowerOff(ctx, "1"), "already off: success")
 
 	// A server busy with a power operation that lasts an hour (so it is
@@ -340,7 +342,8 @@ func TestPowerRepeatedWhileRunning(t *testing.T) {
 
 func TestInstallRunsToDone(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 600*time.Millisecond, 10*time.Millisecond)
+	clock := newClock()
+	e := newEnvOn(t, clock, 10*time.Minute, 10*time.Millisecond)
 	ctx := ctxFor(t)
 
 	st, err := e.b.InstallStatus(ctx, "1")
@@ -365,13 +368,15 @@ func TestInstallRunsToDone(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, s.Installing)
 
+	// Minute by minute through the 10-minute install.
 	var seen []int
-	eventually(t, "install done", func() bool {
+	for range 10 {
+		clock.Advance(time.Minute)
 		st, err = e.b.InstallStatus(ctx, "1")
 		require.NoError(t, err)
 		seen = append(seen, st.Percent)
-		return !st.Running
-	})
+	}
+	assert.False(t, st.Running, "the install is done at its end")
 	assert.False(t, st.Failed)
 	assert.Equal(t, 100, st.Percent)
 	assert.True(t, slices.IsSorted(seen), "progress only grows: %v", seen)
@@ -413,18 +418,16 @@ func TestInstallSpecResolution(t *testing.T) {
 
 func TestInstallFailure(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 40*time.Millisecond, 10*time.Millisecond)
+	clock := newClock()
+	e := newEnvOn(t, clock, 40*time.Millisecond, 10*time.Millisecond)
 	ctx := ctxFor(t)
 
 	e.fake.FailNextOperation("os_install", "disk not found")
 	require.NoError(t, e.b.Install(ctx, "1", provision.InstallSpec{Template: "1", Password: "Root-pw-1"}))
-	var st provision.InstallStatus
-	eventually(t, "install failed", func() bool {
-		var err error
-		st, err = e.b.InstallStatus(ctx, "1")
-		require.NoError(t, err)
-		return !st.Running
-	})
+	clock.Advance(40 * time.Millisecond) // the install's duration
+	st, err := e.b.InstallStatus(ctx, "1")
+	require.NoError(t, err)
+	require.False(t, st.Running, "install failed")
 	assert.True(t, st.Failed)
 	assert.Equal(t, "disk not found", st.Message)
 	assert.GreaterOrEqual(t, st.Percent, 0)
@@ -456,19 +459,20 @@ func TestInstallFailure(t *testing.T) {
 // that a power operation alone is not an install.
 func TestInstallStatusFollowsItsOperation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 30*time.Millisecond, 2*time.Second)
+	e := newEnvOn(t, newClock(), 30*time.Millisecond, 2*time.Second) // the power operation never ends
 	ctx := ctxFor(t)
 	require.NoError(t, e.b.PowerOn(ctx, "3"))
 	st, err := e.b.InstallStatus(ctx, "3")
 	require.NoError(t, err)
 	assert.Equal(t, provision.InstallStatus{Percent: -1}, st, "a running power operation is no install")
 
-	f := newEnv(t, 30*time.Millisecond, 10*time.Millisecond)
+	clock := newClock()
+	f := newEnvOn(t, clock, 30*time.Millisecond, 10*time.Millisecond)
 	require.NoError(t, f.b.Install(ctx, "1", provision.InstallSpec{Template: "1", Password: "Root-pw-1"}))
-	eventually(t, "installed", func() bool {
-		st, err := f.b.InstallStatus(ctx, "1")
-		return err == nil && !st.Running
-	})
+	clock.Advance(30 * time.Millisecond) // the install's duration
+	st, err = f.b.InstallStatus(ctx, "1")
+	require.NoError(t, err)
+	require.False(t, st.Running, "installed")
 	require.NoError(t, f.b.PowerOff(ctx, "1")) // the install powered it on
 	st, err = f.b.InstallStatus(ctx, "1")
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ispkit/ispkit/dcimanager6"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
+	"github.com/ispkit/ispkit/internal/wait"
 	"github.com/ispkit/ispkit/provision/dci6"
 )
 
@@ -31,7 +32,19 @@ type env struct {
 // backend for location 1 with users under example.com.
 func newEnv(t *testing.T, install, power time.Duration, opts ...dci6.Option) env {
 	t.Helper()
-	f := dcimanager6test.NewServer(dcimanager6test.WithDurations(install, power))
+	return newEnvOn(t, nil, install, power, opts...)
+}
+
+// newEnvOn is newEnv with a fake whose operations (and tokens) follow
+// clock instead of the wall clock (nil: the wall clock), so that a test
+// moves them on by hand.
+func newEnvOn(t *testing.T, clock *wait.Fake, install, power time.Duration, opts ...dci6.Option) env {
+	t.Helper()
+	fopts := []dcimanager6test.Option{dcimanager6test.WithDurations(install, power)}
+	if clock != nil {
+		fopts = append(fopts, dcimanager6test.WithClock(clock.Now))
+	}
+	f := dcimanager6test.NewServer(fopts...)
 	f.Strict(t)
 	t.Cleanup(f.Close)
 	c, err := dcimanager6.NewClient(f.URL(),
@@ -54,12 +67,8 @@ func ctxFor(t *testing.T) context.Context {
 
 func sid(n int64) string { return strconv.FormatInt(n, 10) }
 
-// eventually polls cond every few milliseconds until it holds, failing
-// the test after a 10 s deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	require.Eventually(t, cond, 10*time.Second, 3*time.Millisecond, what)
-}
+// newClock returns a fake clock for newEnvOn.
+func newClock() *wait.Fake { return wait.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func machine(t *testing.T, f *dcimanager6test.Server, id int64) dcimanager6test.Machine {
 	t.Helper()
