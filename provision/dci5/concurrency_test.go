@@ -176,14 +176,11 @@ func runOrdersAtScale(t *testing.T, store provision.Store) {
 
 	failed := map[string]bool{} // service ids
 	for i, id := range opIDs {
-		// A stall bound, not a run-time bound: each wait starts when the
-		// previous operation has finished, so the test fails only when no
-		// operation finishes for two minutes, however loaded the machine.
-		wctx, wcancel := context.WithTimeout(ctx, 2*time.Minute)
-		op, err := engines[(i+1)%scaleEngines].Wait(wctx, id) // not always the submitter
-		werr := wctx.Err()
-		wcancel()
-		require.NoError(t, werr, "operation %s of order %d: no progress for two minutes", id, i)
+		// No time bound of its own: how long 200 orders take depends on the
+		// machine, and a hang is caught by go test's -timeout with every
+		// goroutine's stack.
+		op, err := engines[(i+1)%scaleEngines].Wait(ctx, id) // not always the submitter
+		require.NoError(t, ctx.Err(), "operation %s of order %d", id, i)
 		if err != nil {
 			require.ErrorIs(t, err, provision.ErrNoServer, "order %d", i)
 			failed[op.ServiceID] = true
