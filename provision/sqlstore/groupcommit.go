@@ -101,7 +101,7 @@ type committer struct {
 // WithMaxBatch sets the largest number of concurrent step transitions
 // (UpdateOperation calls) the Store commits together in one statement
 // (PostgreSQL) or one transaction (SQLite); the default is 128. With 1
-// every call commits on its own.
+// every call commits on its own, as many at once as the pool allows.
 func WithMaxBatch(n int) Option {
 	return func(s *Store) error {
 		if n < 1 {
@@ -116,6 +116,12 @@ func WithMaxBatch(n int) Option {
 // u's outcome is known (or u's context ended while u was still waiting).
 func (s *Store) submit(u *opUpdate) {
 	c := &s.gc
+	if c.maxBatch == 1 {
+		// No grouping: every call is its own statement, as many at once
+		// as the pool allows.
+		u.err = s.run(u.ctx, true, func(q querier) error { return s.updateRow(u.ctx, q, u) })
+		return
+	}
 	u.done = make(chan struct{})
 	c.mu.Lock()
 	c.queue = append(c.queue, u)

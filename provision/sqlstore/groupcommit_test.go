@@ -394,3 +394,62 @@ func TestTextArray(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitLimit: WithMaxBatch bounds a batch, and WithMaxBatch(1)
+// sends every call on its own, bypassing the queue.
+func TestGroupCommitLimit(t *testing.T) {
+	if _, err := sqlstore.New(openSQLiteDB(t, sqlitePath(t)), sqlstore.SQLite, sqlstore.WithMaxBatch(0)); err == nil {
+		t.Fatal("WithMaxBatch(0) accepted")
+	}
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			open := c.open(t)
+			s, err := sqlstore.New(open(), c.dialect, sqlstore.WithMaxBatch(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := holdBatches(s, 1)
+			ctx := t.Context()
+			lead := leasedOp(t, s, "lead", "svc-lead", provision.StateRunning)
+			release := h.hold(1)
+			leadErr := update(ctx, s, lead)
+			h.waitStarted(t, 1)
+			const n = 7
+			var errs []<-chan error
+			for i := range n {
+				op := leasedOp(t, s, fmt.Sprintf("op-%d", i), fmt.Sprintf("svc-%d", i), provision.StateRunning)
+				errs = append(errs, update(ctx, s, op))
+			}
+			h.waitQueued(t, n)
+			close(release)
+			for _, ch := range append(errs, leadErr) {
+				if err := <-ch; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, want := h.batchSizes(), []int{1, 3, 3, 1}; !slices.Equal(got, want) {
+				t.Errorf("batch sizes %v, want %v", got, want)
+			}
+
+			single, err := sqlstore.New(open(), c.dialect, sqlstore.WithMaxBatch(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := holdBatches(single, 0)
+			var wg sync.WaitGroup
+			for i := range 4 {
+				op := leasedOp(t, single, fmt.Sprintf("single-%d", i), fmt.Sprintf("svc-single-%d", i), provision.StateRunning)
+				wg.Go(func() {
+					if err := single.UpdateOperation(ctx, op); err != nil || op.Version != 2 {
+						t.Errorf("UpdateOperation without grouping: %v, version %d", err, op.Version)
+					}
+				})
+			}
+			wg.Wait()
+			if b, u, _ := sqlstore.BatchStats(single); b != 0 || u != 0 || len(hs.batchSizes()) != 0 {
+				t.Errorf("WithMaxBatch(1) used the queue: %d batches, %d calls", b, u)
+			}
+		})
+	}
+}
