@@ -203,23 +203,43 @@ func (s *Store) commitNext() bool {
 	}
 	c.mu.Unlock()
 
+	completed := false
+	defer func() {
+		if !completed {
+			// A panic (in a driver) on its way up a caller's stack: the
+			// batch's callers get an error instead of waiting forever,
+			// and the slot passes to a goroutine if others wait.
+			for _, u := range batch {
+				u.err = errors.New("sqlstore: group commit panicked")
+			}
+			c.mu.Lock()
+			more := len(c.queue) > 0
+			if !more {
+				c.running--
+			}
+			c.mu.Unlock()
+			if more {
+				go s.drain()
+			}
+		}
+		c.mu.Lock()
+		for _, u := range batch {
+			delete(c.inFlight, u.id)
+		}
+		c.mu.Unlock()
+		for _, u := range batch {
+			close(u.done)
+		}
+	}()
 	if c.onBatch != nil {
 		c.onBatch(len(batch))
 	}
 	c.batches.Add(1)
 	c.updates.Add(int64(len(batch)))
 	ctx, stop := batchContext(batch)
+	defer stop()
 	s.commitBatch(ctx, batch)
-	stop()
-
-	c.mu.Lock()
-	for _, u := range batch {
-		delete(c.inFlight, u.id)
-	}
-	c.mu.Unlock()
-	for _, u := range batch {
-		close(u.done)
-	}
+	completed = true
 	return true
 }
 
@@ -417,6 +437,13 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) (refused bo
 		return false
 	}
 	defer conn.Close()
+	fail := func(err error) {
+		for _, u := range batch {
+			u.err = err
+		}
+	}
+	// rollback ends the transaction; if that fails, the connection's
+	// state is unknown and the pool must not reuse it.
 	rollback := func() bool {
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
 			discard(conn)
@@ -424,10 +451,13 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) (refused bo
 		}
 		return true
 	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		// No transaction (e.g. another process kept the write lock past
+		// the busy timeout): nothing was written.
+		fail(err)
+		return false
+	}
 	err = func() error {
-		if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-			return err
-		}
 		stmts := &preparedConn{conn: conn}
 		defer stmts.close()
 		for _, u := range batch {
@@ -441,18 +471,14 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) (refused bo
 		if rollback() && ctx.Err() == nil {
 			return true
 		}
-		for _, u := range batch {
-			u.err = err
-		}
+		fail(err)
 		return false
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		// Whether the commit reached the disk is not known: report the
 		// error to everyone, as a single statement would.
 		rollback()
-		for _, u := range batch {
-			u.err = err
-		}
+		fail(err)
 	}
 	return false
 }
