@@ -80,8 +80,10 @@
 //     WHERE clause and gets its own result (ErrConflict, ErrLeaseLost,
 //     ErrNotFound or the new version), and returns only after the commit
 //     that carries it. A lone caller commits at once; calls queue only
-//     behind a commit in progress. [WithMaxBatch] bounds a batch (1 turns
-//     grouping off). See "Durability" for what a crash can lose.
+//     behind a commit in progress (one at a time on SQLite, up to four at
+//     once on PostgreSQL, so transitions use at most four pooled
+//     connections). [WithMaxBatch] bounds a batch (1 turns grouping off).
+//     See "Durability" for what a crash can lose.
 //   - Claims read two partial indexes (free operations by age, held ones
 //     by lease end), so their cost does not grow with the number of
 //     operations running.
