@@ -21,3 +21,6 @@ func BatchStats(s *Store) (batches, updates, refused int64) {
 
 // TextArray exposes textArray.
 var TextArray = textArray
+
+// SQLiteBusy exposes sqliteBusy.
+var SQLiteBusy = sqliteBusy
