@@ -22,31 +22,46 @@ import (
 //	go test -run '^$' -bench StepTransition -benchtime 2s ./provision/sqlstore/
 //
 // "serial" is one worker; "parallel" is GOMAXPROCS workers, each on its
-// own operation, and "parallel-64" 64 workers (an engine's pool; their
-// commits share PostgreSQL's WAL flushes). sqlite is the default (synchronous=FULL in WAL mode: one
-// fsync per commit); sqlite-normal opens with _pragma=synchronous(NORMAL),
-// which survives a process crash but may lose the last commits on a power
-// loss. postgres needs $ISPKIT_TEST_POSTGRES.
+// own operation, and "parallel-64" 64 workers (an engine's pool): their
+// calls are committed together (group commit). sqlite is the driver's
+// default, synchronous=FULL in WAL mode (a returned transition survives a
+// power loss; one WAL sync per commit); sqlite-normal opens with
+// _pragma=synchronous(NORMAL), which survives a process crash but may lose
+// the last commits on a power loss (see the package documentation).
+// postgres needs $ISPKIT_TEST_POSTGRES (fsync and synchronous_commit on).
+// The "-single" stores commit every call on its own (WithMaxBatch(1)):
+// the same run's baseline for group commit.
 func BenchmarkStepTransition(b *testing.B) {
+	postgres := func(b *testing.B, opts ...sqlstore.Option) provision.Store {
+		dsn, schema := pgSchemaFor(b)
+		s, err := sqlstore.New(openPostgresDB(b, dsn, schema, 64), sqlstore.Postgres, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
 	stores := []struct {
-		name string
-		open func(b *testing.B) provision.Store
+		name   string
+		single bool
+		open   func(b *testing.B) provision.Store
 	}{
-		{"memstore", func(*testing.B) provision.Store { return memstore.New() }},
-		{"sqlite", func(b *testing.B) provision.Store { return newSQLite(b, sqlitePath(b)) }},
-		{"sqlite-normal", func(b *testing.B) provision.Store {
+		{"memstore", false, func(*testing.B) provision.Store { return memstore.New() }},
+		{"sqlite", false, func(b *testing.B) provision.Store { return newSQLite(b, sqlitePath(b)) }},
+		{"sqlite-single", true, func(b *testing.B) provision.Store {
+			return newSQLite(b, sqlitePath(b), sqlstore.WithMaxBatch(1))
+		}},
+		{"sqlite-normal", false, func(b *testing.B) provision.Store {
 			return newSQLite(b, "file:"+sqlitePath(b)+"?_pragma=synchronous(NORMAL)")
 		}},
-		{"postgres", func(b *testing.B) provision.Store {
-			dsn, schema := pgSchemaFor(b)
-			s, err := sqlstore.New(openPostgresDB(b, dsn, schema, 64), sqlstore.Postgres)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
+		{"postgres", false, func(b *testing.B) provision.Store { return postgres(b) }},
+		{"postgres-single", true, func(b *testing.B) provision.Store { return postgres(b, sqlstore.WithMaxBatch(1)) }},
 	}
 	for _, st := range stores {
+		if st.single {
+			// Group commit changes nothing for one worker.
+			b.Run(st.name+"/parallel-64", func(b *testing.B) { parallelSteps(b, st.open(b), 64/runtime.GOMAXPROCS(0)) })
+			continue
+		}
 		b.Run(st.name+"/serial", func(b *testing.B) {
 			s := st.open(b)
 			op := claimedOp(b, s, "bench")

@@ -72,26 +72,65 @@
 //     renew, expiry test) use the database's clock: workers on machines
 //     whose clocks disagree still agree on who holds a lease. On SQLite the
 //     Store's clock is used (time.Now, or [WithClock] in tests).
-//   - Durability. SQLite runs with the default synchronous=FULL: a commit
-//     is on disk (the WAL synced) before the method returns, so neither a
-//     crash of the process nor a power loss loses a recorded step; each
-//     commit costs one fsync (about 1,000 step transitions/s on a typical
-//     virtual disk). A DSN with _pragma=synchronous(NORMAL)
-//     (modernc.org/sqlite) syncs the WAL only at checkpoints: several
-//     times faster (over 5,000 transitions/s with parallel workers),
-//     still loses nothing when the process crashes, but a power loss or
-//     an operating-system crash may lose the commits since the last
-//     checkpoint — the engine then redoes those steps from the last
-//     recorded one (every step is idempotent), but a reservation or a
-//     finished operation recorded in that window may be forgotten. On
-//     PostgreSQL with fsync and synchronous_commit on (the defaults) a
-//     commit is durable before the method returns; concurrent commits
-//     share WAL flushes, so throughput grows with the number of workers.
+//   - Group commit. Concurrent UpdateOperation calls (step transitions)
+//     are committed together: on PostgreSQL in one UPDATE ... FROM
+//     unnest(...) RETURNING statement (one round trip, one commit), on
+//     SQLite in one transaction under the writer lock (one WAL sync).
+//     Every call keeps its own version check and fencing token in the
+//     WHERE clause and gets its own result (ErrConflict, ErrLeaseLost,
+//     ErrNotFound or the new version), and returns only after the commit
+//     that carries it. A lone caller commits at once; calls queue only
+//     behind a commit in progress (one at a time on SQLite, up to four at
+//     once on PostgreSQL, so transitions use at most four pooled
+//     connections). [WithMaxBatch] bounds a batch (1 turns grouping off).
+//     See "Durability" for what a crash can lose.
 //   - Claims read two partial indexes (free operations by age, held ones
 //     by lease end), so their cost does not grow with the number of
 //     operations running.
 //   - In-memory SQLite (":memory:") gives every pooled connection its own
 //     empty database; use a file.
+//
+// # Durability
+//
+// What a crash can lose depends on the database's sync setting; the Store
+// sets none of them (they come from the DSN or the server's
+// configuration). A method that returned nil has committed; what follows
+// is whether that commit is still there after a crash.
+//
+//   - SQLite, synchronous=FULL (the driver's default; New switches the file
+//     to WAL): a commit syncs the WAL before it returns. Neither a crash of
+//     the process nor a power loss or an operating-system crash loses a
+//     returned write. Group commit shares one sync among the transitions
+//     waiting at that moment, so with many workers FULL keeps up with
+//     NORMAL (see BenchmarkStepTransition); a single worker pays one sync
+//     per transition. This is the recommended setting.
+//   - SQLite, synchronous=NORMAL (with modernc.org/sqlite, add
+//     _pragma=synchronous(NORMAL) to the DSN): the WAL is synced only at
+//     checkpoints. A crash of the process loses nothing (the
+//     written WAL is in the operating system's cache), but a power loss or
+//     an operating-system crash may lose the commits made since the last
+//     sync: the database comes back as it was at an earlier moment (never
+//     half a commit, never corrupt). The engine then redoes the lost steps
+//     from the last recorded one, but the panels already did them: a
+//     server reserved and installed in the lost window is not recorded as
+//     reserved and could be offered again. Use NORMAL only where the
+//     machine's storage survives power loss (or for tests).
+//   - SQLite, synchronous=OFF: a power loss may corrupt the database. Do
+//     not use it.
+//   - PostgreSQL with fsync=on and synchronous_commit=on (the defaults): a
+//     commit is flushed to the WAL on disk before the call returns; a
+//     crash of the process, of the server or a power loss loses no
+//     returned write. Commits from many connections share WAL flushes, and
+//     group commit puts many transitions into one commit. With
+//     synchronous_commit=off a crash of the database server or a power
+//     loss may lose the last commits (up to three wal_writer_delay, 600 ms
+//     by default) with the same consequence as SQLite NORMAL; fsync=off
+//     may corrupt the database on a power loss.
+//
+// A crash of the calling process during a call (before it returned) leaves
+// that call's write either done or not done, never half done, with or
+// without group commit; the engine resumes from whichever step is
+// recorded.
 //
 // # Guarantees with several workers
 //

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // migration is one versioned schema change. Statements use the macros of
@@ -141,8 +142,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	defer conn.Close()
 	// WAL lets readers run beside the single writer; the setting is stored
 	// in the database file. An in-memory database answers "memory".
-	var mode string
-	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+	if err := s.setWAL(ctx, conn); err != nil {
 		return fmt.Errorf("sqlstore: migrate: journal_mode: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
@@ -161,6 +161,44 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: migrate: commit: %w", err)
 	}
 	return nil
+}
+
+// setWAL switches the database to WAL. When several processes open a new
+// database at once, SQLite may refuse the switch with SQLITE_BUSY at once,
+// without waiting for the busy timeout (waiting could deadlock with the
+// other connection's lock); the switch is then tried again until the busy
+// timeout has passed.
+func (s *Store) setWAL(ctx context.Context, conn *sql.Conn) error {
+	deadline := time.Now().Add(s.busy)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil || !sqliteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED
+// (also extended codes), from a driver whose errors have a Code method
+// (modernc.org/sqlite's *sqlite.Error).
+func sqliteBusy(err error) bool {
+	var c interface{ Code() int }
+	if !errors.As(err, &c) {
+		return false
+	}
+	switch c.Code() & 0xff {
+	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+		return true
+	}
+	return false
 }
 
 func (s *Store) applyMigrations(ctx context.Context, q querier) error {

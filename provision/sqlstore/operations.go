@@ -15,10 +15,10 @@ import (
 
 // queries holds the fixed statements, expanded for the store's dialect.
 type queries struct {
-	createOp, getOp, updateOp, existsOp, claimOp, renewLease, releaseLease string
-	opStamp, serviceBusy                                                   string
-	reserve, reservationHolder, unreserve                                  string
-	insertService, updateService, getService, existsService                string
+	createOp, getOp, updateOp, updateOps, existsOp, claimOp, renewLease, releaseLease string
+	opStamp, serviceBusy                                                              string
+	reserve, reservationHolder, unreserve                                             string
+	insertService, updateService, getService, existsService                           string
 }
 
 const opCols = `id, service_id, kind, state, step, input, data, error, attempts, worker, lease_until, version, created_at, updated_at`
@@ -46,6 +46,20 @@ func buildQueries(d Dialect) queries {
 				version = version + 1, updated_at = {{now}}
 			WHERE id = ? AND version = ? AND attempts = ?
 			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
+		// The same update for a batch of operations (PostgreSQL group
+		// commit, see groupcommit.go): each array is one column of the
+		// batch, sent as an array literal in text; every row keeps its own
+		// version check and fencing token. SQLite batches run updateOp.
+		updateOps: pgOnly(d, `UPDATE ispkit_operations AS o
+			SET service_id = v.service_id, kind = v.kind, state = v.state, step = v.step,
+				input = v.input, data = v.data, error = v.error,
+				version = o.version + 1, updated_at = {{now}}
+			FROM unnest(?::text::text[], ?::text::text[], ?::text::text[], ?::text::text[],
+				?::text::text[], ?::text::text[], ?::text::text[], ?::text::text[],
+				?::text::bigint[], ?::text::integer[])
+				AS v(id, service_id, kind, state, step, input, data, error, version, attempts)
+			WHERE o.id = v.id AND o.version = v.version AND o.attempts = v.attempts
+			RETURNING o.id, o.attempts, o.worker, o.lease_until, o.version, o.created_at, o.updated_at`),
 		existsOp: d.expand(`SELECT 1 FROM ispkit_operations WHERE id = ?`),
 		opStamp:  d.expand(`SELECT attempts, version FROM ispkit_operations WHERE id = ?`),
 		// One statement picks and takes the oldest claimable operation:
@@ -97,6 +111,14 @@ func buildQueries(d Dialect) queries {
 		getService:    d.expand(`SELECT ` + svcCols + ` FROM ispkit_services WHERE id = ?`),
 		existsService: d.expand(`SELECT 1 FROM ispkit_services WHERE id = ?`),
 	}
+}
+
+// pgOnly expands a PostgreSQL-only statement ("" on SQLite).
+func pgOnly(d Dialect, q string) string {
+	if d != Postgres {
+		return ""
+	}
+	return d.expand(q)
 }
 
 // encodeMap stores a map as JSON text ("null" for a nil map, so nil and
@@ -274,6 +296,12 @@ func (s *Store) GetOperation(ctx context.Context, id string) (*provision.Operati
 // ErrConflict and changes nothing; an op whose Attempts (the fencing token)
 // is not the stored one comes from an older claim and returns ErrLeaseLost
 // (and ErrConflict); an unknown id returns ErrNotFound.
+//
+// Concurrent calls are committed together (group commit, [WithMaxBatch]),
+// each with its own version and fencing check and its own result; a call
+// returns once the commit carrying it has returned. If ctx ends while the
+// call still waits for a commit, nothing is written and the context's
+// error is returned.
 func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) error {
 	if op == nil {
 		return errors.New("sqlstore: UpdateOperation: nil operation")
@@ -286,45 +314,22 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
 	}
-	var (
-		attempts         int
-		worker           string
-		lease, cre, upd  time.Time
-		version          int64
-		missing, noMatch bool
-		stale            bool
-		storedAttempts   int
-	)
-	err = s.run(ctx, true, func(q querier) error {
-		err := q.QueryRowContext(ctx, s.q.updateOp,
-			op.ServiceID, string(op.Kind), string(op.State), op.Step, input, data, op.Error,
-			s.nowArg(), op.ID, op.Version, op.Attempts,
-		).Scan(&attempts, &worker, dbTime{&lease}, &version, dbTime{&cre}, dbTime{&upd})
-		if errors.Is(err, sql.ErrNoRows) {
-			noMatch = true
-			var v int64
-			if err := q.QueryRowContext(ctx, s.q.opStamp, op.ID).Scan(&storedAttempts, &v); errors.Is(err, sql.ErrNoRows) {
-				missing = true
-			} else if err != nil {
-				return err
-			}
-			stale = storedAttempts != op.Attempts
-			return nil
-		}
-		return err
-	})
+	u := &opUpdate{ctx: ctx, id: op.ID, serviceID: op.ServiceID, kind: string(op.Kind), state: string(op.State),
+		step: op.Step, input: input, data: data, errText: op.Error, version: op.Version, attempts: op.Attempts}
+	s.submit(u)
+	r := u.res
 	switch {
-	case err != nil:
-		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, err)
-	case missing:
+	case u.err != nil:
+		return fmt.Errorf("sqlstore: UpdateOperation %s: %w", op.ID, u.err)
+	case r.missing:
 		return fmt.Errorf("sqlstore: operation %s: %w", op.ID, provision.ErrNotFound)
-	case stale:
-		return fmt.Errorf("sqlstore: operation %s (claim %d, stored %d): %w, %w", op.ID, op.Attempts, storedAttempts, provision.ErrLeaseLost, provision.ErrConflict)
-	case noMatch:
+	case r.stale:
+		return fmt.Errorf("sqlstore: operation %s (claim %d, stored %d): %w, %w", op.ID, op.Attempts, r.storedAttempts, provision.ErrLeaseLost, provision.ErrConflict)
+	case r.noMatch:
 		return fmt.Errorf("sqlstore: operation %s version %d: %w", op.ID, op.Version, provision.ErrConflict)
 	}
-	op.Attempts, op.Worker, op.LeaseUntil = attempts, worker, lease
-	op.Version, op.CreatedAt, op.UpdatedAt = version, cre, upd
+	op.Attempts, op.Worker, op.LeaseUntil = r.attempts, r.worker, r.lease
+	op.Version, op.CreatedAt, op.UpdatedAt = r.version, r.cre, r.upd
 	return nil
 }
 

@@ -404,3 +404,39 @@ func TestLargeAndOddValues(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteBusyError: the lock errors the migration retries are told
+// apart from other errors (a second writer with no busy timeout gets
+// SQLITE_BUSY at once).
+func TestSQLiteBusyError(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteDB(t, sqlitePath(t))
+	ctx := t.Context()
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	other, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := holder.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.ExecContext(context.Background(), `ROLLBACK`)
+	if _, err := other.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.ExecContext(ctx, `BEGIN IMMEDIATE`)
+	if err == nil || !sqlstore.SQLiteBusy(err) {
+		t.Fatalf("second writer: %v, want an error sqliteBusy recognises", err)
+	}
+	if _, err := other.ExecContext(ctx, `SELECT * FROM no_such_table`); err == nil || sqlstore.SQLiteBusy(err) {
+		t.Fatalf("missing table: %v, want an error that is not busy", err)
+	}
+	if sqlstore.SQLiteBusy(errors.New("database is locked")) {
+		t.Fatal("an error without a code counted as busy")
+	}
+}

@@ -26,7 +26,8 @@ type Store struct {
 	// other processes are kept out by SQLite's own write lock.
 	wmu sync.Mutex
 
-	q queries
+	q  queries
+	gc committer
 }
 
 var _ provision.Store = (*Store)(nil)
@@ -93,6 +94,10 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owned bool, opts []Opt
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
 	}
 	s := &Store{db: db, dialect: d, owned: owned, clock: time.Now, busy: 10 * time.Second}
+	s.gc.maxBatch, s.gc.slots, s.gc.inFlight = defaultMaxBatch, sqliteCommitters, map[string]bool{}
+	if d == Postgres {
+		s.gc.slots = postgresCommitters
+	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err

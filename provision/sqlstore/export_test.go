@@ -1,0 +1,26 @@
+package sqlstore
+
+// BatchHooks installs test hooks on s's group commit: onQueued runs after
+// an UpdateOperation call joined the queue (with the queue's length),
+// onBatch before a batch is committed (with its size; blocking in it holds
+// the batch). committers, if positive, sets how many batches may be in
+// flight at once. Call it before s is used concurrently.
+func BatchHooks(s *Store, committers int, onQueued, onBatch func(int)) {
+	if committers > 0 {
+		s.gc.slots = committers
+	}
+	s.gc.onQueued, s.gc.onBatch = onQueued, onBatch
+}
+
+// BatchStats reports how many batches s committed, how many
+// UpdateOperation calls they carried, and how many batches the database
+// refused as a whole (their calls then ran one by one).
+func BatchStats(s *Store) (batches, updates, refused int64) {
+	return s.gc.batches.Load(), s.gc.updates.Load(), s.gc.refused.Load()
+}
+
+// TextArray exposes textArray.
+var TextArray = textArray
+
+// SQLiteBusy exposes sqliteBusy.
+var SQLiteBusy = sqliteBusy

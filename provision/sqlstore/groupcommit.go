@@ -1,0 +1,520 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group commit of step transitions.
+//
+// A commit costs a WAL flush (an fsync) on both databases, and on
+// PostgreSQL also a round trip and a backend's statement start-up. Callers
+// of UpdateOperation that arrive while earlier ones are being committed
+// wait in a queue; the next committer takes every waiting call (up to the
+// batch limit) and commits them together:
+//
+//   - PostgreSQL: one UPDATE ... FROM unnest(arrays) RETURNING statement,
+//     one round trip and one implicit transaction. Each array holds one
+//     column of the batch; the RETURNING id says which calls matched.
+//   - SQLite: one BEGIN IMMEDIATE ... COMMIT transaction carrying each
+//     call's own prepared UPDATE, under the store's writer lock.
+//
+// Every call keeps its own WHERE id = ? AND version = ? AND attempts = ?
+// (version check and fencing token), and a call learns its result only
+// once the commit that carries it has returned: a crash before that loses
+// the whole batch, as it would have lost each call. A batch never holds
+// two calls for the same operation (the second waits for the next batch,
+// where it meets the first one's new version), and no operation is in two
+// of this Store's batches at once, so batches do not wait for each other's
+// row locks. When the database refuses a batch (an error with an SQLSTATE
+// on PostgreSQL, or a transaction rolled back on SQLite; for example a
+// service that would have two unfinished operations), nothing of it was
+// written and each call is retried on its own, so each caller gets exactly
+// the error its own statement earns. An error that leaves the outcome
+// unknown (a lost connection) is returned to every caller of the batch,
+// as it would be for a single statement.
+//
+// A caller that finds a free committer slot commits at once, without
+// waiting for company: a lone worker's latency is one statement as
+// before.
+
+// defaultMaxBatch is the default largest number of step transitions
+// committed together.
+const defaultMaxBatch = 128
+
+// Committer slots: how many batches of one Store may be in flight at once.
+// SQLite has one writer. On PostgreSQL a few concurrent batches keep the
+// database busy while the next batch fills, and their commits still share
+// WAL flushes.
+const (
+	sqliteCommitters   = 1
+	postgresCommitters = 4
+)
+
+// opUpdate is one UpdateOperation call: its arguments, encoded once by the
+// caller, and its outcome, written by the committer before done is closed.
+type opUpdate struct {
+	ctx                                                    context.Context
+	id, serviceID, kind, state, step, input, data, errText string
+	version                                                int64
+	attempts                                               int
+
+	res  updateResult
+	err  error
+	done chan struct{}
+}
+
+// updateResult is what one UpdateOperation found: the stored values after
+// a match, or why nothing matched.
+type updateResult struct {
+	attempts        int
+	worker          string
+	lease, cre, upd time.Time
+	version         int64
+
+	noMatch, missing, stale bool
+	storedAttempts          int
+}
+
+// committer is the queue of UpdateOperation calls waiting for a commit.
+type committer struct {
+	mu       sync.Mutex
+	queue    []*opUpdate
+	inFlight map[string]bool // operation ids in a batch being committed
+	running  int             // committer slots taken
+
+	slots, maxBatch int
+
+	// Statistics and test hooks (see export_test.go).
+	batches, updates, refused atomic.Int64
+	onQueued                  func(queued int) // after a call joined the queue
+	onBatch                   func(size int)   // before a batch is committed
+}
+
+// WithMaxBatch sets the largest number of concurrent step transitions
+// (UpdateOperation calls) the Store commits together in one statement
+// (PostgreSQL) or one transaction (SQLite); the default is 128. With 1
+// every call commits on its own, as many at once as the pool allows.
+func WithMaxBatch(n int) Option {
+	return func(s *Store) error {
+		if n < 1 {
+			return errors.New("sqlstore: WithMaxBatch: the limit must be at least 1")
+		}
+		s.gc.maxBatch = n
+		return nil
+	}
+}
+
+// submit commits u, alone or with other waiting calls, and returns when
+// u's outcome is known (or u's context ended while u was still waiting).
+func (s *Store) submit(u *opUpdate) {
+	c := &s.gc
+	if c.maxBatch == 1 {
+		// No grouping: every call is its own statement, as many at once
+		// as the pool allows.
+		u.err = s.run(u.ctx, true, func(q querier) error { return s.updateRow(u.ctx, q, u) })
+		return
+	}
+	u.done = make(chan struct{})
+	c.mu.Lock()
+	c.queue = append(c.queue, u)
+	queued := len(c.queue)
+	lead := c.running < c.slots
+	if lead {
+		c.running++
+	}
+	c.mu.Unlock()
+	if c.onQueued != nil {
+		c.onQueued(queued)
+	}
+	if lead {
+		// Commit one batch (which holds u unless u's operation is in
+		// another batch right now), then leave the remaining queue to a
+		// goroutine: a caller never works for others after its own
+		// outcome is known.
+		if s.commitNext() {
+			c.mu.Lock()
+			more := len(c.queue) > 0
+			if !more {
+				c.running--
+			}
+			c.mu.Unlock()
+			if more {
+				go s.drain()
+			}
+		}
+	}
+	select {
+	case <-u.done:
+		return
+	case <-u.ctx.Done():
+	}
+	c.mu.Lock()
+	for i, w := range c.queue {
+		if w == u {
+			// Not sent: nothing was written.
+			c.queue = slices.Delete(c.queue, i, i+1)
+			c.mu.Unlock()
+			u.err = u.ctx.Err()
+			return
+		}
+	}
+	c.mu.Unlock()
+	// In a batch already: its outcome is u's (the batch is cancelled only
+	// when every caller in it has given up).
+	<-u.done
+}
+
+// drain commits batches while calls are waiting, holding one committer
+// slot.
+func (s *Store) drain() {
+	for s.commitNext() {
+	}
+}
+
+// commitNext takes the next batch from the queue and commits it. With
+// nothing to take it gives the slot back and reports false.
+func (s *Store) commitNext() bool {
+	c := &s.gc
+	c.mu.Lock()
+	var batch []*opUpdate
+	rest := c.queue[:0]
+	for _, u := range c.queue {
+		if len(batch) < c.maxBatch && !c.inFlight[u.id] {
+			c.inFlight[u.id] = true
+			batch = append(batch, u)
+			continue
+		}
+		rest = append(rest, u)
+	}
+	clear(c.queue[len(rest):])
+	c.queue = rest
+	if len(batch) == 0 {
+		c.running--
+		c.mu.Unlock()
+		return false
+	}
+	c.mu.Unlock()
+
+	completed := false
+	defer func() {
+		if !completed {
+			// A panic (in a driver) on its way up a caller's stack: the
+			// batch's callers get an error instead of waiting forever,
+			// and the slot passes to a goroutine if others wait.
+			for _, u := range batch {
+				u.err = errors.New("sqlstore: group commit panicked")
+			}
+			c.mu.Lock()
+			more := len(c.queue) > 0
+			if !more {
+				c.running--
+			}
+			c.mu.Unlock()
+			if more {
+				go s.drain()
+			}
+		}
+		c.mu.Lock()
+		for _, u := range batch {
+			delete(c.inFlight, u.id)
+		}
+		c.mu.Unlock()
+		for _, u := range batch {
+			close(u.done)
+		}
+	}()
+	if c.onBatch != nil {
+		c.onBatch(len(batch))
+	}
+	c.batches.Add(1)
+	c.updates.Add(int64(len(batch)))
+	ctx, stop := batchContext(batch)
+	defer stop()
+	s.commitBatch(ctx, batch)
+	completed = true
+	return true
+}
+
+// batchContext returns the context a batch runs under: it carries the
+// first caller's values and is cancelled only when every caller's context
+// has ended (one caller giving up does not abort the others' writes).
+func batchContext(batch []*opUpdate) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(batch[0].ctx))
+	var left atomic.Int64
+	left.Store(int64(len(batch)))
+	stops := make([]func() bool, 0, len(batch))
+	for _, u := range batch {
+		stops = append(stops, context.AfterFunc(u.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel(context.Cause(u.ctx))
+			}
+		}))
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel(nil)
+	}
+}
+
+// commitBatch commits batch and sets every call's outcome.
+func (s *Store) commitBatch(ctx context.Context, batch []*opUpdate) {
+	if len(batch) == 1 {
+		u := batch[0]
+		u.err = s.run(ctx, true, func(q querier) error { return s.updateRow(ctx, q, u) })
+		return
+	}
+	var refused bool
+	if s.dialect == Postgres {
+		refused = s.commitPostgres(ctx, batch)
+	} else {
+		refused = s.commitSQLite(ctx, batch)
+	}
+	if !refused {
+		return
+	}
+	s.gc.refused.Add(1)
+	// The database refused the batch as a whole and wrote nothing of it:
+	// each call runs on its own and gets its own outcome.
+	for _, u := range batch {
+		u.res = updateResult{}
+		u.err = s.run(ctx, true, func(q querier) error { return s.updateRow(ctx, q, u) })
+	}
+}
+
+// updateRow runs u's own UPDATE on q and, when it matches no row, reads
+// why (unknown id, older fencing token or stale version).
+func (s *Store) updateRow(ctx context.Context, q rowQuerier, u *opUpdate) error {
+	r := &u.res
+	err := q.QueryRowContext(ctx, s.q.updateOp,
+		u.serviceID, u.kind, u.state, u.step, u.input, u.data, u.errText,
+		s.nowArg(), u.id, u.version, u.attempts,
+	).Scan(&r.attempts, &r.worker, dbTime{&r.lease}, &r.version, dbTime{&r.cre}, dbTime{&r.upd})
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.whyNoMatch(ctx, q, u)
+	}
+	return err
+}
+
+// whyNoMatch records why u's UPDATE matched no row.
+func (s *Store) whyNoMatch(ctx context.Context, q rowQuerier, u *opUpdate) error {
+	r := &u.res
+	r.noMatch = true
+	var v int64
+	err := q.QueryRowContext(ctx, s.q.opStamp, u.id).Scan(&r.storedAttempts, &v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r.missing = true
+	case err != nil:
+		return err
+	}
+	r.stale = !r.missing && r.storedAttempts != u.attempts
+	return nil
+}
+
+// sqlStateError is implemented by the errors of PostgreSQL drivers (pgx's
+// *pgconn.PgError, lib/pq's *pq.Error): an error the server reported about
+// the statement, which it then rolled back.
+type sqlStateError interface{ SQLState() string }
+
+// commitPostgres commits batch as one statement. It reports true when the
+// server refused the statement (nothing was written).
+func (s *Store) commitPostgres(ctx context.Context, batch []*opUpdate) (refused bool) {
+	cols := make([][]string, 8)
+	versions := make([]string, len(batch))
+	attempts := make([]string, len(batch))
+	byID := make(map[string]*opUpdate, len(batch))
+	for i, u := range batch {
+		for j, v := range [...]string{u.id, u.serviceID, u.kind, u.state, u.step, u.input, u.data, u.errText} {
+			cols[j] = append(cols[j], v)
+		}
+		versions[i] = strconv.FormatInt(u.version, 10)
+		attempts[i] = strconv.Itoa(u.attempts)
+		byID[u.id] = u
+	}
+	args := []any{s.nowArg()}
+	for _, col := range cols {
+		args = append(args, textArray(col))
+	}
+	args = append(args, "{"+strings.Join(versions, ",")+"}", "{"+strings.Join(attempts, ",")+"}")
+
+	err := func() error {
+		rows, err := s.db.QueryContext(ctx, s.q.updateOps, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id string
+				r  updateResult
+			)
+			if err := rows.Scan(&id, &r.attempts, &r.worker, dbTime{&r.lease}, &r.version, dbTime{&r.cre}, dbTime{&r.upd}); err != nil {
+				return err
+			}
+			if u := byID[id]; u != nil {
+				u.res = r
+				delete(byID, id)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// Close reads the statement's end: an error there is the
+		// statement's too.
+		return rows.Close()
+	}()
+	var se sqlStateError
+	if errors.As(err, &se) && ctx.Err() == nil {
+		return true
+	}
+	for _, u := range batch {
+		u.err = err
+	}
+	if err != nil {
+		return false
+	}
+	// The calls that matched no row: find out why, each on its own.
+	for _, u := range byID {
+		u.err = s.whyNoMatch(ctx, s.db, u)
+	}
+	return false
+}
+
+// textArray encodes ss as a PostgreSQL array literal of text, every
+// element quoted (the driver sends it as plain text; the statement casts
+// it with ::text[]).
+func textArray(ss []string) string {
+	n := 2
+	for _, s := range ss {
+		n += len(s) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for {
+			j := strings.IndexAny(s, `"\`)
+			if j < 0 {
+				break
+			}
+			b.WriteString(s[:j])
+			b.WriteByte('\\')
+			b.WriteByte(s[j])
+			s = s[j+1:]
+		}
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// commitSQLite commits batch in one transaction under the writer lock. It
+// reports true when the transaction was rolled back (nothing was
+// written).
+func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) (refused bool) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	conn, err := s.sqliteConn(ctx)
+	if err != nil {
+		for _, u := range batch {
+			u.err = err
+		}
+		return false
+	}
+	defer conn.Close()
+	fail := func(err error) {
+		for _, u := range batch {
+			u.err = err
+		}
+	}
+	// rollback ends the transaction; if that fails, the connection's
+	// state is unknown and the pool must not reuse it.
+	rollback := func() bool {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
+			discard(conn)
+			return false
+		}
+		return true
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		// No transaction (e.g. another process kept the write lock past
+		// the busy timeout): nothing was written.
+		fail(err)
+		return false
+	}
+	err = func() error {
+		stmts := &preparedConn{conn: conn}
+		defer stmts.close()
+		for _, u := range batch {
+			if err := s.updateRow(ctx, stmts, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		if rollback() && ctx.Err() == nil {
+			return true
+		}
+		fail(err)
+		return false
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		// Whether the commit reached the disk is not known: report the
+		// error to everyone, as a single statement would.
+		rollback()
+		fail(err)
+	}
+	return false
+}
+
+// rowQuerier runs a query that returns at most one row.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// preparedConn is a rowQuerier that prepares each statement once on conn
+// (the statements a batch repeats).
+type preparedConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+// QueryRowContext runs query as a statement prepared on the connection. If
+// preparing fails, the query runs unprepared, so that its own error (or
+// result) is what Scan reports.
+func (p *preparedConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st := p.stmts[query]
+	if st == nil {
+		var err error
+		if st, err = p.conn.PrepareContext(ctx, query); err != nil {
+			return p.conn.QueryRowContext(ctx, query, args...)
+		}
+		if p.stmts == nil {
+			p.stmts = make(map[string]*sql.Stmt)
+		}
+		p.stmts[query] = st
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p *preparedConn) close() {
+	for _, st := range p.stmts {
+		st.Close()
+	}
+}
