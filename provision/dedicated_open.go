@@ -411,7 +411,10 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 	if !d.InstallStarted.IsZero() {
 		return nil
 	}
-	st, err := b.InstallStatus(ctx, srv)
+	// The run's row of the server, when it has one, was read after the
+	// run's last write to it: a new run (the case of the crash) reads
+	// the panel.
+	st, err := b.installState(ctx, srv)
 	if err != nil {
 		return err
 	}
@@ -497,8 +500,15 @@ func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error)
 		return dTransfer, nil // configuration changed since the install
 	}
 	var last error
+	first := true
 	err = r.await(ctx, "reachability check", &d.Waits.Reach, r.e.cfg.ReachTimeout, func(ctx context.Context) (bool, error) {
-		s, err := tg.b.GetServer(ctx, d.Server)
+		// The first look may take the row the install wait just read;
+		// the polls after it read the panel.
+		get := tg.b.GetServer
+		if first {
+			first, get = false, tg.b.Server
+		}
+		s, err := get(ctx, d.Server)
 		if err != nil {
 			return false, err
 		}

@@ -59,6 +59,9 @@ type run struct {
 	// progress is the percentage the running wait's check last reported
 	// (-1: none); it shapes the wait's schedule.
 	progress int
+
+	// rows are the server rows this run read last (rows.go).
+	rows rowMemo
 }
 
 // leaseReleaseTimeout bounds the release of a lease after the run's own
@@ -306,6 +309,11 @@ func (r *run) attempt(ctx context.Context, s *stepDef) (step, error) {
 	pause := r.e.cfg.PollInterval
 	for attempt := 0; ; attempt++ {
 		next, err := s.fn(ctx, r, r.st)
+		if err != nil {
+			// What the failed step read or wrote is in doubt: its retry
+			// and the steps after it read the panel again.
+			r.rows.reset()
+		}
 		if err == nil || ctx.Err() != nil || !classify(err).retried() || attempt >= r.e.cfg.StepRetries {
 			return next, err
 		}

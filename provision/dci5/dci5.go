@@ -45,6 +45,8 @@ type Backend struct {
 var (
 	_ provision.DedicatedBackend  = (*Backend)(nil)
 	_ provision.ServerDescriber   = (*Backend)(nil)
+	_ provision.RowReader         = (*Backend)(nil)
+	_ provision.OwnerSwapper      = (*Backend)(nil)
 	_ provision.OSTemplateChecker = (*Backend)(nil)
 	_ provision.SwitchPortReader  = (*Backend)(nil)
 )
@@ -121,7 +123,17 @@ func (b *Backend) DescribeServer(ctx context.Context, id string) (provision.Serv
 	if err != nil {
 		return s, err
 	}
-	n, _ := parseID("server", id)
+	return b.DescribeRow(ctx, s)
+}
+
+// DescribeRow is DescribeServer from row s (a list row the caller holds):
+// the MAC (edit form), the switch port and the IPMI address
+// (connections), without reading the list.
+func (b *Backend) DescribeRow(ctx context.Context, s provision.Server) (provision.Server, error) {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return s, err
+	}
 	if f, err := b.c.Servers.Form(ctx, n); err == nil {
 		s.MAC = f.MAC
 	} else {
@@ -153,6 +165,50 @@ func (b *Backend) SetOwner(ctx context.Context, serverID, userID string) error {
 	}
 	return b.c.Servers.SetOwner(ctx, n, u)
 }
+
+// SwapOwner sets the owner of serverID to userID ("" clears it) if the
+// owner field of its edit form, which the owner change reads anyway
+// (read-modify-write), is from ("" none): the condition costs no request.
+// An owner already userID writes nothing; any other owner writes nothing
+// and returns an error matching provision.ErrOwnerChanged. A from that is
+// not a numeric id (a list showing owner names) only asks for some owner.
+func (b *Backend) SwapOwner(ctx context.Context, serverID, from, userID string) error {
+	n, err := parseID("server", serverID)
+	if err != nil {
+		return err
+	}
+	var to int64
+	if userID != "" {
+		if to, err = parseID("user", userID); err != nil {
+			return err
+		}
+	}
+	match := func(o int64) bool { return o == 0 }
+	if from != "" {
+		if id, err := strconv.ParseInt(from, 10, 64); err == nil {
+			match = func(o int64) bool { return o == id }
+		} else {
+			match = func(o int64) bool { return o != 0 }
+		}
+	}
+	_, err = b.c.Servers.Update(ctx, n, dcimanager5.ServerUpdate{Owner: &to, Check: func(f *dcimanager5.ServerForm) error {
+		switch {
+		case f.Owner == to:
+			return errSameOwner
+		case match(f.Owner):
+			return nil
+		}
+		return fmt.Errorf("dci5: server %d: owner %d, read as %q: %w", n, f.Owner, from, provision.ErrOwnerChanged)
+	}})
+	if errors.Is(err, errSameOwner) {
+		return nil
+	}
+	return err
+}
+
+// errSameOwner stops SwapOwner's update: the owner already is the one
+// asked for.
+var errSameOwner = errors.New("dci5: owner unchanged")
 
 // SetDomain sets the domain of every address of the server.
 func (b *Backend) SetDomain(ctx context.Context, serverID, domain string) error {
@@ -249,14 +305,22 @@ func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision
 	if err != nil {
 		return provision.InstallStatus{}, err
 	}
-	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
-	switch {
-	case st.Failed:
-		st.Message = "DCImanager reports operation_failed"
-	case st.Running && herr == nil:
+	st := b.InstallStatusOf(s)
+	if st.Running && herr == nil {
 		st.Percent, st.Message = hint.Percent, hint.Text
 	}
 	return st, nil
+}
+
+// InstallStatusOf is the install state of list row s: its
+// install_in_progress and operation_failed flags, without the progress
+// hint (Percent -1).
+func (b *Backend) InstallStatusOf(s provision.Server) provision.InstallStatus {
+	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
+	if st.Failed {
+		st.Message = "DCImanager reports operation_failed"
+	}
+	return st
 }
 
 // ListIPs lists the server's addresses; Main marks the list's main IP.
@@ -265,7 +329,16 @@ func (b *Backend) ListIPs(ctx context.Context, serverID string) ([]provision.Ser
 	if err != nil {
 		return nil, err
 	}
-	n, _ := parseID("server", serverID)
+	return b.ListIPsOf(ctx, s)
+}
+
+// ListIPsOf is ListIPs with the main IP from row s (a list row the caller
+// holds): one iplist request.
+func (b *Backend) ListIPsOf(ctx context.Context, s provision.Server) ([]provision.ServerIP, error) {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return nil, err
+	}
 	ips, err := b.c.IPs.List(ctx, n)
 	if err != nil {
 		return nil, err

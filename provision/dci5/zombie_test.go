@@ -143,6 +143,13 @@ func (b zDC) SetOwner(ctx context.Context, id, user string) error {
 	return b.Backend.SetOwner(ctx, id, user)
 }
 
+// SwapOwner is the engine's owner write on this backend (an
+// OwnerSwapper): it is the "SetOwner" target too.
+func (b zDC) SwapOwner(ctx context.Context, id, from, user string) error {
+	b.p.at(ctx, "SetOwner")
+	return b.Backend.SwapOwner(ctx, id, from, user)
+}
+
 func (b zDC) SetDomain(ctx context.Context, id, domain string) error {
 	b.p.at(ctx, "SetDomain")
 	return b.Backend.SetDomain(ctx, id, domain)
