@@ -113,8 +113,8 @@ func newDataCenter(b testing.TB, servers int, power, install time.Duration) *dat
 		// so the clock moves only when an order pauses (the Store's
 		// leases run on the wall clock).
 		LeaseDuration: benchLease,
-		Dedicated: map[string]provision.DedicatedBackend{"dci": dci5.New(c, admin)},
-		IPPools:   map[string]provision.IPPool{"dci": ipmgr.New(ic)},
+		Dedicated:     map[string]provision.DedicatedBackend{"dci": dci5.New(c, admin)},
+		IPPools:       map[string]provision.IPPool{"dci": ipmgr.New(ic)},
 		Reachability: func(_ context.Context, s provision.Server) error {
 			if !s.PoweredOn || s.Installing {
 				return fmt.Errorf("no answer")
