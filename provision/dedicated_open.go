@@ -542,7 +542,8 @@ func openActivate(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 	if err != nil {
 		return step{}, err
 	}
-	ips, err := tg.b.ListIPs(ctx, srv)
+	// The addresses saved on the service are the panel's, read now.
+	ips, err := tg.b.listIPsFresh(ctx, srv)
 	if err != nil {
 		return step{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Every panel call a step makes goes through the run's gates: steps never
@@ -124,14 +125,30 @@ func (g dedicatedGate) DescribeServer(ctx context.Context, id string) (Server, e
 // server is forgotten before the call, and comes back with effect applied
 // when the panel accepted the write and effect is not nil (rows.go).
 func (g dedicatedGate) writeServer(ctx context.Context, what, id string, effect func(*Server), call func(context.Context) error) error {
-	old, had := g.r.rows.forget(id)
+	return g.writeServerIPs(ctx, what, id, effect, keepIPs, call)
+}
+
+// writeServerIPs is writeServer that also keeps the run's address list of
+// the server with ipEffect applied (nil: the list is forgotten).
+func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effect func(*Server), ipEffect func([]ServerIP) []ServerIP,
+	call func(context.Context) error) error {
+	old, had, ips, hadIPs := g.r.rows.forget(id)
 	err := g.r.write(ctx, what, call)
-	if err == nil && had && effect != nil {
+	if err != nil {
+		return err
+	}
+	if had && effect != nil {
 		effect(&old)
 		g.r.rows.keep(old)
 	}
-	return err
+	if hadIPs && ipEffect != nil {
+		g.r.rows.keepIPs(id, ipEffect(ips))
+	}
+	return nil
 }
+
+// keepIPs is the address-list effect of a write that changes no address.
+func keepIPs(l []ServerIP) []ServerIP { return l }
 
 // SetOwner sets the owner unconditionally (see swapOwner).
 func (g dedicatedGate) SetOwner(ctx context.Context, id, user string) error {
@@ -167,7 +184,13 @@ func (g dedicatedGate) swapOwner(ctx context.Context, s Server, user string) err
 }
 
 func (g dedicatedGate) SetDomain(ctx context.Context, id, domain string) error {
-	return g.writeServer(ctx, "SetDomain", id, func(s *Server) { s.Hostname = domain },
+	return g.writeServerIPs(ctx, "SetDomain", id, func(s *Server) { s.Hostname = domain },
+		func(l []ServerIP) []ServerIP {
+			for i := range l {
+				l[i].Domain = domain
+			}
+			return l
+		},
 		func(ctx context.Context) error { return g.b.SetDomain(ctx, id, domain) })
 }
 
@@ -224,9 +247,24 @@ func (g dedicatedGate) installState(ctx context.Context, id string) (InstallStat
 	return g.InstallStatus(ctx, id)
 }
 
-// ListIPs lists the server's addresses; a RowReader's from the run's row
-// of the server (Server).
+// ListIPs lists the server's addresses; a RowReader's from the run's
+// address list of the server when it has one (rows.go), else from the
+// run's row of the server (Server) and one list of the addresses.
 func (g dedicatedGate) ListIPs(ctx context.Context, id string) ([]ServerIP, error) {
+	if g.reusesRows() {
+		if l, ok := g.r.rows.getIPs(id); ok {
+			return l, nil
+		}
+	}
+	return g.listIPs(ctx, id)
+}
+
+// listIPsFresh is ListIPs that reads the addresses from the panel.
+func (g dedicatedGate) listIPsFresh(ctx context.Context, id string) ([]ServerIP, error) {
+	return g.listIPs(ctx, id)
+}
+
+func (g dedicatedGate) listIPs(ctx context.Context, id string) ([]ServerIP, error) {
 	if rr, ok := g.b.(RowReader); ok {
 		s, err := g.Server(ctx, id)
 		if err == nil && s.IP == "" {
@@ -235,7 +273,11 @@ func (g dedicatedGate) ListIPs(ctx context.Context, id string) ([]ServerIP, erro
 		if err != nil {
 			return nil, err
 		}
-		return readValue(ctx, g.r, "ListIPs", func(ctx context.Context) ([]ServerIP, error) { return rr.ListIPsOf(ctx, s) })
+		l, err := readValue(ctx, g.r, "ListIPs", func(ctx context.Context) ([]ServerIP, error) { return rr.ListIPsOf(ctx, s) })
+		if err == nil {
+			g.r.rows.keepIPs(id, l)
+		}
+		return l, err
 	}
 	return readValue(ctx, g.r, "ListIPs", func(ctx context.Context) ([]ServerIP, error) { return g.b.ListIPs(ctx, id) })
 }
@@ -245,16 +287,26 @@ func (g dedicatedGate) ListIPs(ctx context.Context, id string) ([]ServerIP, erro
 // the row again.
 func (g dedicatedGate) AddIP(ctx context.Context, id, family, group, ip, domain string) (ServerIP, error) {
 	var got ServerIP
-	err := g.writeServer(ctx, "AddIP", id, func(s *Server) { s.IP = "" }, func(ctx context.Context) error {
-		var err error
-		got, err = g.b.AddIP(ctx, id, family, group, ip, domain)
-		return err
-	})
+	err := g.writeServerIPs(ctx, "AddIP", id, func(s *Server) { s.IP = "" },
+		func(l []ServerIP) []ServerIP {
+			if got.IP == "" {
+				return nil // what was added is not known: read again
+			}
+			return append(l, got)
+		},
+		func(ctx context.Context) error {
+			var err error
+			got, err = g.b.AddIP(ctx, id, family, group, ip, domain)
+			return err
+		})
 	return got, err
 }
 
 func (g dedicatedGate) RemoveIP(ctx context.Context, id, ipID string) error {
-	return g.writeServer(ctx, "RemoveIP", id, func(s *Server) { s.IP = "" },
+	return g.writeServerIPs(ctx, "RemoveIP", id, func(s *Server) { s.IP = "" },
+		func(l []ServerIP) []ServerIP {
+			return slices.DeleteFunc(l, func(x ServerIP) bool { return x.ID == ipID })
+		},
 		func(ctx context.Context) error { return g.b.RemoveIP(ctx, id, ipID) })
 }
 

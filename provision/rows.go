@@ -1,6 +1,9 @@
 package provision
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // The run's server rows. A step often needs what the previous step of the
 // same run has just read (the server picked from the list is the one the
@@ -22,6 +25,10 @@ import "sync"
 //     the row without its main address (the panel may choose another:
 //     the next ListIPs reads the row again); otherwise (power, install)
 //     the next look reads the panel;
+//   - the same holds for the server's address list (ListIPs): the
+//     addresses the run added or removed, and the domain it set, are
+//     applied to it; the activation, which saves the addresses on the
+//     service, reads the list afresh;
 //   - a step that fails forgets every row: its retry, and the steps after
 //     it, read the panel again;
 //   - waits read the panel at every poll (they are looking for a change
@@ -42,6 +49,27 @@ type rowMemo struct {
 	rows   map[string]Server
 	listed []Server
 	stale  map[string]bool
+	// ips are the servers' address lists as ListIPs read them (with the
+	// run's own address changes applied).
+	ips map[string][]ServerIP
+}
+
+// getIPs returns a copy of the address list kept for server id.
+func (m *rowMemo) getIPs(id string) ([]ServerIP, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.ips[id]
+	return slices.Clone(l), ok
+}
+
+// keepIPs records the address list of server id.
+func (m *rowMemo) keepIPs(id string, l []ServerIP) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ips == nil {
+		m.ips = map[string][]ServerIP{}
+	}
+	m.ips[id] = slices.Clone(l)
 }
 
 // get returns the row kept for server id.
@@ -79,22 +107,25 @@ func (m *rowMemo) keepList(list []Server) {
 	m.rows, m.stale, m.listed = nil, nil, list
 }
 
-// forget drops the row of server id and returns it (ok: there was one).
-func (m *rowMemo) forget(id string) (Server, bool) {
-	s, ok := m.get(id)
+// forget drops the row and the address list of server id and returns
+// them (ok: there was a row; ipsOK: a list).
+func (m *rowMemo) forget(id string) (s Server, ok bool, ips []ServerIP, ipsOK bool) {
+	s, ok = m.get(id)
+	ips, ipsOK = m.getIPs(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.rows, id)
+	delete(m.ips, id)
 	if m.stale == nil {
 		m.stale = map[string]bool{}
 	}
 	m.stale[id] = true
-	return s, ok
+	return s, ok, ips, ipsOK
 }
 
-// reset drops every row.
+// reset drops every row and address list.
 func (m *rowMemo) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rows, m.stale, m.listed = nil, nil, nil
+	m.rows, m.stale, m.listed, m.ips = nil, nil, nil, nil
 }
