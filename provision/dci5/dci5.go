@@ -17,6 +17,35 @@
 //     passwd and confirm: the COREmanager convention, since no public
 //     source names DCImanager 5's password-change function; an assumption,
 //     recorded in the dcimanager5 wire ledger under user.edit).
+//
+// Reads. DCImanager 5 has no call that reads one server: GetServer reads
+// the whole list (func=server). The rules that keep an order's reads of
+// it few:
+//   - every GetServer and ListServers answer comes from a list request
+//     that started after the caller asked (the lister joins concurrent
+//     callers into one request, never into one already running), so a
+//     read after this adapter's write sees the write;
+//   - the Backend is a provision.RowReader: the engine's run keeps the
+//     row it read last (after its last write to the server, in its memory
+//     only; see the provision package's gate) and hands it to ListIPsOf
+//     (one iplist request, Main from the row's ip), DescribeRow (the edit
+//     form and the connections, no list) and InstallStatusOf (the row's
+//     install flags). Without event subscribers the engine polls an
+//     install with GetServer and InstallStatusOf; the progress hint
+//     (InstallStatus: func=server clickstat=title) is asked only while
+//     someone listens;
+//   - the per-server calls are the narrower ones where the panel has them:
+//     the edit form (server.edit: owner, name, mac, notes, type,
+//     disabled), iplist elid=N, server.connection elid=N;
+//   - an owner change decided from a kept row is conditional
+//     (provision.OwnerSwapper): SwapOwner checks the owner field of the
+//     edit form that the read-modify-write reads anyway, and writes
+//     nothing when it is not the owner the row showed
+//     (provision.ErrOwnerChanged: the step reads the list again). A fresh
+//     form read before an owner write is as safe as a list read;
+//   - FindUser reads the whole user list (func=user): no public source
+//     shows a narrower user look-up in DCImanager 5, and user names are
+//     not cached (a customer's user may be created or removed by staff).
 package dci5
 
 import (

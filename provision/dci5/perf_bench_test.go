@@ -65,6 +65,13 @@ type dataCenter struct {
 }
 
 func newDataCenter(b testing.TB, servers int, power, install time.Duration) *dataCenter {
+	return newDataCenterWith(b, servers, power, install, nil)
+}
+
+// newDataCenterWith is newDataCenter whose engine uses wrap(the dci5
+// backend) when wrap is not nil.
+func newDataCenterWith(b testing.TB, servers int, power, install time.Duration,
+	wrap func(*dataCenter, *dci5.Backend) provision.DedicatedBackend) *dataCenter {
 	dc := &dataCenter{clk: wait.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}
 	dc.srv = dcimanager5test.NewServer(dcimanager5test.WithoutSeed(), dcimanager5test.WithClock(dc.clk),
 		dcimanager5test.WithPowerDuration(power), dcimanager5test.WithInstallDuration(install),
@@ -106,6 +113,10 @@ func newDataCenter(b testing.TB, servers int, power, install time.Duration) *dat
 			ParkingGroup: "parking", PublicGroup: "public"}})
 	_ = cat.AddTariff(&billing.Tariff{ID: 1, Name: "C1", ProductType: billing.ProductDedicatedServer, Modules: []string{"dci"},
 		ServerConfig: "C1", OSTemplate: "ISPsystem__Debian-12-x86_64", DomainTemplate: "s@ID@.example.net"})
+	var dedicated provision.DedicatedBackend = dci5.New(c, admin)
+	if wrap != nil {
+		dedicated = wrap(dc, dedicated.(*dci5.Backend))
+	}
 	dc.e, err = provision.New(provision.Config{
 		Store: memstore.New(), Catalog: cat, Clock: dc.clk,
 		// The lease watcher pauses on the engine's clock too; a lease far
@@ -113,7 +124,7 @@ func newDataCenter(b testing.TB, servers int, power, install time.Duration) *dat
 		// so the clock moves only when an order pauses (the Store's
 		// leases run on the wall clock).
 		LeaseDuration: benchLease,
-		Dedicated:     map[string]provision.DedicatedBackend{"dci": dci5.New(c, admin)},
+		Dedicated:     map[string]provision.DedicatedBackend{"dci": dedicated},
 		IPPools:       map[string]provision.IPPool{"dci": ipmgr.New(ic)},
 		Reachability: func(_ context.Context, s provision.Server) error {
 			if !s.PoweredOn || s.Installing {
