@@ -504,7 +504,27 @@ func ensurePowered(ctx context.Context, b dedicatedGate, s Server) error {
 	if s.PoweredOn {
 		return nil
 	}
-	return b.PowerOn(ctx, s.ID)
+	if err := b.PowerOn(ctx, s.ID); err != nil {
+		return err
+	}
+	b.startedWait(awaitPower)
+	return nil
+}
+
+// The waits (run.await) that follow a write starting a panel operation.
+const (
+	awaitPower   = "power on"
+	awaitInstall = "OS install"
+)
+
+// startedWait records that the run has just started the operation wait
+// what waits for, when the backend is a RowReader (every look at the
+// server is then a read of the whole server list): the wait, when it
+// follows in the same run, skips its first look (see run.await).
+func (g dedicatedGate) startedWait(what string) {
+	if g.reusesRows() {
+		g.r.started = what
+	}
 }
 
 // allocate returns the address of pool carrying note, or allocates one

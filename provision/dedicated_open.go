@@ -381,7 +381,7 @@ func openWaitPower(ctx context.Context, r *run, d *DedicatedState) (step, error)
 	if err != nil {
 		return step{}, err
 	}
-	err = r.await(ctx, "power on", &d.Waits.Power, r.e.cfg.PowerTimeout, func(ctx context.Context) (bool, error) {
+	err = r.await(ctx, awaitPower, &d.Waits.Power, r.e.cfg.PowerTimeout, func(ctx context.Context) (bool, error) {
 		s, err := tg.b.GetServer(ctx, d.Server)
 		return err == nil && s.PoweredOn, err
 	})
@@ -422,6 +422,7 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 		if err := b.Install(ctx, srv, spec); err != nil {
 			return fmt.Errorf("start OS install: %w", err)
 		}
+		b.startedWait(awaitInstall)
 	}
 	d.InstallStarted = r.now().UTC()
 	return nil
@@ -431,7 +432,7 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 // checks that it has not failed), reporting progress.
 func waitInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGate, srv string, dontWait bool) error {
 	last := -2
-	return r.await(ctx, "OS install", &d.Waits.Install, r.e.cfg.InstallTimeout, func(ctx context.Context) (bool, error) {
+	return r.await(ctx, awaitInstall, &d.Waits.Install, r.e.cfg.InstallTimeout, func(ctx context.Context) (bool, error) {
 		st, err := b.InstallStatus(ctx, srv)
 		if err != nil {
 			return false, err

@@ -1,10 +1,14 @@
 package provision
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit/internal/wait"
 )
 
 // A kept row is the latest read; a write forgets it (the listed row too)
@@ -43,4 +47,34 @@ func TestRowMemo(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = m.getIPs("2")
 	assert.False(t, ok)
+}
+
+// A wait resumed long after it began and done at its first poll teaches
+// no expected length (its end may lie anywhere since it began); one whose
+// polls saw it running and then done teaches the midpoint.
+func TestResumedWaitTeachesNothing(t *testing.T) {
+	clk := wait.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := &Engine{clock: clk, cfg: Config{PollInterval: time.Second}}
+	r := &run{e: e, st: &DedicatedState{CommonState: CommonState{Module: "dc"}}}
+	key := "dc/" + awaitInstall
+
+	since := clk.Now().Add(-48 * time.Hour)
+	err := r.await(t.Context(), awaitInstall, &since, 72*time.Hour, func(context.Context) (bool, error) { return true, nil })
+	require.NoError(t, err)
+	assert.Zero(t, e.expect.get(key), "nothing learned from a wait no poll saw running")
+
+	since = clk.Now()
+	polls := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- r.await(t.Context(), awaitInstall, &since, time.Hour, func(context.Context) (bool, error) {
+			polls++
+			return polls > 1, nil
+		})
+	}()
+	p, err := clk.WaitPending(t.Context(), 1)
+	require.NoError(t, err)
+	clk.Set(p[0])
+	require.NoError(t, <-done)
+	assert.Positive(t, e.expect.get(key), "learned from a wait seen running, then done")
 }

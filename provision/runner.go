@@ -62,6 +62,10 @@ type run struct {
 
 	// rows are the server rows this run read last (rows.go).
 	rows rowMemo
+
+	// started names the wait (awaitPower, awaitInstall) whose operation
+	// this run has just started on a RowReader's panel (see await).
+	started string
 }
 
 // leaseReleaseTimeout bounds the release of a lease after the run's own
@@ -313,6 +317,7 @@ func (r *run) attempt(ctx context.Context, s *stepDef) (step, error) {
 			// What the failed step read or wrote is in doubt: its retry
 			// and the steps after it read the panel again.
 			r.rows.reset()
+			r.started = ""
 		}
 		if err == nil || ctx.Err() != nil || !classify(err).retried() || attempt >= r.e.cfg.StepRetries {
 			return next, err
