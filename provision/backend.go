@@ -280,6 +280,10 @@ type RowReader interface {
 	ListIPsOf(ctx context.Context, s Server) ([]ServerIP, error)
 	// DescribeRow is ServerDescriber.DescribeServer starting from row s.
 	DescribeRow(ctx context.Context, s Server) (Server, error)
+	// SetDomainOf is SetDomain for the server of row s whose addresses
+	// are ips (as ListIPsOf listed them): it changes the domain of each
+	// address of ips whose domain differs, without listing them again.
+	SetDomainOf(ctx context.Context, s Server, ips []ServerIP, domain string) error
 }
 
 // OwnerSwapper is optionally implemented by a DedicatedBackend that can

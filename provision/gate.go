@@ -183,15 +183,28 @@ func (g dedicatedGate) swapOwner(ctx context.Context, s Server, user string) err
 	return fmt.Errorf("server %s: owner %q, read as %q: %w", s.ID, cur.OwnerID, s.OwnerID, ErrOwnerChanged)
 }
 
+// SetDomain sets the domain of the server's addresses; a RowReader's from
+// the run's row and address list (ListIPs, kept for the steps after).
 func (g dedicatedGate) SetDomain(ctx context.Context, id, domain string) error {
+	call := func(ctx context.Context) error { return g.b.SetDomain(ctx, id, domain) }
+	if rr, ok := g.b.(RowReader); ok {
+		ips, err := g.ListIPs(ctx, id)
+		if err != nil {
+			return err
+		}
+		s, err := g.Server(ctx, id)
+		if err != nil {
+			return err
+		}
+		call = func(ctx context.Context) error { return rr.SetDomainOf(ctx, s, ips, domain) }
+	}
 	return g.writeServerIPs(ctx, "SetDomain", id, func(s *Server) { s.Hostname = domain },
 		func(l []ServerIP) []ServerIP {
 			for i := range l {
 				l[i].Domain = domain
 			}
 			return l
-		},
-		func(ctx context.Context) error { return g.b.SetDomain(ctx, id, domain) })
+		}, call)
 }
 
 func (g dedicatedGate) SetNotes(ctx context.Context, id, notes string) error {

@@ -28,9 +28,10 @@
 //   - the Backend is a provision.RowReader: the engine's run keeps the
 //     row it read last (after its last write to the server, in its memory
 //     only; see the provision package's gate) and hands it to ListIPsOf
-//     (one iplist request, Main from the row's ip), DescribeRow (the edit
-//     form and the connections, no list) and InstallStatusOf (the row's
-//     install flags). Without event subscribers the engine polls an
+//     (one iplist request, Main from the row's ip), SetDomainOf
+//     (iplist.edit per address of the run's list, no iplist), DescribeRow
+//     (the edit form and the connections, no list) and InstallStatusOf
+//     (the row's install flags). Without event subscribers the engine polls an
 //     install with GetServer and InstallStatusOf; the progress hint
 //     (InstallStatus: func=server clickstat=title) is asked only while
 //     someone listens;
@@ -246,6 +247,28 @@ func (b *Backend) SetDomain(ctx context.Context, serverID, domain string) error 
 		return err
 	}
 	return b.c.IPs.SetAllDomains(ctx, n, domain)
+}
+
+// SetDomainOf is SetDomain over the addresses ips the caller listed
+// (ListIPsOf): iplist.edit for each whose domain differs.
+func (b *Backend) SetDomainOf(ctx context.Context, s provision.Server, ips []provision.ServerIP, domain string) error {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ips {
+		if x.Domain == domain {
+			continue
+		}
+		id, err := parseID("ip", x.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.c.IPs.SetDomain(ctx, n, id, domain); err != nil {
+			return fmt.Errorf("dci5: set domain of %s: %w", x.IP, err)
+		}
+	}
+	return nil
 }
 
 // SetNotes writes the server's notes.

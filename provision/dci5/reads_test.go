@@ -71,7 +71,7 @@ func TestOrderReadsTheServerListOnlyWhereItMust(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 3, dc.srv.CallCount("iplist"), "address lists: the domain change, the swap's first look and the activation")
+	assert.Equal(t, 2, dc.srv.CallCount("iplist"), "address lists: the domain change (kept for the swap) and the activation")
 	var forms int
 	for _, c := range dc.srv.Calls() {
 		if c.Func == "server.edit" && !slices.Contains(c.Params, "sok") {

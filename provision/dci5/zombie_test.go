@@ -150,6 +150,13 @@ func (b zDC) SwapOwner(ctx context.Context, id, from, user string) error {
 	return b.Backend.SwapOwner(ctx, id, from, user)
 }
 
+// SetDomainOf is the engine's domain write on this backend (a
+// RowReader): it is the "SetDomain" target too.
+func (b zDC) SetDomainOf(ctx context.Context, s provision.Server, ips []provision.ServerIP, domain string) error {
+	b.p.at(ctx, "SetDomain")
+	return b.Backend.SetDomainOf(ctx, s, ips, domain)
+}
+
 func (b zDC) SetDomain(ctx context.Context, id, domain string) error {
 	b.p.at(ctx, "SetDomain")
 	return b.Backend.SetDomain(ctx, id, domain)
