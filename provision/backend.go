@@ -293,9 +293,11 @@ type RowReader interface {
 // engine then decides an owner change from the row it already holds,
 // and the condition makes the write as safe as a fresh read before it.
 type OwnerSwapper interface {
-	// SwapOwner sets the owner of serverID to userID ("" clears it) when
-	// its current owner is from ("" none) and writes nothing when it is
-	// already userID. Any other owner: nothing is written and the error
-	// matches ErrOwnerChanged.
-	SwapOwner(ctx context.Context, serverID, from, userID string) error
+	// SwapOwner sets the owner of server s.ID to userID ("" clears it)
+	// when its current owner is s.OwnerID ("" none), and writes nothing
+	// when it is already userID. Any other owner: nothing is written and
+	// the error matches ErrOwnerChanged. It returns row s with the owner
+	// it leaves and what its read showed beside (a MAC, for instance), so
+	// later steps need not read those again.
+	SwapOwner(ctx context.Context, s Server, userID string) (Server, error)
 }

@@ -164,8 +164,13 @@ func (g dedicatedGate) SetOwner(ctx context.Context, id, user string) error {
 // (the step is retried and reads the panel again).
 func (g dedicatedGate) swapOwner(ctx context.Context, s Server, user string) error {
 	if sw, ok := g.b.(OwnerSwapper); ok {
-		return g.writeServer(ctx, "SetOwner", s.ID, func(s *Server) { s.OwnerID = user },
-			func(ctx context.Context) error { return sw.SwapOwner(ctx, s.ID, s.OwnerID, user) })
+		var got Server
+		return g.writeServer(ctx, "SetOwner", s.ID, func(s *Server) { *s = got },
+			func(ctx context.Context) error {
+				var err error
+				got, err = sw.SwapOwner(ctx, s, user)
+				return err
+			})
 	}
 	if !g.reusesRows() {
 		return g.SetOwner(ctx, s.ID, user)

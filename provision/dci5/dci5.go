@@ -156,18 +156,20 @@ func (b *Backend) DescribeServer(ctx context.Context, id string) (provision.Serv
 	return b.DescribeRow(ctx, s)
 }
 
-// DescribeRow is DescribeServer from row s (a list row the caller holds):
-// the MAC (edit form), the switch port and the IPMI address
+// DescribeRow is DescribeServer from row s (a row the caller holds): the
+// MAC (edit form, unless s has it), the switch port and the IPMI address
 // (connections), without reading the list.
 func (b *Backend) DescribeRow(ctx context.Context, s provision.Server) (provision.Server, error) {
 	n, err := parseID("server", s.ID)
 	if err != nil {
 		return s, err
 	}
-	if f, err := b.c.Servers.Form(ctx, n); err == nil {
-		s.MAC = f.MAC
-	} else {
-		return s, err
+	if s.MAC == "" { // a row from SwapOwner has it
+		if f, err := b.c.Servers.Form(ctx, n); err == nil {
+			s.MAC = f.MAC
+		} else {
+			return s, err
+		}
 	}
 	sum, err := b.c.Connections.Summary(ctx, n)
 	if err != nil {
@@ -196,44 +198,49 @@ func (b *Backend) SetOwner(ctx context.Context, serverID, userID string) error {
 	return b.c.Servers.SetOwner(ctx, n, u)
 }
 
-// SwapOwner sets the owner of serverID to userID ("" clears it) if the
-// owner field of its edit form, which the owner change reads anyway
-// (read-modify-write), is from ("" none): the condition costs no request.
-// An owner already userID writes nothing; any other owner writes nothing
-// and returns an error matching provision.ErrOwnerChanged. A from that is
-// not a numeric id (a list showing owner names) only asks for some owner.
-func (b *Backend) SwapOwner(ctx context.Context, serverID, from, userID string) error {
-	n, err := parseID("server", serverID)
+// SwapOwner sets the owner of server s.ID to userID ("" clears it) if
+// the owner field of its edit form, which the owner change reads anyway
+// (read-modify-write), is s.OwnerID ("" none): the condition costs no
+// request. An owner already userID writes nothing; any other owner writes
+// nothing and returns an error matching provision.ErrOwnerChanged. An
+// OwnerID that is not a numeric id (a list showing owner names) only asks
+// for some owner. It returns s with the owner set and the form's MAC, so
+// DescribeRow need not read the form again.
+func (b *Backend) SwapOwner(ctx context.Context, s provision.Server, userID string) (provision.Server, error) {
+	n, err := parseID("server", s.ID)
 	if err != nil {
-		return err
+		return s, err
 	}
 	var to int64
 	if userID != "" {
 		if to, err = parseID("user", userID); err != nil {
-			return err
+			return s, err
 		}
 	}
 	match := func(o int64) bool { return o == 0 }
-	if from != "" {
+	if from := s.OwnerID; from != "" {
 		if id, err := strconv.ParseInt(from, 10, 64); err == nil {
 			match = func(o int64) bool { return o == id }
 		} else {
 			match = func(o int64) bool { return o != 0 }
 		}
 	}
+	var mac string
 	_, err = b.c.Servers.Update(ctx, n, dcimanager5.ServerUpdate{Owner: &to, Check: func(f *dcimanager5.ServerForm) error {
+		mac = f.MAC
 		switch {
 		case f.Owner == to:
 			return errSameOwner
 		case match(f.Owner):
 			return nil
 		}
-		return fmt.Errorf("dci5: server %d: owner %d, read as %q: %w", n, f.Owner, from, provision.ErrOwnerChanged)
+		return fmt.Errorf("dci5: server %d: owner %d, read as %q: %w", n, f.Owner, s.OwnerID, provision.ErrOwnerChanged)
 	}})
-	if errors.Is(err, errSameOwner) {
-		return nil
+	if err != nil && !errors.Is(err, errSameOwner) {
+		return s, err
 	}
-	return err
+	s.OwnerID, s.MAC = userID, mac
+	return s, nil
 }
 
 // errSameOwner stops SwapOwner's update: the owner already is the one

@@ -83,7 +83,8 @@ func newDataCenterWith(b testing.TB, servers int, power, install time.Duration,
 	}
 	dc.srv.AddOSTemplate("ISPsystem", "Debian-12-x86_64", "linux")
 	for i := range servers {
-		if _, err := dc.srv.AddServer(dcimanager5test.ServerSpec{Name: fmt.Sprintf("s%05d", i+1), ChassisTemplate: "C1"}); err != nil {
+		mac := fmt.Sprintf("0c:c4:7a:%02x:%02x:%02x", (i+1)>>16&0xff, (i+1)>>8&0xff, (i+1)&0xff)
+		if _, err := dc.srv.AddServer(dcimanager5test.ServerSpec{Name: fmt.Sprintf("s%05d", i+1), ChassisTemplate: "C1", MAC: mac}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -145,9 +145,9 @@ func (b zDC) SetOwner(ctx context.Context, id, user string) error {
 
 // SwapOwner is the engine's owner write on this backend (an
 // OwnerSwapper): it is the "SetOwner" target too.
-func (b zDC) SwapOwner(ctx context.Context, id, from, user string) error {
+func (b zDC) SwapOwner(ctx context.Context, s provision.Server, user string) (provision.Server, error) {
 	b.p.at(ctx, "SetOwner")
-	return b.Backend.SwapOwner(ctx, id, from, user)
+	return b.Backend.SwapOwner(ctx, s, user)
 }
 
 // SetDomainOf is the engine's domain write on this backend (a
