@@ -45,7 +45,8 @@ type rowMemo struct {
 	mu sync.Mutex
 	// rows are the servers read one by one (or with a write's effect
 	// applied); listed is the latest ListServers answer, for the servers
-	// not in rows and not in stale.
+	// not in rows and not in stale, until the step that read it ends
+	// (settle).
 	rows   map[string]Server
 	listed []Server
 	stale  map[string]bool
@@ -121,6 +122,31 @@ func (m *rowMemo) forget(id string) (s Server, ok bool, ips []ServerIP, ipsOK bo
 	}
 	m.stale[id] = true
 	return s, ok, ips, ipsOK
+}
+
+// settle keeps, of the latest ListServers answer, only the row of server
+// id (the operation's: "" for none) and drops the list, so that a run
+// holds no whole data center between its steps.
+func (m *rowMemo) settle(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listed == nil {
+		return
+	}
+	list := m.listed
+	m.listed = nil
+	if _, ok := m.rows[id]; ok || id == "" || m.stale[id] {
+		return
+	}
+	for _, s := range list {
+		if s.ID == id {
+			if m.rows == nil {
+				m.rows = map[string]Server{}
+			}
+			m.rows[id] = s
+			return
+		}
+	}
 }
 
 // reset drops every row and address list.

@@ -42,6 +42,13 @@ func TestRowMemo(t *testing.T) {
 	l2, _ := m.getIPs("2")
 	assert.Equal(t, "10.0.0.2", l2[0].IP, "callers get copies")
 
+	m.keepList([]Server{{ID: "1"}, {ID: "2"}, {ID: "3"}})
+	m.settle("2")
+	_, ok = m.get("2")
+	assert.True(t, ok, "the operation's row outlives the step")
+	_, ok = m.get("3")
+	assert.False(t, ok, "the rest of the list does not")
+
 	m.reset()
 	_, ok = m.get("2")
 	assert.False(t, ok)

@@ -313,6 +313,9 @@ func (r *run) attempt(ctx context.Context, s *stepDef) (step, error) {
 	pause := r.e.cfg.PollInterval
 	for attempt := 0; ; attempt++ {
 		next, err := s.fn(ctx, r, r.st)
+		// A whole server list read by the step is not kept past it: only
+		// the row of the operation's server is.
+		r.rows.settle(r.st.serverID())
 		if err != nil {
 			// What the failed step read or wrote is in doubt: its retry
 			// and the steps after it read the panel again.
