@@ -129,8 +129,9 @@ func (g dedicatedGate) writeServer(ctx context.Context, what, id string, effect 
 }
 
 // writeServerIPs is writeServer that also keeps the run's address list of
-// the server with ipEffect applied (nil: the list is forgotten).
-func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effect func(*Server), ipEffect func([]ServerIP) []ServerIP,
+// the server with ipEffect applied (nil, or an effect that returns false:
+// the list is forgotten).
+func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effect func(*Server), ipEffect func([]ServerIP) ([]ServerIP, bool),
 	call func(context.Context) error) error {
 	old, had, ips, hadIPs := g.r.rows.forget(id)
 	err := g.r.write(ctx, what, call)
@@ -142,13 +143,37 @@ func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effe
 		g.r.rows.keep(old)
 	}
 	if hadIPs && ipEffect != nil {
-		g.r.rows.keepIPs(id, ipEffect(ips))
+		if l, ok := ipEffect(ips); ok {
+			g.r.rows.keepIPs(id, l)
+		}
 	}
 	return nil
 }
 
+// ipAdded is the effect on a kept address list l of the panel adding got;
+// false (read the list again) when what was added is not known or when l
+// has no main address (the new one may become it).
+func ipAdded(l []ServerIP, got ServerIP) ([]ServerIP, bool) {
+	if got.IP == "" || !slices.ContainsFunc(l, func(x ServerIP) bool { return x.Main }) {
+		return nil, false
+	}
+	got.Main = false
+	return append(l, got), true
+}
+
+// ipRemoved is the effect on a kept address list l of the panel removing
+// address id; false (read the list again) when it was the main one, since
+// the panel then makes another address the main one.
+func ipRemoved(l []ServerIP, id string) ([]ServerIP, bool) {
+	i := slices.IndexFunc(l, func(x ServerIP) bool { return x.ID == id })
+	if i >= 0 && l[i].Main {
+		return nil, false
+	}
+	return slices.DeleteFunc(l, func(x ServerIP) bool { return x.ID == id }), true
+}
+
 // keepIPs is the address-list effect of a write that changes no address.
-func keepIPs(l []ServerIP) []ServerIP { return l }
+func keepIPs(l []ServerIP) ([]ServerIP, bool) { return l, true }
 
 // SetOwner sets the owner unconditionally (see swapOwner).
 func (g dedicatedGate) SetOwner(ctx context.Context, id, user string) error {
@@ -204,11 +229,11 @@ func (g dedicatedGate) SetDomain(ctx context.Context, id, domain string) error {
 		call = func(ctx context.Context) error { return rr.SetDomainOf(ctx, s, ips, domain) }
 	}
 	return g.writeServerIPs(ctx, "SetDomain", id, func(s *Server) { s.Hostname = domain },
-		func(l []ServerIP) []ServerIP {
+		func(l []ServerIP) ([]ServerIP, bool) {
 			for i := range l {
 				l[i].Domain = domain
 			}
-			return l
+			return l, true
 		}, call)
 }
 
@@ -306,12 +331,7 @@ func (g dedicatedGate) listIPs(ctx context.Context, id string) ([]ServerIP, erro
 func (g dedicatedGate) AddIP(ctx context.Context, id, family, group, ip, domain string) (ServerIP, error) {
 	var got ServerIP
 	err := g.writeServerIPs(ctx, "AddIP", id, func(s *Server) { s.IP = "" },
-		func(l []ServerIP) []ServerIP {
-			if got.IP == "" {
-				return nil // what was added is not known: read again
-			}
-			return append(l, got)
-		},
+		func(l []ServerIP) ([]ServerIP, bool) { return ipAdded(l, got) },
 		func(ctx context.Context) error {
 			var err error
 			got, err = g.b.AddIP(ctx, id, family, group, ip, domain)
@@ -322,9 +342,7 @@ func (g dedicatedGate) AddIP(ctx context.Context, id, family, group, ip, domain 
 
 func (g dedicatedGate) RemoveIP(ctx context.Context, id, ipID string) error {
 	return g.writeServerIPs(ctx, "RemoveIP", id, func(s *Server) { s.IP = "" },
-		func(l []ServerIP) []ServerIP {
-			return slices.DeleteFunc(l, func(x ServerIP) bool { return x.ID == ipID })
-		},
+		func(l []ServerIP) ([]ServerIP, bool) { return ipRemoved(l, ipID) },
 		func(ctx context.Context) error { return g.b.RemoveIP(ctx, id, ipID) })
 }
 

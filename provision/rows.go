@@ -27,8 +27,10 @@ import (
 //     the next look reads the panel;
 //   - the same holds for the server's address list (ListIPs): the
 //     addresses the run added or removed, and the domain it set, are
-//     applied to it; the activation, which saves the addresses on the
-//     service, reads the list afresh;
+//     applied to it, except where the panel may choose the main address
+//     (the main one removed, one added to a server without a main one):
+//     then the next ListIPs reads the panel; the activation, which saves
+//     the addresses on the service, reads the list afresh;
 //   - a step that fails forgets every row: its retry, and the steps after
 //     it, read the panel again;
 //   - waits read the panel at every poll (they are looking for a change
