@@ -259,6 +259,11 @@ type ServerUpdate struct {
 	Type  *string
 	// Owner sets the owning user id; a pointer to 0 clears the owner.
 	Owner *int64
+	// Check, when set, is called with the form as read, before anything
+	// is changed: an error stops the update (nothing is sent) and Update
+	// returns it. It makes the update conditional on the server's state
+	// in the same read (for example: the owner is still the one expected).
+	Check func(*ServerForm) error
 }
 
 type serverEditParams struct {
@@ -298,6 +303,11 @@ func (s *ServersService) Update(ctx context.Context, id int64, u ServerUpdate) (
 	f, err := s.Form(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if u.Check != nil {
+		if err := u.Check(f); err != nil {
+			return nil, err
+		}
 	}
 	set := func(dst *string, src *string) {
 		if src != nil {

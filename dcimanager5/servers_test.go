@@ -516,3 +516,32 @@ func TestConcurrentUse(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// Update's Check sees the form as read and, by failing, stops the update
+// before anything is sent.
+func TestUpdateCheckStopsTheSave(t *testing.T) {
+	t.Parallel()
+	srv, c := newEnv(t, nil)
+	ctx := ctxT(t)
+	s1 := serverByName(t, srv, "srv-01")
+	admin := userID(t, srv, dcimanager5test.DefaultAdmin)
+	changed := errors.New("owner changed")
+	srv.ResetCalls()
+	var seen int64 = -1
+	_, err := c.Servers.Update(ctx, s1.ID, dcimanager5.ServerUpdate{Owner: &admin, Check: func(f *dcimanager5.ServerForm) error {
+		seen = f.Owner
+		return changed
+	}})
+	require.ErrorIs(t, err, changed)
+	assert.Equal(t, s1.Owner, seen, "Check saw the form's owner")
+	st, _ := srv.Server(s1.ID)
+	assert.Equal(t, s1.Owner, st.Owner, "nothing written")
+	calls := srv.Calls()
+	require.Len(t, calls, 1, "the form read only")
+	assert.NotContains(t, calls[0].Params, "sok")
+
+	_, err = c.Servers.Update(ctx, s1.ID, dcimanager5.ServerUpdate{Owner: &admin, Check: func(*dcimanager5.ServerForm) error { return nil }})
+	require.NoError(t, err)
+	st, _ = srv.Server(s1.ID)
+	assert.Equal(t, admin, st.Owner)
+}

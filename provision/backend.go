@@ -262,3 +262,42 @@ type PortStatus struct {
 type SwitchPortReader interface {
 	SwitchPortStatus(ctx context.Context, serverID string) (PortStatus, error)
 }
+
+// RowReader is optionally implemented by a DedicatedBackend whose
+// per-server reads can start from a server row the caller already holds
+// (from ListServers or GetServer) instead of reading it again: on a panel
+// whose only read of a server is the whole server list (DCImanager 5)
+// that read is most of an order's panel traffic. The engine hands it the
+// row its run read last (after the run's last write to that server), and
+// reads the install state from rows when no one listens to the install
+// progress (no Engine.Subscribe), so a poll is one read shared with the
+// run's other steps.
+type RowReader interface {
+	// InstallStatusOf is the install state row s shows, as InstallStatus
+	// would report it without the progress (Percent -1).
+	InstallStatusOf(s Server) InstallStatus
+	// ListIPsOf is ListIPs for the server of row s, Main marked from s.IP.
+	ListIPsOf(ctx context.Context, s Server) ([]ServerIP, error)
+	// DescribeRow is ServerDescriber.DescribeServer starting from row s.
+	DescribeRow(ctx context.Context, s Server) (Server, error)
+	// SetDomainOf is SetDomain for the server of row s whose addresses
+	// are ips (as ListIPsOf listed them): it changes the domain of each
+	// address of ips whose domain differs, without listing them again.
+	SetDomainOf(ctx context.Context, s Server, ips []ServerIP, domain string) error
+}
+
+// OwnerSwapper is optionally implemented by a DedicatedBackend that can
+// change a server's owner on the condition that it still is the owner
+// the caller saw, reading the owner afresh in the same call (on
+// DCImanager 5 the edit form that the owner change reads anyway). The
+// engine then decides an owner change from the row it already holds,
+// and the condition makes the write as safe as a fresh read before it.
+type OwnerSwapper interface {
+	// SwapOwner sets the owner of server s.ID to userID ("" clears it)
+	// when its current owner is s.OwnerID ("" none), and writes nothing
+	// when it is already userID. Any other owner: nothing is written and
+	// the error matches ErrOwnerChanged. It returns row s with the owner
+	// it leaves and what its read showed beside (a MAC, for instance), so
+	// later steps need not read those again.
+	SwapOwner(ctx context.Context, s Server, userID string) (Server, error)
+}

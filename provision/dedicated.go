@@ -444,9 +444,10 @@ func (r *run) serviceServer(ctx context.Context) (target, Server, error) {
 	return tg, s, err
 }
 
-// server reads server id from the target's panel (the id is kept as asked).
+// server is server id as the run last read it from the target's panel
+// (dedicatedGate.Server; the id is kept as asked).
 func (tg target) server(ctx context.Context, id string) (Server, error) {
-	s, err := tg.b.GetServer(ctx, id)
+	s, err := tg.b.Server(ctx, id)
 	if err != nil {
 		return Server{}, err
 	}
@@ -470,11 +471,13 @@ func (r *run) resolved(t *billing.Tariff) (billing.ResolvedOrder, error) {
 // read) differs from the wanted one, which keeps the steps idempotent ----
 
 // ensureOwner makes user (empty: nobody) the server's owner.
+// ensureOwner makes user the owner of the server of row s, on the
+// condition that its owner still is the one s shows (dedicatedGate.swapOwner).
 func ensureOwner(ctx context.Context, b dedicatedGate, s Server, user string) error {
 	if s.OwnerID == user {
 		return nil
 	}
-	return b.SetOwner(ctx, s.ID, user)
+	return b.swapOwner(ctx, s, user)
 }
 
 // ensureDomain sets the server's domain (hostname).
@@ -501,7 +504,27 @@ func ensurePowered(ctx context.Context, b dedicatedGate, s Server) error {
 	if s.PoweredOn {
 		return nil
 	}
-	return b.PowerOn(ctx, s.ID)
+	if err := b.PowerOn(ctx, s.ID); err != nil {
+		return err
+	}
+	b.startedWait(awaitPower)
+	return nil
+}
+
+// The waits (run.await) that follow a write starting a panel operation.
+const (
+	awaitPower   = "power on"
+	awaitInstall = "OS install"
+)
+
+// startedWait records that the run has just started the operation wait
+// what waits for, when the backend is a RowReader (every look at the
+// server is then a read of the whole server list): the wait, when it
+// follows in the same run, skips its first look (see run.await).
+func (g dedicatedGate) startedWait(what string) {
+	if g.reusesRows() {
+		g.r.started = what
+	}
 }
 
 // allocate returns the address of pool carrying note, or allocates one

@@ -381,7 +381,7 @@ func openWaitPower(ctx context.Context, r *run, d *DedicatedState) (step, error)
 	if err != nil {
 		return step{}, err
 	}
-	err = r.await(ctx, "power on", &d.Waits.Power, r.e.cfg.PowerTimeout, func(ctx context.Context) (bool, error) {
+	err = r.await(ctx, awaitPower, &d.Waits.Power, r.e.cfg.PowerTimeout, func(ctx context.Context) (bool, error) {
 		s, err := tg.b.GetServer(ctx, d.Server)
 		return err == nil && s.PoweredOn, err
 	})
@@ -411,7 +411,10 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 	if !d.InstallStarted.IsZero() {
 		return nil
 	}
-	st, err := b.InstallStatus(ctx, srv)
+	// The run's row of the server, when it has one, was read after the
+	// run's last write to it: a new run (the case of the crash) reads
+	// the panel.
+	st, err := b.installState(ctx, srv)
 	if err != nil {
 		return err
 	}
@@ -419,6 +422,7 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 		if err := b.Install(ctx, srv, spec); err != nil {
 			return fmt.Errorf("start OS install: %w", err)
 		}
+		b.startedWait(awaitInstall)
 	}
 	d.InstallStarted = r.now().UTC()
 	return nil
@@ -428,7 +432,7 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 // checks that it has not failed), reporting progress.
 func waitInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGate, srv string, dontWait bool) error {
 	last := -2
-	return r.await(ctx, "OS install", &d.Waits.Install, r.e.cfg.InstallTimeout, func(ctx context.Context) (bool, error) {
+	return r.await(ctx, awaitInstall, &d.Waits.Install, r.e.cfg.InstallTimeout, func(ctx context.Context) (bool, error) {
 		st, err := b.InstallStatus(ctx, srv)
 		if err != nil {
 			return false, err
@@ -497,8 +501,15 @@ func openReachable(ctx context.Context, r *run, d *DedicatedState) (step, error)
 		return dTransfer, nil // configuration changed since the install
 	}
 	var last error
+	first := true
 	err = r.await(ctx, "reachability check", &d.Waits.Reach, r.e.cfg.ReachTimeout, func(ctx context.Context) (bool, error) {
-		s, err := tg.b.GetServer(ctx, d.Server)
+		// The first look may take the row the install wait just read;
+		// the polls after it read the panel.
+		get := tg.b.GetServer
+		if first {
+			first, get = false, tg.b.Server
+		}
+		s, err := get(ctx, d.Server)
 		if err != nil {
 			return false, err
 		}
@@ -532,7 +543,8 @@ func openActivate(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 	if err != nil {
 		return step{}, err
 	}
-	ips, err := tg.b.ListIPs(ctx, srv)
+	// The addresses saved on the service are the panel's, read now.
+	ips, err := tg.b.listIPsFresh(ctx, srv)
 	if err != nil {
 		return step{}, err
 	}

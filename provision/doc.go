@@ -279,6 +279,18 @@
 // instead of starting over. Config.Clock is the operations' time source
 // (tests give the engine and provision/fakebackend one fake clock).
 //
+// Reads. A run keeps the server rows and address lists it read, in memory
+// only, and a step takes what the run last read instead of reading again
+// when the backend is a [RowReader] (DCImanager 5, where reading one
+// server is reading the whole server list): a write forgets the server's
+// row before it goes out and brings it back with its known effect, a
+// failed step forgets every row, waits read at every poll, a new run (after
+// a crash) reads the panel. An owner change decided from a kept row is
+// conditional on the owner it shows ([OwnerSwapper], [ErrOwnerChanged]).
+// The install's progress is read from the panel only while someone is
+// subscribed ([Engine.Subscribe]); otherwise a RowReader's install wait
+// reads the install flags of the server's row.
+//
 // # The Store
 //
 // A [Store] keeps operations, reservations and services, with optimistic

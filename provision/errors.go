@@ -68,6 +68,10 @@ var (
 	// billing.InstallTimeoutKeepPending: the order stops and the service
 	// stays Pending with the error.
 	ErrInstallTimeout = errors.New("provision: the OS install did not finish in time")
+	// ErrOwnerChanged: an OwnerSwapper found the server's owner changed
+	// since the caller read it, and wrote nothing. The step that asked is
+	// retried after a fresh read of the server.
+	ErrOwnerChanged = errors.New("provision: the server's owner changed since it was read")
 )
 
 // argErr is the engine's *ArgumentError for op (a method or "Config") and

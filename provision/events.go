@@ -72,6 +72,14 @@ func (e *Engine) Subscribe(fn func(Event)) (unsubscribe func()) {
 	}
 }
 
+// listening reports whether anyone subscribed to the engine's events: the
+// progress of an install is read from the panel only then.
+func (e *Engine) listening() bool {
+	e.subMu.RLock()
+	defer e.subMu.RUnlock()
+	return len(e.subs) > 0
+}
+
 func (e *Engine) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()

@@ -3,6 +3,8 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 )
 
 // Every panel call a step makes goes through the run's gates: steps never
@@ -61,70 +63,287 @@ type dedicatedGate struct {
 
 func (r *run) dedicated(b DedicatedBackend) dedicatedGate { return dedicatedGate{r, b} }
 
+// ListServers reads every server; the answer becomes the run's rows
+// (rows.go).
 func (g dedicatedGate) ListServers(ctx context.Context) ([]Server, error) {
-	return readValue(ctx, g.r, "ListServers", g.b.ListServers)
+	list, err := readValue(ctx, g.r, "ListServers", g.b.ListServers)
+	if err == nil {
+		g.r.rows.keepList(list)
+	}
+	return list, err
 }
 
+// GetServer reads server id from the panel (never a kept row) and keeps
+// the row; its ID is id as asked.
 func (g dedicatedGate) GetServer(ctx context.Context, id string) (Server, error) {
-	return readValue(ctx, g.r, "GetServer", func(ctx context.Context) (Server, error) { return g.b.GetServer(ctx, id) })
+	s, err := readValue(ctx, g.r, "GetServer", func(ctx context.Context) (Server, error) { return g.b.GetServer(ctx, id) })
+	if err == nil {
+		s.ID = id
+		g.r.rows.keep(s)
+	}
+	return s, err
 }
 
-// DescribeServer is ServerDescriber.DescribeServer when the backend has it,
-// else GetServer.
+// Server is, for a RowReader, the row of server id this run read last,
+// after its last write to the server (rows.go); else (and for other
+// backends always) GetServer.
+func (g dedicatedGate) Server(ctx context.Context, id string) (Server, error) {
+	if g.reusesRows() {
+		if s, ok := g.r.rows.get(id); ok {
+			return s, nil
+		}
+	}
+	return g.GetServer(ctx, id)
+}
+
+// reusesRows reports whether the backend is a RowReader: only then do
+// steps take the run's rows instead of reading the panel.
+func (g dedicatedGate) reusesRows() bool {
+	_, ok := g.b.(RowReader)
+	return ok
+}
+
+// DescribeServer is ServerDescriber.DescribeServer when the backend has it
+// (RowReader.DescribeRow from the run's row when it has that), else
+// Server.
 func (g dedicatedGate) DescribeServer(ctx context.Context, id string) (Server, error) {
+	if rr, ok := g.b.(RowReader); ok {
+		s, err := g.Server(ctx, id)
+		if err != nil {
+			return s, err
+		}
+		return readValue(ctx, g.r, "DescribeServer", func(ctx context.Context) (Server, error) { return rr.DescribeRow(ctx, s) })
+	}
 	d, ok := g.b.(ServerDescriber)
 	if !ok {
-		return g.GetServer(ctx, id)
+		return g.Server(ctx, id)
 	}
 	return readValue(ctx, g.r, "DescribeServer", func(ctx context.Context) (Server, error) { return d.DescribeServer(ctx, id) })
 }
 
-func (g dedicatedGate) SetOwner(ctx context.Context, id, user string) error {
-	return g.r.write(ctx, "SetOwner", func(ctx context.Context) error { return g.b.SetOwner(ctx, id, user) })
+// writeServer is run.write for a write to server id: the run's row of the
+// server is forgotten before the call, and comes back with effect applied
+// when the panel accepted the write and effect is not nil (rows.go).
+func (g dedicatedGate) writeServer(ctx context.Context, what, id string, effect func(*Server), call func(context.Context) error) error {
+	return g.writeServerIPs(ctx, what, id, effect, keepIPs, call)
 }
 
+// writeServerIPs is writeServer that also keeps the run's address list of
+// the server with ipEffect applied (nil, or an effect that returns false:
+// the list is forgotten).
+func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effect func(*Server), ipEffect func([]ServerIP) ([]ServerIP, bool),
+	call func(context.Context) error) error {
+	old, had, ips, hadIPs := g.r.rows.forget(id)
+	err := g.r.write(ctx, what, call)
+	if err != nil {
+		return err
+	}
+	if had && effect != nil {
+		effect(&old)
+		g.r.rows.keep(old)
+	}
+	if hadIPs && ipEffect != nil {
+		if l, ok := ipEffect(ips); ok {
+			g.r.rows.keepIPs(id, l)
+		}
+	}
+	return nil
+}
+
+// ipAdded is the effect on a kept address list l of the panel adding got;
+// false (read the list again) when what was added is not known or when l
+// has no main address (the new one may become it).
+func ipAdded(l []ServerIP, got ServerIP) ([]ServerIP, bool) {
+	if got.IP == "" || !slices.ContainsFunc(l, func(x ServerIP) bool { return x.Main }) {
+		return nil, false
+	}
+	got.Main = false
+	return append(l, got), true
+}
+
+// ipRemoved is the effect on a kept address list l of the panel removing
+// address id; false (read the list again) when it was the main one, since
+// the panel then makes another address the main one.
+func ipRemoved(l []ServerIP, id string) ([]ServerIP, bool) {
+	i := slices.IndexFunc(l, func(x ServerIP) bool { return x.ID == id })
+	if i >= 0 && l[i].Main {
+		return nil, false
+	}
+	return slices.DeleteFunc(l, func(x ServerIP) bool { return x.ID == id }), true
+}
+
+// keepIPs is the address-list effect of a write that changes no address.
+func keepIPs(l []ServerIP) ([]ServerIP, bool) { return l, true }
+
+// SetOwner sets the owner unconditionally (see swapOwner).
+func (g dedicatedGate) SetOwner(ctx context.Context, id, user string) error {
+	return g.writeServer(ctx, "SetOwner", id, func(s *Server) { s.OwnerID = user },
+		func(ctx context.Context) error { return g.b.SetOwner(ctx, id, user) })
+}
+
+// swapOwner changes the owner of the server of row s to user, on the
+// condition that the owner still is s.OwnerID: through the backend's
+// OwnerSwapper when it has one; for a backend that is not a RowReader s is
+// the step's fresh read and the owner is set; else after a fresh read of
+// the server. A changed owner returns an error matching ErrOwnerChanged
+// (the step is retried and reads the panel again).
+func (g dedicatedGate) swapOwner(ctx context.Context, s Server, user string) error {
+	if sw, ok := g.b.(OwnerSwapper); ok {
+		var got Server
+		return g.writeServer(ctx, "SetOwner", s.ID, func(s *Server) { *s = got },
+			func(ctx context.Context) error {
+				var err error
+				got, err = sw.SwapOwner(ctx, s, user)
+				return err
+			})
+	}
+	if !g.reusesRows() {
+		return g.SetOwner(ctx, s.ID, user)
+	}
+	cur, err := g.GetServer(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	switch cur.OwnerID {
+	case user:
+		return nil
+	case s.OwnerID:
+		return g.SetOwner(ctx, s.ID, user)
+	}
+	return fmt.Errorf("server %s: owner %q, read as %q: %w", s.ID, cur.OwnerID, s.OwnerID, ErrOwnerChanged)
+}
+
+// SetDomain sets the domain of the server's addresses; a RowReader's from
+// the run's row and address list (ListIPs, kept for the steps after).
 func (g dedicatedGate) SetDomain(ctx context.Context, id, domain string) error {
-	return g.r.write(ctx, "SetDomain", func(ctx context.Context) error { return g.b.SetDomain(ctx, id, domain) })
+	call := func(ctx context.Context) error { return g.b.SetDomain(ctx, id, domain) }
+	if rr, ok := g.b.(RowReader); ok {
+		ips, err := g.ListIPs(ctx, id)
+		if err != nil {
+			return err
+		}
+		s, err := g.Server(ctx, id)
+		if err != nil {
+			return err
+		}
+		call = func(ctx context.Context) error { return rr.SetDomainOf(ctx, s, ips, domain) }
+	}
+	return g.writeServerIPs(ctx, "SetDomain", id, func(s *Server) { s.Hostname = domain },
+		func(l []ServerIP) ([]ServerIP, bool) {
+			for i := range l {
+				l[i].Domain = domain
+			}
+			return l, true
+		}, call)
 }
 
 func (g dedicatedGate) SetNotes(ctx context.Context, id, notes string) error {
-	return g.r.write(ctx, "SetNotes", func(ctx context.Context) error { return g.b.SetNotes(ctx, id, notes) })
+	return g.writeServer(ctx, "SetNotes", id, func(*Server) {},
+		func(ctx context.Context) error { return g.b.SetNotes(ctx, id, notes) })
 }
 
 func (g dedicatedGate) Enable(ctx context.Context, id string) error {
-	return g.r.write(ctx, "Enable", func(ctx context.Context) error { return g.b.Enable(ctx, id) })
+	return g.writeServer(ctx, "Enable", id, func(s *Server) { s.Disabled = false },
+		func(ctx context.Context) error { return g.b.Enable(ctx, id) })
 }
 
 func (g dedicatedGate) Disable(ctx context.Context, id string) error {
-	return g.r.write(ctx, "Disable", func(ctx context.Context) error { return g.b.Disable(ctx, id) })
+	return g.writeServer(ctx, "Disable", id, func(s *Server) { s.Disabled = true },
+		func(ctx context.Context) error { return g.b.Disable(ctx, id) })
 }
 
 func (g dedicatedGate) PowerOn(ctx context.Context, id string) error {
-	return g.r.write(ctx, "PowerOn", func(ctx context.Context) error { return g.b.PowerOn(ctx, id) })
+	return g.writeServer(ctx, "PowerOn", id, nil, func(ctx context.Context) error { return g.b.PowerOn(ctx, id) })
 }
 
 func (g dedicatedGate) SetPorts(ctx context.Context, id string, on bool) error {
-	return g.r.write(ctx, "SetPorts", func(ctx context.Context) error { return g.b.SetPorts(ctx, id, on) })
+	return g.writeServer(ctx, "SetPorts", id, func(*Server) {},
+		func(ctx context.Context) error { return g.b.SetPorts(ctx, id, on) })
 }
 
 func (g dedicatedGate) Install(ctx context.Context, id string, spec InstallSpec) error {
-	return g.r.write(ctx, "Install", func(ctx context.Context) error { return g.b.Install(ctx, id, spec) })
+	return g.writeServer(ctx, "Install", id, nil, func(ctx context.Context) error { return g.b.Install(ctx, id, spec) })
 }
 
+// InstallStatus reads the install state from the panel. A RowReader's is
+// read from a fresh GetServer (kept as the run's row) unless someone
+// listens to the install progress, which only InstallStatus reports.
 func (g dedicatedGate) InstallStatus(ctx context.Context, id string) (InstallStatus, error) {
+	if rr, ok := g.b.(RowReader); ok && !g.r.e.listening() {
+		s, err := g.GetServer(ctx, id)
+		if err != nil {
+			return InstallStatus{}, err
+		}
+		return rr.InstallStatusOf(s), nil
+	}
 	return readValue(ctx, g.r, "InstallStatus", func(ctx context.Context) (InstallStatus, error) { return g.b.InstallStatus(ctx, id) })
 }
 
+// installState is InstallStatus from the run's row of the server when the
+// backend is a RowReader and the run has one, else InstallStatus.
+func (g dedicatedGate) installState(ctx context.Context, id string) (InstallStatus, error) {
+	if rr, ok := g.b.(RowReader); ok {
+		if s, ok := g.r.rows.get(id); ok {
+			return rr.InstallStatusOf(s), nil
+		}
+	}
+	return g.InstallStatus(ctx, id)
+}
+
+// ListIPs lists the server's addresses; a RowReader's from the run's
+// address list of the server when it has one (rows.go), else from the
+// run's row of the server (Server) and one list of the addresses.
 func (g dedicatedGate) ListIPs(ctx context.Context, id string) ([]ServerIP, error) {
+	if g.reusesRows() {
+		if l, ok := g.r.rows.getIPs(id); ok {
+			return l, nil
+		}
+	}
+	return g.listIPs(ctx, id)
+}
+
+// listIPsFresh is ListIPs that reads the addresses from the panel.
+func (g dedicatedGate) listIPsFresh(ctx context.Context, id string) ([]ServerIP, error) {
+	return g.listIPs(ctx, id)
+}
+
+func (g dedicatedGate) listIPs(ctx context.Context, id string) ([]ServerIP, error) {
+	if rr, ok := g.b.(RowReader); ok {
+		s, err := g.Server(ctx, id)
+		if err == nil && s.IP == "" {
+			s, err = g.GetServer(ctx, id) // main address unknown since a change
+		}
+		if err != nil {
+			return nil, err
+		}
+		l, err := readValue(ctx, g.r, "ListIPs", func(ctx context.Context) ([]ServerIP, error) { return rr.ListIPsOf(ctx, s) })
+		if err == nil {
+			g.r.rows.keepIPs(id, l)
+		}
+		return l, err
+	}
 	return readValue(ctx, g.r, "ListIPs", func(ctx context.Context) ([]ServerIP, error) { return g.b.ListIPs(ctx, id) })
 }
 
+// AddIP and RemoveIP leave the server's row without its main address
+// (IP ""): the panel may choose another one, and the next ListIPs reads
+// the row again.
 func (g dedicatedGate) AddIP(ctx context.Context, id, family, group, ip, domain string) (ServerIP, error) {
-	return writeValue(ctx, g.r, "AddIP", func(ctx context.Context) (ServerIP, error) { return g.b.AddIP(ctx, id, family, group, ip, domain) })
+	var got ServerIP
+	err := g.writeServerIPs(ctx, "AddIP", id, func(s *Server) { s.IP = "" },
+		func(l []ServerIP) ([]ServerIP, bool) { return ipAdded(l, got) },
+		func(ctx context.Context) error {
+			var err error
+			got, err = g.b.AddIP(ctx, id, family, group, ip, domain)
+			return err
+		})
+	return got, err
 }
 
 func (g dedicatedGate) RemoveIP(ctx context.Context, id, ipID string) error {
-	return g.r.write(ctx, "RemoveIP", func(ctx context.Context) error { return g.b.RemoveIP(ctx, id, ipID) })
+	return g.writeServerIPs(ctx, "RemoveIP", id, func(s *Server) { s.IP = "" },
+		func(l []ServerIP) ([]ServerIP, bool) { return ipRemoved(l, ipID) },
+		func(ctx context.Context) error { return g.b.RemoveIP(ctx, id, ipID) })
 }
 
 func (g dedicatedGate) FindUser(ctx context.Context, name string) (string, bool, error) {

@@ -59,6 +59,13 @@ type run struct {
 	// progress is the percentage the running wait's check last reported
 	// (-1: none); it shapes the wait's schedule.
 	progress int
+
+	// rows are the server rows this run read last (rows.go).
+	rows rowMemo
+
+	// started names the wait (awaitPower, awaitInstall) whose operation
+	// this run has just started on a RowReader's panel (see await).
+	started string
 }
 
 // leaseReleaseTimeout bounds the release of a lease after the run's own
@@ -306,6 +313,15 @@ func (r *run) attempt(ctx context.Context, s *stepDef) (step, error) {
 	pause := r.e.cfg.PollInterval
 	for attempt := 0; ; attempt++ {
 		next, err := s.fn(ctx, r, r.st)
+		// A whole server list read by the step is not kept past it: only
+		// the row of the operation's server is.
+		r.rows.settle(r.st.serverID())
+		if err != nil {
+			// What the failed step read or wrote is in doubt: its retry
+			// and the steps after it read the panel again.
+			r.rows.reset()
+			r.started = ""
+		}
 		if err == nil || ctx.Err() != nil || !classify(err).retried() || attempt >= r.e.cfg.StepRetries {
 			return next, err
 		}

@@ -163,14 +163,30 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 	poll := check
 	r.progress = -1
 	// The wait's end lies between the last poll that saw it running and the
-	// one that saw it done: its midpoint is what the wait lasted.
+	// one that saw it done: its midpoint is what the wait lasted. A wait
+	// resumed after a crash and done at its first poll (no poll of this run
+	// saw it running) teaches nothing: its end may lie anywhere since it
+	// began, and taking the midpoint taught lengths as long as the outage.
 	var running, doneAt time.Duration
+	sawRunning := false
+	module := r.st.common().Module
+	started := r.started == what
+	r.started = ""
 	if since.IsZero() {
 		// A wait that is over at its first poll records nothing; one that
 		// goes on records when it began before it pauses (and the loop
 		// starts from that first answer, not a second request).
 		start := r.now()
-		done, err := check(ctx)
+		var done bool
+		var err error
+		if !started || r.e.expect.get(module+"/"+what) <= 0 {
+			done, err = check(ctx)
+		}
+		// else this run has just started what the wait waits for (the
+		// power-on, the install) on a panel where a look at one server
+		// reads the whole server list, and the waits of its kind have
+		// lasted a while: the first look could only see it running, so
+		// the wait begins with its first pause instead.
 		if err == nil && done {
 			return nil
 		}
@@ -187,7 +203,6 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 			return check(ctx)
 		}
 	}
-	module := r.st.common().Module
 	_, err := wait.Until(ctx, wait.Options{
 		What:         what,
 		Clock:        r.e.clock,
@@ -204,12 +219,12 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 			if done {
 				doneAt = at
 			} else {
-				running = at
+				running, sawRunning = at, true
 			}
 		}
 		return struct{}{}, done, err
 	})
-	if err == nil && doneAt > 0 {
+	if err == nil && doneAt > 0 && sawRunning {
 		r.e.expect.learn(module+"/"+what, (running+doneAt)/2)
 	}
 	var we *wait.Error

@@ -17,6 +17,36 @@
 //     passwd and confirm: the COREmanager convention, since no public
 //     source names DCImanager 5's password-change function; an assumption,
 //     recorded in the dcimanager5 wire ledger under user.edit).
+//
+// Reads. DCImanager 5 has no call that reads one server: GetServer reads
+// the whole list (func=server). The rules that keep an order's reads of
+// it few:
+//   - every GetServer and ListServers answer comes from a list request
+//     that started after the caller asked (the lister joins concurrent
+//     callers into one request, never into one already running), so a
+//     read after this adapter's write sees the write;
+//   - the Backend is a provision.RowReader: the engine's run keeps the
+//     row it read last (after its last write to the server, in its memory
+//     only; see the provision package's gate) and hands it to ListIPsOf
+//     (one iplist request, Main from the row's ip), SetDomainOf
+//     (iplist.edit per address of the run's list, no iplist), DescribeRow
+//     (the edit form and the connections, no list) and InstallStatusOf
+//     (the row's install flags). Without event subscribers the engine polls an
+//     install with GetServer and InstallStatusOf; the progress hint
+//     (InstallStatus: func=server clickstat=title) is asked only while
+//     someone listens;
+//   - the per-server calls are the narrower ones where the panel has them:
+//     the edit form (server.edit: owner, name, mac, notes, type,
+//     disabled), iplist elid=N, server.connection elid=N;
+//   - an owner change decided from a kept row is conditional
+//     (provision.OwnerSwapper): SwapOwner checks the owner field of the
+//     edit form that the read-modify-write reads anyway, and writes
+//     nothing when it is not the owner the row showed
+//     (provision.ErrOwnerChanged: the step reads the list again). A fresh
+//     form read before an owner write is as safe as a list read;
+//   - FindUser reads the whole user list (func=user): no public source
+//     shows a narrower user look-up in DCImanager 5, and user names are
+//     not cached (a customer's user may be created or removed by staff).
 package dci5
 
 import (
@@ -45,6 +75,8 @@ type Backend struct {
 var (
 	_ provision.DedicatedBackend  = (*Backend)(nil)
 	_ provision.ServerDescriber   = (*Backend)(nil)
+	_ provision.RowReader         = (*Backend)(nil)
+	_ provision.OwnerSwapper      = (*Backend)(nil)
 	_ provision.OSTemplateChecker = (*Backend)(nil)
 	_ provision.SwitchPortReader  = (*Backend)(nil)
 )
@@ -121,11 +153,23 @@ func (b *Backend) DescribeServer(ctx context.Context, id string) (provision.Serv
 	if err != nil {
 		return s, err
 	}
-	n, _ := parseID("server", id)
-	if f, err := b.c.Servers.Form(ctx, n); err == nil {
-		s.MAC = f.MAC
-	} else {
+	return b.DescribeRow(ctx, s)
+}
+
+// DescribeRow is DescribeServer from row s (a row the caller holds): the
+// MAC (edit form, unless s has it), the switch port and the IPMI address
+// (connections), without reading the list.
+func (b *Backend) DescribeRow(ctx context.Context, s provision.Server) (provision.Server, error) {
+	n, err := parseID("server", s.ID)
+	if err != nil {
 		return s, err
+	}
+	if s.MAC == "" { // a row from SwapOwner has it
+		if f, err := b.c.Servers.Form(ctx, n); err == nil {
+			s.MAC = f.MAC
+		} else {
+			return s, err
+		}
 	}
 	sum, err := b.c.Connections.Summary(ctx, n)
 	if err != nil {
@@ -154,6 +198,55 @@ func (b *Backend) SetOwner(ctx context.Context, serverID, userID string) error {
 	return b.c.Servers.SetOwner(ctx, n, u)
 }
 
+// SwapOwner sets the owner of server s.ID to userID ("" clears it) if
+// the owner field of its edit form, which the owner change reads anyway
+// (read-modify-write), is s.OwnerID ("" none): the condition costs no
+// request. An owner already userID writes nothing; any other owner writes
+// nothing and returns an error matching provision.ErrOwnerChanged. An
+// OwnerID that is not a numeric id (a list showing owner names) only asks
+// for some owner. It returns s with the owner set and the form's MAC, so
+// DescribeRow need not read the form again.
+func (b *Backend) SwapOwner(ctx context.Context, s provision.Server, userID string) (provision.Server, error) {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return s, err
+	}
+	var to int64
+	if userID != "" {
+		if to, err = parseID("user", userID); err != nil {
+			return s, err
+		}
+	}
+	match := func(o int64) bool { return o == 0 }
+	if from := s.OwnerID; from != "" {
+		if id, err := strconv.ParseInt(from, 10, 64); err == nil {
+			match = func(o int64) bool { return o == id }
+		} else {
+			match = func(o int64) bool { return o != 0 }
+		}
+	}
+	var mac string
+	_, err = b.c.Servers.Update(ctx, n, dcimanager5.ServerUpdate{Owner: &to, Check: func(f *dcimanager5.ServerForm) error {
+		mac = f.MAC
+		switch {
+		case f.Owner == to:
+			return errSameOwner
+		case match(f.Owner):
+			return nil
+		}
+		return fmt.Errorf("dci5: server %d: owner %d, read as %q: %w", n, f.Owner, s.OwnerID, provision.ErrOwnerChanged)
+	}})
+	if err != nil && !errors.Is(err, errSameOwner) {
+		return s, err
+	}
+	s.OwnerID, s.MAC = userID, mac
+	return s, nil
+}
+
+// errSameOwner stops SwapOwner's update: the owner already is the one
+// asked for.
+var errSameOwner = errors.New("dci5: owner unchanged")
+
 // SetDomain sets the domain of every address of the server.
 func (b *Backend) SetDomain(ctx context.Context, serverID, domain string) error {
 	n, err := parseID("server", serverID)
@@ -161,6 +254,28 @@ func (b *Backend) SetDomain(ctx context.Context, serverID, domain string) error 
 		return err
 	}
 	return b.c.IPs.SetAllDomains(ctx, n, domain)
+}
+
+// SetDomainOf is SetDomain over the addresses ips the caller listed
+// (ListIPsOf): iplist.edit for each whose domain differs.
+func (b *Backend) SetDomainOf(ctx context.Context, s provision.Server, ips []provision.ServerIP, domain string) error {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ips {
+		if x.Domain == domain {
+			continue
+		}
+		id, err := parseID("ip", x.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.c.IPs.SetDomain(ctx, n, id, domain); err != nil {
+			return fmt.Errorf("dci5: set domain of %s: %w", x.IP, err)
+		}
+	}
+	return nil
 }
 
 // SetNotes writes the server's notes.
@@ -249,14 +364,22 @@ func (b *Backend) InstallStatus(ctx context.Context, serverID string) (provision
 	if err != nil {
 		return provision.InstallStatus{}, err
 	}
-	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
-	switch {
-	case st.Failed:
-		st.Message = "DCImanager reports operation_failed"
-	case st.Running && herr == nil:
+	st := b.InstallStatusOf(s)
+	if st.Running && herr == nil {
 		st.Percent, st.Message = hint.Percent, hint.Text
 	}
 	return st, nil
+}
+
+// InstallStatusOf is the install state of list row s: its
+// install_in_progress and operation_failed flags, without the progress
+// hint (Percent -1).
+func (b *Backend) InstallStatusOf(s provision.Server) provision.InstallStatus {
+	st := provision.InstallStatus{Running: s.Installing, Failed: s.InstallFailed, Percent: -1}
+	if st.Failed {
+		st.Message = "DCImanager reports operation_failed"
+	}
+	return st
 }
 
 // ListIPs lists the server's addresses; Main marks the list's main IP.
@@ -265,7 +388,16 @@ func (b *Backend) ListIPs(ctx context.Context, serverID string) ([]provision.Ser
 	if err != nil {
 		return nil, err
 	}
-	n, _ := parseID("server", serverID)
+	return b.ListIPsOf(ctx, s)
+}
+
+// ListIPsOf is ListIPs with the main IP from row s (a list row the caller
+// holds): one iplist request.
+func (b *Backend) ListIPsOf(ctx context.Context, s provision.Server) ([]provision.ServerIP, error) {
+	n, err := parseID("server", s.ID)
+	if err != nil {
+		return nil, err
+	}
 	ips, err := b.c.IPs.List(ctx, n)
 	if err != nil {
 		return nil, err

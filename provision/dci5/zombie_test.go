@@ -143,6 +143,20 @@ func (b zDC) SetOwner(ctx context.Context, id, user string) error {
 	return b.Backend.SetOwner(ctx, id, user)
 }
 
+// SwapOwner is the engine's owner write on this backend (an
+// OwnerSwapper): it is the "SetOwner" target too.
+func (b zDC) SwapOwner(ctx context.Context, s provision.Server, user string) (provision.Server, error) {
+	b.p.at(ctx, "SetOwner")
+	return b.Backend.SwapOwner(ctx, s, user)
+}
+
+// SetDomainOf is the engine's domain write on this backend (a
+// RowReader): it is the "SetDomain" target too.
+func (b zDC) SetDomainOf(ctx context.Context, s provision.Server, ips []provision.ServerIP, domain string) error {
+	b.p.at(ctx, "SetDomain")
+	return b.Backend.SetDomainOf(ctx, s, ips, domain)
+}
+
 func (b zDC) SetDomain(ctx context.Context, id, domain string) error {
 	b.p.at(ctx, "SetDomain")
 	return b.Backend.SetDomain(ctx, id, domain)
