@@ -182,6 +182,13 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		poll = func(ctx context.Context) (bool, error) {
 			if first {
 				first = false
+				// The progress of that answer was read before the
+				// checkpoint, at the wait's start: reported with the time
+				// since, after a slow checkpoint, it would make the wait
+				// look far longer than it is (1 % after a 600 ms
+				// checkpoint is a 60 s install) and the schedule would
+				// pause for most of that. The next poll reads it afresh.
+				r.progress = -1
 				return done, err
 			}
 			return check(ctx)
