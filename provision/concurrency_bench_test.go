@@ -45,7 +45,7 @@ func BenchmarkConcurrentOrders(b *testing.B) {
 			}
 			return s
 		}},
-		{"postgres", openBenchPostgres},
+		{"postgres", func(b *testing.B) provision.Store { return openBenchPostgres(b) }},
 	}
 	sizes := []int{1, 8, 64, 256, 1000}
 	if testing.Short() {
@@ -105,7 +105,7 @@ var benchPG struct {
 
 // openBenchPostgres opens a Store in a fresh schema of
 // $ISPKIT_TEST_POSTGRES, or skips.
-func openBenchPostgres(b *testing.B) provision.Store {
+func openBenchPostgres(b testing.TB) provision.Store {
 	dsn := os.Getenv("ISPKIT_TEST_POSTGRES")
 	if dsn == "" {
 		b.Skip("ISPKIT_TEST_POSTGRES is not set")

@@ -171,6 +171,9 @@ type Engine struct {
 	subs   map[int]func(Event)
 	subSeq int
 
+	pickMu  sync.Mutex
+	pickers map[string]*picker // by module (pick.go)
+
 	waitMu  sync.Mutex
 	waiters map[string][]chan struct{}
 	causes  map[string]error
