@@ -417,7 +417,7 @@ func (r *run) openServer(ctx context.Context, d *DedicatedState) (target, Server
 
 // serviceTarget is the module of an opened service.
 func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return target{}, nil, err
 	}

@@ -170,7 +170,7 @@ func openLicense(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 // licenseFollow suspends, resumes or closes the service's license, if it
 // has one, and goes on to the operation's start.
 func licenseFollow(ctx context.Context, r *run, call func(LicenseBackend) func(context.Context, string) error) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}

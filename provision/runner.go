@@ -55,6 +55,7 @@ type run struct {
 
 	// caches, loaded lazily
 	tariff *billing.Tariff
+	svc    *Service // see service
 
 	// progress is the percentage the running wait's check last reported
 	// (-1: none); it shapes the wait's schedule.
@@ -148,7 +149,7 @@ func (r *run) load(ctx context.Context) error {
 		return nil
 	}
 	if p == nil {
-		svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+		svc, err := r.service(ctx)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			p, st = products[0], products[0].newState()
