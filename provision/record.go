@@ -44,6 +44,7 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 			}
 			return nil, err
 		}
+		r.effects++
 		if r.stopRun != nil {
 			// A run records on the service only while it holds the lease
 			// (the write itself is finished once started).

@@ -53,6 +53,10 @@ type run struct {
 	// afterSave runs after updateService stored the service.
 	afterSave []func()
 
+	// effects counts the run's writes through the gates, its saves and
+	// its updates of the service (see stepDef.quiet).
+	effects int
+
 	// caches, loaded lazily
 	tariff *billing.Tariff
 	svc    *Service // see service
@@ -194,6 +198,7 @@ func (r *run) save(ctx context.Context) error {
 		}
 	}
 	r.op.Worker, r.op.Attempts = r.worker, r.token
+	r.effects++
 	for i := 0; ; i++ {
 		err := r.e.store.UpdateOperation(ctx, r.op)
 		if err == nil {
@@ -253,6 +258,7 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.e.emit(r.event(EventStepStarted, name))
 		r.log.LogAttrs(ctx, slog.LevelDebug, "step started", slog.String("step", name), slog.String("server", r.st.serverID()))
+		effects := r.effects
 		next, err := r.attempt(ctx, def)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -260,6 +266,7 @@ func (r *run) loop(ctx context.Context) error {
 		if err == nil && def != failStep && !r.g.allows(def, next) {
 			err = &transitionError{from: def.name, to: next}
 		}
+		record := true
 		switch {
 		case err != nil:
 			r.log.LogAttrs(ctx, slog.LevelWarn, "step failed", slog.String("step", name), slog.String("server", r.st.serverID()), slog.Any("error", err))
@@ -268,10 +275,19 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		case next == stepFail:
 			next = r.routeFail(def)
+		case next == stepDone:
+			// finish records the end at once, with this transition.
+			record = false
+		case def.quiet && r.effects == effects && next != def.name:
+			// Only read: the next recorded transition carries this one
+			// (stepDef.quiet).
+			record = false
 		}
 		r.op.Step = next.name
-		if err := r.save(ctx); err != nil {
-			return err
+		if record {
+			if err := r.save(ctx); err != nil {
+				return err
+			}
 		}
 		r.e.emit(r.event(EventStepFinished, name))
 	}
