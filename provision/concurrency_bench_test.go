@@ -135,6 +135,7 @@ func openBenchPostgres(b testing.TB) provision.Store {
 	cfg.RuntimeParams["search_path"] = schema
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(64)
+	db.SetMaxIdleConns(64)
 	b.Cleanup(func() { db.Close() })
 	s, err := sqlstore.New(db, sqlstore.Postgres)
 	if err != nil {
