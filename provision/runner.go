@@ -53,8 +53,8 @@ type run struct {
 	// afterSave runs after updateService stored the service.
 	afterSave []func()
 
-	// effects counts the run's writes through the gates, its saves and
-	// its updates of the service (see stepDef.quiet).
+	// effects counts the run's writes through the gates and its updates
+	// of the service (see stepDef.quiet).
 	effects int
 
 	// caches, loaded lazily
@@ -198,7 +198,6 @@ func (r *run) save(ctx context.Context) error {
 		}
 	}
 	r.op.Worker, r.op.Attempts = r.worker, r.token
-	r.effects++
 	for i := 0; ; i++ {
 		err := r.e.store.UpdateOperation(ctx, r.op)
 		if err == nil {
