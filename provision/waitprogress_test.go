@@ -78,3 +78,48 @@ func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
 		assert.LessOrEqual(t, lag, time.Second, "the install's end is noticed late by %v", lag)
 	})
 }
+
+// TestWaitProgressOfSlowPoll: a poll whose answer comes back late (the
+// panel read 1 % of a 10 s install at 100 ms, the answer took 3 s more to
+// arrive, as on an engine with a thousand orders and two CPUs) must not
+// make the wait expect a 310 s install and sleep through its end: the
+// progress is restated as of the answer's arrival, and the end of the
+// install is noticed within max(1 s, 2 %). Time is the synctest bubble's.
+func TestWaitProgressOfSlowPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := newEnv(t, 1)
+		v.dc.PowerDelay, v.dc.InstallDelay = 0, 10*time.Second
+		var mu sync.Mutex
+		var installed, seen time.Time
+		slowed := false
+		v.dc.AfterCall = func(method, _ string) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case method == "Install":
+				installed = time.Now()
+			case method == "InstallStatus" && !slowed && !installed.IsZero() && time.Since(installed) >= 100*time.Millisecond:
+				slowed = true
+				time.Sleep(3 * time.Second)
+			}
+		}
+		e := v.engine("w", func(c *provision.Config) {
+			c.PollInterval, c.InstallTimeout, c.PowerTimeout, c.LeaseDuration = 10*time.Millisecond, time.Hour, time.Hour, time.Minute
+		})
+		e.Subscribe(func(ev provision.Event) {
+			if ev.Type == provision.EventStepFinished && ev.Step == "wait_install" {
+				mu.Lock()
+				seen = time.Now()
+				mu.Unlock()
+			}
+		})
+		op, err := e.Open(t.Context(), openReq("1", tariffDedic))
+		require.NoError(t, err)
+		require.Equal(t, provision.StateDone, op.State)
+		mu.Lock()
+		defer mu.Unlock()
+		require.True(t, slowed)
+		lag := seen.Sub(installed.Add(10 * time.Second))
+		assert.LessOrEqual(t, lag, time.Second, "the install's end is noticed late by %v", lag)
+	})
+}
