@@ -18,11 +18,15 @@ import (
 // *ArgumentError, billing's typed errors, ErrServiceState, ErrBusy,
 // ErrUnsupported, ErrNoBackend or ErrNotFound (no such service).
 func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
-	op, _, err := e.prepare(ctx, req, false)
+	op, created, err := e.prepare(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
-	e.wake()
+	if created {
+		e.submitted()
+	} else {
+		e.search() // an existing operation: maybe unclaimed, maybe not
+	}
 	return op, nil
 }
 
@@ -49,7 +53,7 @@ func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 	if !created {
 		// An existing operation (idempotent resubmission) that someone
 		// else runs or will run: wait for it.
-		e.wake()
+		e.search()
 		return e.Wait(ctx, op.ID)
 	}
 	select {
