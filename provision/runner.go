@@ -18,7 +18,8 @@ import (
 // gives it the graph (steps, their successors and phases), the state and
 // the failure policy; the runner runs each step, retries it in place when
 // the class of its error allows, checks the transition against the graph,
-// records the step's result before the next one starts, and applies the
+// records the step's result before the next one starts (a quiet step that
+// only read is carried by the next record: stepDef.quiet), and applies the
 // policy when a step fails.
 
 // run is one execution of an operation by this engine.
