@@ -103,7 +103,7 @@ func (r *run) colocationBackend(svc *Service) (DedicatedBackend, string) {
 // colocationPanelStart sends a Suspend or Unsuspend to the panel when the
 // server is in DCImanager, else to the department.
 func colocationPanelStart(ctx context.Context, r *run, st *ColocationState) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}
@@ -116,7 +116,7 @@ func colocationPanelStart(ctx context.Context, r *run, st *ColocationState) (ste
 
 // colocationPorts switches the server's ports and records the status.
 func colocationPorts(ctx context.Context, r *run, _ *ColocationState) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}

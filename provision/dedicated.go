@@ -101,9 +101,9 @@ func dedicatedProduct() *product {
 	open := newGraph(k, OpOpen, openPolicy,
 		stepDef{name: dStart, phase: PhasePrepare, fn: on(openStart), next: goesTo(dCheck, stepDone),
 			doc: "service Ordered → Processing (an Active one is done)"},
-		stepDef{name: dCheck, phase: PhasePrepare, fn: on(openCheck), next: goesTo(dUser),
+		stepDef{name: dCheck, quiet: true, phase: PhasePrepare, fn: on(openCheck), next: goesTo(dUser),
 			doc: "the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses"},
-		stepDef{name: dUser, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
+		stepDef{name: dUser, quiet: true, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
 			doc: "find the customer's panel user, else create it"},
 		stepDef{name: dPick, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
 			doc: "reserve the first available server not tried; none: next module, manual task or fail"},
@@ -113,19 +113,19 @@ func dedicatedProduct() *product {
 			doc: "the server's domain (hostname)"},
 		stepDef{name: dIPSwap, phase: PhaseServer, fn: on(openIPSwap), next: goesTo(dIPSwap, dExtraIPs),
 			doc: "swap the parking address for a public one (four checkpoints)"},
-		stepDef{name: dExtraIPs, phase: PhaseServer, fn: on(openExtraIPs), next: goesTo(dExtraIPs, dPortsOn),
+		stepDef{name: dExtraIPs, quiet: true, phase: PhaseServer, fn: on(openExtraIPs), next: goesTo(dExtraIPs, dPortsOn),
 			doc: "the ordered additional addresses, one checkpoint each"},
 		stepDef{name: dPortsOn, phase: PhaseServer, fn: on(openPortsOn), next: goesTo(dPowerOn),
 			doc: "switch ports on"},
 		stepDef{name: dPowerOn, phase: PhaseServer, fn: on(openPowerOn), next: goesTo(dWaitPower),
 			doc: "power on"},
-		stepDef{name: dWaitPower, phase: PhaseServer, fn: on(openWaitPower), next: goesTo(dInstall),
+		stepDef{name: dWaitPower, quiet: true, phase: PhaseServer, fn: on(openWaitPower), next: goesTo(dInstall),
 			doc: "wait for power (PowerTimeout, durable)"},
 		stepDef{name: dInstall, phase: PhaseServer, fn: on(openInstall), next: goesTo(dWaitInstall),
 			doc: "start the OS install unless one runs"},
-		stepDef{name: dWaitInstall, phase: PhaseServer, fn: on(openWaitInstall), next: goesTo(dReachable, dTransfer),
+		stepDef{name: dWaitInstall, quiet: true, phase: PhaseServer, fn: on(openWaitInstall), next: goesTo(dReachable, dTransfer),
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
-		stepDef{name: dReachable, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
+		stepDef{name: dReachable, quiet: true, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
 			doc: "Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either"},
 		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dLicense),
 			doc: "the customer's user becomes the owner"},
@@ -156,7 +156,7 @@ func dedicatedProduct() *product {
 
 	close := newGraph(k, OpClose, failing,
 		licenseFollowStep(lClose, "the service's license closed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.CloseLicense }),
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(closeStart), next: goesTo(cDisable, cFinish, stepDone),
+		stepDef{name: dStart, quiet: true, phase: PhasePrepare, fn: on(closeStart), next: goesTo(cDisable, cFinish, stepDone),
 			doc: "nothing to do when Deleted; no server: only the record"},
 		stepDef{name: cDisable, phase: PhaseServer, fn: on(closeDisable), next: goesTo(cIPs), doc: "server disabled"},
 		stepDef{name: cIPs, phase: PhaseServer, fn: on(closeIPs), next: goesTo(cParking),
@@ -172,10 +172,10 @@ func dedicatedProduct() *product {
 	)
 	suspend := newGraph(k, OpSuspend, failing,
 		licenseFollowStep(lSuspend, "the service's license suspended (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.SuspendLicense }),
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
+		stepDef{name: dStart, quiet: true, phase: PhasePrepare, fn: on(suspendStart), next: goesTo(sPortsOff), doc: "—"},
 		stepDef{name: sPortsOff, phase: PhaseServer, fn: on(suspendPortsOff), next: goesTo(sPortsOffWait),
 			doc: "switch ports off (the server keeps running)"},
-		stepDef{name: sPortsOffWait, phase: PhaseServer, fn: on(suspendPortsOffWait), next: goesTo(sBlock),
+		stepDef{name: sPortsOffWait, quiet: true, phase: PhaseServer, fn: on(suspendPortsOffWait), next: goesTo(sBlock),
 			doc: "until every switch port reads off (SwitchPortReader; PowerTimeout, durable)"},
 		stepDef{name: sBlock, phase: PhaseServer, fn: on(suspendBlock), next: goesTo(sSuspended),
 			doc: "server blocked (disabled) when the module has BlockOnSuspend"},
@@ -184,12 +184,12 @@ func dedicatedProduct() *product {
 	)
 	unsuspend := newGraph(k, OpUnsuspend, failing,
 		licenseFollowStep(lResume, "the service's license resumed (none: skipped)", func(l LicenseBackend) func(context.Context, string) error { return l.ResumeLicense }),
-		stepDef{name: dStart, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sUnblock), doc: "—"},
+		stepDef{name: dStart, quiet: true, phase: PhasePrepare, fn: on(unsuspendStart), next: goesTo(sUnblock), doc: "—"},
 		stepDef{name: sUnblock, phase: PhaseServer, fn: on(unsuspendUnblock), next: goesTo(sPortsOn),
 			doc: "server enabled (unblocked)"},
 		stepDef{name: sPortsOn, phase: PhaseServer, fn: on(unsuspendPortsOn), next: goesTo(sPortsOnWait),
 			doc: "switch ports on"},
-		stepDef{name: sPortsOnWait, phase: PhaseServer, fn: on(unsuspendPortsOnWait), next: goesTo(sActive),
+		stepDef{name: sPortsOnWait, quiet: true, phase: PhaseServer, fn: on(unsuspendPortsOnWait), next: goesTo(sActive),
 			doc: "until every switch port reads on (SwitchPortReader; PowerTimeout, durable)"},
 		stepDef{name: sActive, phase: PhaseRecord, fn: on(unsuspendRecord), next: goesTo(stepDone),
 			doc: "service Active"},
@@ -417,7 +417,7 @@ func (r *run) openServer(ctx context.Context, d *DedicatedState) (target, Server
 
 // serviceTarget is the module of an opened service.
 func (r *run) serviceTarget(ctx context.Context) (target, *Service, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return target{}, nil, err
 	}

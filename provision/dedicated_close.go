@@ -14,7 +14,7 @@ import (
 // disabled; the next Open enables it.
 
 func closeStart(ctx context.Context, r *run, d *DedicatedState) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}

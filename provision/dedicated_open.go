@@ -115,45 +115,33 @@ func openPick(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	if err != nil {
 		return step{}, err
 	}
-	res, err := r.e.store.Reservations(ctx, tg.mod.Name)
-	if err != nil {
-		return step{}, err
-	}
-	reserved := map[string]bool{}
-	for _, rv := range res {
-		if rv.OperationID == r.op.ID && !slices.Contains(d.Tried, rv.ServerID) {
+	// The engine's orders of the module that pick now share one read of
+	// the reservations and the server list, and each gets its own
+	// candidate in the panel's order (pick.go).
+	req := &pickRequest{ctx: ctx, opID: r.op.ID, svcID: r.op.ServiceID, tried: d.Tried,
+		eligible: func(s Server) bool { return s.Available(t.ServerConfig) },
+		list:     tg.b.ListServers, reserve: r.e.store.Reserve}
+	for {
+		res := r.e.picker(tg.mod.Name).pick(req)
+		switch {
+		case res.err != nil:
+			return step{}, res.err
+		case res.again:
+			continue
+		case len(res.own) > 0:
 			// Reserved by this operation before a crash, not recorded yet.
-			if d.Server == "" {
-				d.Server = rv.ServerID
-				continue
+			d.Server = res.own[0].ServerID
+			for _, rv := range res.own[1:] {
+				if err := r.e.store.Unreserve(ctx, tg.mod.Name, rv.ServerID, r.op.ID); err != nil {
+					return step{}, err
+				}
 			}
-			if err := r.e.store.Unreserve(ctx, tg.mod.Name, rv.ServerID, r.op.ID); err != nil {
-				return step{}, err
-			}
-			continue
+			return dClaim, nil
+		case res.server != "":
+			d.Server = res.server
+			return dClaim, nil
 		}
-		reserved[rv.ServerID] = true
-	}
-	if d.Server != "" {
-		return dClaim, nil
-	}
-	servers, err := tg.b.ListServers(ctx)
-	if err != nil {
-		return step{}, err
-	}
-	for _, s := range servers {
-		if !s.Available(t.ServerConfig) || reserved[s.ID] || slices.Contains(d.Tried, s.ID) {
-			continue
-		}
-		err := r.e.store.Reserve(ctx, Reservation{Backend: tg.mod.Name, ServerID: s.ID, OperationID: r.op.ID, ServiceID: r.op.ServiceID, CreatedAt: r.now()})
-		if errors.Is(err, ErrReserved) {
-			continue
-		}
-		if err != nil {
-			return step{}, err
-		}
-		d.Server = s.ID
-		return dClaim, nil
+		break
 	}
 	// No server left in this module: the next module, else give up.
 	mods := r.e.modulesFor(t, r.prod)

@@ -247,7 +247,12 @@
 // allows, refuses a transition the graph does not declare (the operation
 // fails), records the step's result — the state in Operation.Data and the
 // next step in Operation.Step — through a version-checked
-// Store.UpdateOperation, and emits [EventStepFinished]. Steps read the
+// Store.UpdateOperation, and emits [EventStepFinished]. A step declared
+// quiet (it reads the panel: the order check, a wait, the reachability
+// check) that made no write is not recorded on its own: the next record
+// carries it, and a crash in between resumes before it, where it reads
+// again; the transition to done is recorded with the operation's end.
+// Steps read the
 // panel before they act, so each is idempotent; a step with several
 // unsafe calls records a checkpoint after each, so at most one call can
 // be in doubt after a crash, and that call is resolved by re-reading the
@@ -309,7 +314,9 @@
 // owner: ASCII letters and digits, ≤ 16) or created; the first server with
 // Server.Available(tariff.ServerConfig) that is not reserved in the Store
 // and not tried by this operation is reserved (Store.Reserve is atomic;
-// ErrReserved → the next one); with no server left the next module by
+// ErrReserved → the next one) — the engine's orders of one module that
+// pick at the same time share one read of the reservations and of the
+// server list, and each gets its own server in the list's order; with no server left the next module by
 // sort order is tried, then a manual task when the module has
 // NewServerType, else the operation fails with [ErrNoServer] and the
 // service returns to Ordered (Pending). The admin becomes the owner, the

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ispkit/ispkit/billing"
@@ -166,10 +167,17 @@ type Engine struct {
 	log   *slog.Logger
 	slots chan struct{}
 	kick  chan struct{}
+	// Claim hints (worker.go): operations submitted here and not claimed
+	// yet, and whether work of unknown extent may wait.
+	hints     atomic.Int64
+	searching atomic.Bool
 
 	subMu  sync.RWMutex
 	subs   map[int]func(Event)
 	subSeq int
+
+	pickMu  sync.Mutex
+	pickers map[string]*picker // by module (pick.go)
 
 	waitMu  sync.Mutex
 	waiters map[string][]chan struct{}

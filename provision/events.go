@@ -13,7 +13,9 @@ type EventType string
 const (
 	// EventStepStarted: a step is about to run (Step names it).
 	EventStepStarted EventType = "step_started"
-	// EventStepFinished: a step finished and its result is recorded.
+	// EventStepFinished: a step finished. Its result is recorded, or, for
+	// a step that only read the panel, carried by the next record (the
+	// run resumes before it after a crash and reads again).
 	EventStepFinished EventType = "step_finished"
 	// EventInstallProgress: the OS install progressed (Percent, -1 when the
 	// panel does not report a percentage).

@@ -25,6 +25,7 @@ func (r *run) read(ctx context.Context, what string, call func(context.Context) 
 // context, which the lease watcher ends before the lease can end, so a
 // call cut short by it is abandoned before the next holder may act.
 func (r *run) write(ctx context.Context, what string, call func(context.Context) error) error {
+	r.effects++
 	if h := r.e.beforeWrite; h != nil {
 		h(r.op.ID, what)
 	}

@@ -121,6 +121,17 @@ type stepDef struct {
 	// onError, when set, overrides the graph's policy for the step's
 	// phase.
 	onError *policy
+	// quiet: the step usually only reads the panel. When a run of it made
+	// no effect (no write through the gates, no update of the service; the
+	// checkpoint of a wait's start is no effect) and it goes on to another
+	// step, its transition is not recorded on its own: the next recorded
+	// transition carries it. A crash in between resumes at the step (or
+	// before it), which reads again — a wait from its recorded start; the
+	// write that follows it is preceded by the record the step started
+	// from, and every step already resumes after a crash that hid its own
+	// write. A step that stores anything itself (Reserve, Unreserve) must
+	// not be quiet.
+	quiet bool
 }
 
 // action is what a failed step leads to.

@@ -354,7 +354,7 @@ func hostingActivate(ctx context.Context, r *run, h *HostingState) (step, error)
 
 // hostingService is the backend of an opened hosting service.
 func (r *run) hostingService(ctx context.Context) (hostingGate, *Service, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return hostingGate{}, nil, err
 	}
@@ -397,7 +397,7 @@ func hostingPassword(ctx context.Context, r *run, _ *HostingState) (step, error)
 }
 
 func hostingClose(ctx context.Context, r *run, _ *HostingState) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}

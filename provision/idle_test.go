@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,4 +97,42 @@ func mustOp(t *testing.T, v *env, id string) *provision.Operation {
 	op, err := v.store.GetOperation(context.Background(), id)
 	require.NoError(t, err)
 	return op
+}
+
+// TestBurstClaimsOncePerOrder: a burst of submits costs one claim per
+// order: a worker that claims a submitted order does not make another
+// claim to find out that nothing is left (on SQL stores a claim is a
+// write). One claim more is the look at start. Time is the synctest
+// bubble's fake time; the claim ticker (a minute) never fires.
+func TestBurstClaimsOncePerOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 64
+		v := newEnv(t, n)
+		v.dc.PowerDelay, v.dc.InstallDelay = 0, 0
+		cc := &claimCounter{Store: v.store}
+		e := v.engine("burst", func(c *provision.Config) {
+			c.Store, c.Workers, c.ClaimInterval = cc, 8, time.Minute
+			c.LeaseDuration, c.InstallTimeout, c.PowerTimeout = time.Hour, time.Hour, time.Hour
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = e.Run(ctx) })
+		synctest.Wait()
+		require.Equal(t, int64(1), cc.n.Load(), "the look at start")
+		ids := make([]string, n)
+		for i := range n {
+			op, err := e.Submit(ctx, openReq(fmt.Sprint(i+1), tariffDedic))
+			require.NoError(t, err)
+			ids[i] = op.ID
+		}
+		for _, id := range ids {
+			op, err := e.Wait(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, provision.StateDone, op.State)
+		}
+		assert.Equal(t, int64(n+1), cc.n.Load(), "claims")
+		cancel()
+		wg.Wait()
+		v.checkInvariants()
+	})
 }

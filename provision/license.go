@@ -77,14 +77,14 @@ var (
 // roll back a server the customer already owns; a refusal is a manual
 // task (the step decides).
 func licenseOpenStep() stepDef {
-	return stepDef{name: dLicense, phase: PhaseServer, fn: on(openLicense), next: goesTo(dActivate, dManual), onError: licPolicy,
+	return stepDef{name: dLicense, quiet: true, phase: PhaseServer, fn: on(openLicense), next: goesTo(dActivate, dManual), onError: licPolicy,
 		doc: "the tariff's ISPsystem license for the main address: found again, else ordered; recorded on the service (none: skipped)"}
 }
 
 // licenseFollowStep is the first step of Suspend, Unsuspend and Close: the
 // license follows the server, then the operation goes on to start.
 func licenseFollowStep(name step, doc string, call func(LicenseBackend) func(context.Context, string) error) stepDef {
-	return stepDef{name: name, phase: PhaseServer, next: goesTo(dStart), onError: licFailing, doc: doc,
+	return stepDef{name: name, quiet: true, phase: PhaseServer, next: goesTo(dStart), onError: licFailing, doc: doc,
 		fn: on(func(ctx context.Context, r *run, _ *DedicatedState) (step, error) { return licenseFollow(ctx, r, call) })}
 }
 
@@ -170,7 +170,7 @@ func openLicense(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 // licenseFollow suspends, resumes or closes the service's license, if it
 // has one, and goes on to the operation's start.
 func licenseFollow(ctx context.Context, r *run, call func(LicenseBackend) func(context.Context, string) error) (step, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return step{}, err
 	}

@@ -17,19 +17,34 @@ import (
 // updateService applies fn to the current service and stores it, retrying
 // on version conflicts. In a run it stores nothing once the lease is lost
 // or in doubt (see holdLease).
+//
+// fn is first applied to the run's copy of the service (run.service),
+// without reading it again; the Store's version check refuses the write
+// if the service changed since, and then, as when fn refuses the copy,
+// fn is applied again to a fresh read.
 func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Service, error) {
 	for i := 0; ; i++ {
-		s, err := r.e.store.GetService(ctx, r.op.ServiceID)
-		if err != nil {
-			return nil, err
+		var s *Service
+		cached := i == 0 && r.svc != nil
+		if cached {
+			s = r.svc.Clone()
+		} else {
+			var err error
+			if s, err = r.e.store.GetService(ctx, r.op.ServiceID); err != nil {
+				return nil, err
+			}
 		}
 		if s.Properties == nil {
 			s.Properties = map[string]string{}
 		}
 		r.afterSave = nil
 		if err := fn(s); err != nil {
+			if cached {
+				continue // decide again on the stored service
+			}
 			return nil, err
 		}
+		r.effects++
 		if r.stopRun != nil {
 			// A run records on the service only while it holds the lease
 			// (the write itself is finished once started).
@@ -37,8 +52,9 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 				return nil, err
 			}
 		}
-		err = r.e.store.PutService(context.WithoutCancel(ctx), s)
+		err := r.e.store.PutService(context.WithoutCancel(ctx), s)
 		if err == nil {
+			r.svc = s.Clone()
 			for _, f := range r.afterSave {
 				f()
 			}
@@ -49,6 +65,21 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 			return nil, err
 		}
 	}
+}
+
+// service returns the operation's service, read from the Store once per
+// run: while the run holds the lease, only its own updateService changes
+// the service (a service has one unfinished operation at a time), and
+// that keeps the copy current. Callers must not change it.
+func (r *run) service(ctx context.Context) (*Service, error) {
+	if r.svc == nil {
+		s, err := r.e.store.GetService(ctx, r.op.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		r.svc = s
+	}
+	return r.svc, nil
 }
 
 // transition moves s to status to (no-op when already there) and emits the
@@ -136,7 +167,7 @@ func (r *run) startOpen(ctx context.Context, next step) (step, error) {
 
 // loadTariff returns the service and its tariff (read once per run).
 func (r *run) loadTariff(ctx context.Context) (*billing.Tariff, *Service, error) {
-	svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+	svc, err := r.service(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

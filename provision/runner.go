@@ -18,7 +18,8 @@ import (
 // gives it the graph (steps, their successors and phases), the state and
 // the failure policy; the runner runs each step, retries it in place when
 // the class of its error allows, checks the transition against the graph,
-// records the step's result before the next one starts, and applies the
+// records the step's result before the next one starts (a quiet step that
+// only read is carried by the next record: stepDef.quiet), and applies the
 // policy when a step fails.
 
 // run is one execution of an operation by this engine.
@@ -53,8 +54,13 @@ type run struct {
 	// afterSave runs after updateService stored the service.
 	afterSave []func()
 
+	// effects counts the run's writes through the gates and its updates
+	// of the service (see stepDef.quiet).
+	effects int
+
 	// caches, loaded lazily
 	tariff *billing.Tariff
+	svc    *Service // see service
 
 	// progress is the percentage the running wait's check last reported
 	// (-1: none); it shapes the wait's schedule.
@@ -155,7 +161,7 @@ func (r *run) load(ctx context.Context) error {
 		return nil
 	}
 	if p == nil {
-		svc, err := r.e.store.GetService(ctx, r.op.ServiceID)
+		svc, err := r.service(ctx)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			p, st = products[0], products[0].newState()
@@ -259,6 +265,7 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.e.emit(r.event(EventStepStarted, name))
 		r.log.LogAttrs(ctx, slog.LevelDebug, "step started", slog.String("step", name), slog.String("server", r.st.serverID()))
+		effects := r.effects
 		next, err := r.attempt(ctx, def)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -266,6 +273,7 @@ func (r *run) loop(ctx context.Context) error {
 		if err == nil && def != failStep && !r.g.allows(def, next) {
 			err = &transitionError{from: def.name, to: next}
 		}
+		record := true
 		switch {
 		case err != nil:
 			r.log.LogAttrs(ctx, slog.LevelWarn, "step failed", slog.String("step", name), slog.String("server", r.st.serverID()), slog.Any("error", err))
@@ -274,10 +282,19 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		case next == stepFail:
 			next = r.routeFail(def)
+		case next == stepDone:
+			// finish records the end at once, with this transition.
+			record = false
+		case def.quiet && r.effects == effects && next != def.name:
+			// Only read: the next recorded transition carries this one
+			// (stepDef.quiet).
+			record = false
 		}
 		r.op.Step = next.name
-		if err := r.save(ctx); err != nil {
-			return err
+		if record {
+			if err := r.save(ctx); err != nil {
+				return err
+			}
 		}
 		r.e.emit(r.event(EventStepFinished, name))
 	}

@@ -18,11 +18,15 @@ import (
 // *ArgumentError, billing's typed errors, ErrServiceState, ErrBusy,
 // ErrUnsupported, ErrNoBackend or ErrNotFound (no such service).
 func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
-	op, _, err := e.prepare(ctx, req, false)
+	op, created, err := e.prepare(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
-	e.wake()
+	if created {
+		e.submitted()
+	} else {
+		e.search() // an existing operation: maybe unclaimed, maybe not
+	}
 	return op, nil
 }
 
@@ -49,7 +53,7 @@ func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 	if !created {
 		// An existing operation (idempotent resubmission) that someone
 		// else runs or will run: wait for it.
-		e.wake()
+		e.search()
 		return e.Wait(ctx, op.ID)
 	}
 	select {
@@ -128,23 +132,17 @@ func (e *Engine) prepare(ctx context.Context, req Request, leased bool) (op *Ope
 
 func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operation, error) {
 	opID, svcID := req.ids()
-	svc, err := e.store.GetService(ctx, svcID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
 	var p *product
 	if open, ok := req.(OpenRequest); ok {
-		var newSvc *Service
-		p, newSvc, err = e.checkOpen(open, svc)
-		if err != nil {
+		var err error
+		if p, err = e.createService(ctx, open); err != nil {
 			return nil, err
 		}
-		if svc == nil {
-			if err := e.store.PutService(ctx, newSvc); err != nil && !errors.Is(err, ErrExists) {
-				return nil, err
-			}
-		}
 	} else {
+		svc, err := e.store.GetService(ctx, svcID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
 		if svc == nil {
 			return nil, fmt.Errorf("provision: service %q: %w", svcID, ErrNotFound)
 		}
@@ -193,6 +191,29 @@ func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operati
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "operation submitted", slog.String("op", op.ID), slog.String("service", op.ServiceID), slog.String("kind", string(op.Kind)))
 	return op, nil
+}
+
+// createService records the service of an Open in status Ordered, or
+// checks the Open against the service recorded already. A new service,
+// the usual case, costs one write and no read: the write is tried first,
+// and the recorded service read only when it exists.
+func (e *Engine) createService(ctx context.Context, open OpenRequest) (*product, error) {
+	p, newSvc, err := e.checkOpen(open, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.store.PutService(ctx, newSvc); !errors.Is(err, ErrExists) {
+		return p, err
+	}
+	svc, err := e.store.GetService(ctx, open.ServiceID)
+	if errors.Is(err, ErrNotFound) {
+		return p, nil // deleted in between: as before, the operation finds out
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, _, err = e.checkOpen(open, svc)
+	return p, err
 }
 
 // checkOpen checks an Open against the catalog and the existing service

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -150,6 +151,26 @@ func (e *Engine) waitSchedule(module, what string) wait.Schedule {
 	return wait.Shaped(e.cfg.PollInterval, maxWaitPause, func() time.Duration { return e.expect.get(key) })
 }
 
+// progressAt restates progress p, read by a poll that began at elapsed
+// time at and returned at end, as of end: the schedule reads a progress
+// against the time elapsed when the poll returned, and a poll that was
+// slow to return (a loaded engine: the answer waited for a CPU) would make
+// p % look reached at end and the wait far longer than it is — 2 % read
+// 8 ms into a wait and returned after 180 ms made a 1 s install look like
+// a 9 s one and the wait slept through its end. The panel read p somewhere
+// between at and end, so p·end/at is at least the progress it would show
+// at end if the work goes on at the same pace: the wait's expected end is
+// never put later than the answer supports. No progress when at is 0.
+func progressAt(p int, at, end time.Duration) int {
+	if p <= 0 || p >= 100 || end <= at {
+		return p
+	}
+	if at <= 0 {
+		return -1
+	}
+	return int(min(99, math.Round(float64(p)*float64(end)/float64(at))))
+}
+
 // pollTransient is how many failed polls in a row a wait tolerates.
 const pollTransient = 5
 
@@ -198,6 +219,13 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		poll = func(ctx context.Context) (bool, error) {
 			if first {
 				first = false
+				// The progress of that answer was read before the
+				// checkpoint, at the wait's start: reported with the time
+				// since, after a slow checkpoint, it would make the wait
+				// look far longer than it is (1 % after a 600 ms
+				// checkpoint is a 60 s install) and the schedule would
+				// pause for most of that. The next poll reads it afresh.
+				r.progress = -1
 				return done, err
 			}
 			return check(ctx)
@@ -215,6 +243,11 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 	}, func(ctx context.Context) (struct{}, bool, error) {
 		at := r.now().Sub(*since)
 		done, err := poll(ctx)
+		if err == nil {
+			r.progress = progressAt(r.progress, at, r.now().Sub(*since))
+		} else {
+			r.progress = -1 // what the last answer said is stale now
+		}
 		if err == nil {
 			if done {
 				doneAt = at

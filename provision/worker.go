@@ -11,6 +11,20 @@ import (
 // The claim path and the worker pool: Run keeps Workers goroutines
 // claiming operations from the Store, Resume claims until nothing is
 // left, and Submit wakes idle workers.
+//
+// Claims follow hints, so that a claim is made where one can succeed:
+//
+//   - an operation Submit recorded is one submitted hint: one claim;
+//   - the claim ticker, the start of Run and anything else that may have
+//     made work claimable without this engine knowing how much (another
+//     engine's submits, leases released or expired) set the search hint:
+//     a claim that succeeds on it sets it again, so a worker looks for
+//     the next one while this one runs, until a claim finds nothing.
+//
+// Every operation recorded is followed by one hint, and a claim that
+// finds nothing finds every recorded operation claimed, so no operation
+// waits without a hint; a burst of 1,000 submits costs 1,000 claims, not
+// one more per operation to find out there is nothing left.
 
 // wake lets one idle Run worker look for work now. Kicks do not pile up:
 // one pending kick stands for any number of calls.
@@ -20,6 +34,39 @@ func (e *Engine) wake() {
 	default:
 	}
 }
+
+// search sets the search hint and wakes a worker.
+func (e *Engine) search() {
+	e.searching.Store(true)
+	e.wake()
+}
+
+// submitted adds a submitted hint and wakes a worker.
+func (e *Engine) submitted() {
+	e.hints.Add(1)
+	e.wake()
+}
+
+// takeHint takes one hint: submitted ones first. ok is false when there
+// is none.
+func (e *Engine) takeHint() (search, ok bool) {
+	for {
+		n := e.hints.Load()
+		if n <= 0 {
+			break
+		}
+		if e.hints.CompareAndSwap(n, n-1) {
+			return false, true
+		}
+	}
+	if e.searching.CompareAndSwap(true, false) {
+		return true, true
+	}
+	return false, false
+}
+
+// hinted reports whether a hint is left.
+func (e *Engine) hinted() bool { return e.hints.Load() > 0 || e.searching.Load() }
 
 // Run claims and runs operations with Workers goroutines until ctx ends,
 // renewing each lease while the operation runs. Operations interrupted by
@@ -43,11 +90,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				e.wake()
+				e.search()
 			}
 		}
 	})
-	e.wake() // look once at start: work may be waiting
+	e.search() // look once at start: work may be waiting
 	for range e.cfg.Workers {
 		wg.Go(func() {
 			if err := e.workerLoop(ctx); err != nil {
@@ -66,10 +113,11 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // workerLoop is one Run worker. An idle worker blocks until it is kicked
-// (by Submit, by the engine's claim ticker, or by a worker that found
-// work); it then claims once. A worker that finds work kicks the next
-// idle one, so a burst of work spreads over the pool while an idle pool
-// makes one claim per kick: idle workers never wake each other.
+// (by Submit, by the engine's claim ticker, or by a worker that took a
+// hint while more were left); it then claims once per hint it takes. A
+// worker that takes a hint kicks the next idle one when hints are left,
+// so a burst of work spreads over the pool while an idle pool makes one
+// claim per tick: idle workers never wake each other.
 func (e *Engine) workerLoop(ctx context.Context) error {
 	for {
 		select {
@@ -83,6 +131,14 @@ func (e *Engine) workerLoop(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			}
+			search, ok := e.takeHint()
+			if !ok {
+				<-e.slots
+				break
+			}
+			if e.hinted() {
+				e.wake() // the next hint for another idle worker
+			}
 			claimed := e.clock.Now()
 			op, err := e.store.ClaimOperation(ctx, e.cfg.WorkerID, e.cfg.LeaseDuration)
 			if err != nil {
@@ -90,14 +146,24 @@ func (e *Engine) workerLoop(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				if !errors.Is(err, ErrNoWork) {
-					e.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.Any("error", err))
+				if errors.Is(err, ErrNoWork) {
+					continue // the next hint, if any
+				}
+				// The Store failed: keep the hint for the next kick (at the
+				// latest the next tick) rather than retry at once.
+				e.log.LogAttrs(ctx, slog.LevelError, "claim failed", slog.Any("error", err))
+				if search {
+					e.searching.Store(true)
+				} else {
+					e.hints.Add(1)
 				}
 				break
 			}
-			// There may be more: let another idle worker look while this
-			// one runs the operation.
-			e.wake()
+			if search {
+				// There may be more: let another idle worker look while
+				// this one runs the operation.
+				e.search()
+			}
 			_, _ = e.execute(ctx, op, claimed)
 			<-e.slots
 		}
