@@ -38,6 +38,25 @@ func (s *slowWaitStore) UpdateOperation(ctx context.Context, op *provision.Opera
 	return s.Store.UpdateOperation(ctx, op)
 }
 
+// openNoticed opens one dedicated order on e and returns when the engine
+// finished its install wait (the time under mu, the lock the caller's hooks
+// share).
+func openNoticed(t *testing.T, e *provision.Engine, mu *sync.Mutex) func() time.Time {
+	t.Helper()
+	var seen time.Time
+	e.Subscribe(func(ev provision.Event) {
+		if ev.Type == provision.EventStepFinished && ev.Step == "wait_install" {
+			mu.Lock()
+			seen = time.Now()
+			mu.Unlock()
+		}
+	})
+	op, err := e.Open(t.Context(), openReq("1", tariffDedic))
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, op.State)
+	return func() time.Time { return seen }
+}
+
 // TestWaitIgnoresProgressReadBeforeCheckpoint: the install wait's first
 // poll reads the panel's progress (1 % of a 10 s install) before the wait's
 // start is recorded; when that record takes 3 s, the stale 1 % read with
@@ -49,7 +68,7 @@ func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
 		v := newEnv(t, 1)
 		v.dc.PowerDelay, v.dc.InstallDelay = 0, 10*time.Second
 		var mu sync.Mutex
-		var installed, seen time.Time
+		var installed time.Time
 		v.dc.AfterCall = func(method, _ string) {
 			if method == "Install" {
 				mu.Lock()
@@ -61,20 +80,11 @@ func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
 			c.Store = &slowWaitStore{Store: v.store}
 			c.PollInterval, c.InstallTimeout, c.PowerTimeout, c.LeaseDuration = 10*time.Millisecond, time.Hour, time.Hour, time.Minute
 		})
-		e.Subscribe(func(ev provision.Event) {
-			if ev.Type == provision.EventStepFinished && ev.Step == "wait_install" {
-				mu.Lock()
-				seen = time.Now()
-				mu.Unlock()
-			}
-		})
-		op, err := e.Open(t.Context(), openReq("1", tariffDedic))
-		require.NoError(t, err)
-		require.Equal(t, provision.StateDone, op.State)
+		seen := openNoticed(t, e, &mu)
 		mu.Lock()
 		defer mu.Unlock()
 		require.False(t, installed.IsZero())
-		lag := seen.Sub(installed.Add(10 * time.Second))
+		lag := seen().Sub(installed.Add(10 * time.Second))
 		assert.LessOrEqual(t, lag, time.Second, "the install's end is noticed late by %v", lag)
 	})
 }
@@ -90,7 +100,7 @@ func TestWaitProgressOfSlowPoll(t *testing.T) {
 		v := newEnv(t, 1)
 		v.dc.PowerDelay, v.dc.InstallDelay = 0, 10*time.Second
 		var mu sync.Mutex
-		var installed, seen time.Time
+		var installed time.Time
 		slowed := false
 		v.dc.AfterCall = func(method, _ string) {
 			mu.Lock()
@@ -106,20 +116,11 @@ func TestWaitProgressOfSlowPoll(t *testing.T) {
 		e := v.engine("w", func(c *provision.Config) {
 			c.PollInterval, c.InstallTimeout, c.PowerTimeout, c.LeaseDuration = 10*time.Millisecond, time.Hour, time.Hour, time.Minute
 		})
-		e.Subscribe(func(ev provision.Event) {
-			if ev.Type == provision.EventStepFinished && ev.Step == "wait_install" {
-				mu.Lock()
-				seen = time.Now()
-				mu.Unlock()
-			}
-		})
-		op, err := e.Open(t.Context(), openReq("1", tariffDedic))
-		require.NoError(t, err)
-		require.Equal(t, provision.StateDone, op.State)
+		seen := openNoticed(t, e, &mu)
 		mu.Lock()
 		defer mu.Unlock()
 		require.True(t, slowed)
-		lag := seen.Sub(installed.Add(10 * time.Second))
+		lag := seen().Sub(installed.Add(10 * time.Second))
 		assert.LessOrEqual(t, lag, time.Second, "the install's end is noticed late by %v", lag)
 	})
 }
