@@ -16,6 +16,7 @@ import (
 	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 	"github.com/ispkit/ispkit/dcimanager6"
 	"github.com/ispkit/ispkit/dcimanager6/dcimanager6test"
+	"github.com/ispkit/ispkit/internal/testctx"
 	"github.com/ispkit/ispkit/internal/wait"
 )
 
@@ -476,31 +477,13 @@ func TestWaitHonoursContext(t *testing.T) {
 	require.NoError(t, err)
 	// The deadline passes once the waiter has seen the operation running
 	// (observed through its progress hook, not timed).
-	dctx := &expiringCtx{Context: ctx, done: make(chan struct{})}
+	dctx := testctx.NewExpiring(ctx, time.Time{})
 	_, err = c.Operations.Wait(dctx, res.OperationID, dcimanager6.WithProgress(func(*dcimanager6.Operation) {
-		dctx.expire()
+		dctx.Expire()
 	}))
 	require.Error(t, err, "a timed-out wait is never a success")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), `last status "running"`)
-}
-
-// expiringCtx is a context whose deadline passes when the test says so.
-type expiringCtx struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func (c *expiringCtx) expire()               { c.once.Do(func() { close(c.done) }) }
-func (c *expiringCtx) Done() <-chan struct{} { return c.done }
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
 }
 
 func TestPorts(t *testing.T) {
@@ -799,7 +782,7 @@ func TestCancelledContext(t *testing.T) {
 		dcimanager6.WithRetry(10, 5*time.Second, 10*time.Second), dcimanager6.WithClock(clock))
 	require.NoError(t, err)
 	require.NoError(t, c2.Login(testCtx(t)))
-	ctx2 := &expiringCtx{Context: t.Context(), done: make(chan struct{})}
+	ctx2 := testctx.NewExpiring(t.Context(), time.Time{})
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := c2.Locations.List(ctx2, nil)
@@ -808,7 +791,7 @@ func TestCancelledContext(t *testing.T) {
 	pending, err := clock.WaitPending(testCtx(t), 1)
 	require.NoError(t, err, "the client never paused before its retry")
 	assert.Equal(t, []time.Time{clock.Now().Add(5 * time.Second)}, pending, "the first backoff")
-	ctx2.expire()
+	ctx2.Expire()
 	err = <-done
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)

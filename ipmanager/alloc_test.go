@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit/internal/testctx"
 	"github.com/ispkit/ispkit/ipmanager"
 	"github.com/ispkit/ispkit/ipmanager/ipmanagertest"
 )
@@ -144,12 +145,12 @@ func TestAllocateDeadlineIsUncertain(t *testing.T) {
 	// The deadline passes once the allocation is at the panel (a front
 	// reports it), which holds the answer until the client leaves: not
 	// after a fixed time, which a slow machine could spend before sending.
-	ctx := &expiringCtx{Context: context.Background(), done: make(chan struct{})}
+	ctx := testctx.NewExpiring(context.Background(), time.Time{})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if bytes.Contains(body, []byte("func=ip.edit")) {
-			ctx.expire()
+			ctx.Expire()
 		}
 		s.Handler().ServeHTTP(w, r)
 	}))
@@ -162,24 +163,6 @@ func TestAllocateDeadlineIsUncertain(t *testing.T) {
 	_, err = c.Allocate(ctx, ipmanager.AllocateRequest{Group: "public"})
 	assert.ErrorIs(t, err, ipmanager.ErrMayHaveHappened)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-// expiringCtx is a context whose deadline passes when the test says so.
-type expiringCtx struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func (c *expiringCtx) expire()               { c.once.Do(func() { close(c.done) }) }
-func (c *expiringCtx) Done() <-chan struct{} { return c.done }
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
 }
 
 func TestReadsAndIdempotentWritesAreRetried(t *testing.T) {

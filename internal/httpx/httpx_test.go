@@ -26,6 +26,7 @@ import (
 
 	"github.com/ispkit/ispkit"
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/testctx"
 	"github.com/ispkit/ispkit/internal/wait"
 )
 
@@ -543,37 +544,11 @@ func TestRetryAfterAboveCapIsRateLimitError(t *testing.T) {
 //
 // Each test brings the call to one place where it waits (the panel holds
 // the answer, a pause on the client's clock), checks that it is waiting
-// there, then lets the deadline pass (expiringCtx) and checks that the
+// there, then lets the deadline pass (testctx.Expiring) and checks that the
 // call returns with it. The waits are long (10 s and more, or until the
 // client goes away): a call that did not watch its context would not
 // return, and the fake clocks never move, so nothing ends a pause but the
 // context.
-
-// expiringCtx is a context with a deadline that passes when the test calls
-// expire, not when a wall clock reaches it: Err is then
-// context.DeadlineExceeded, as for a deadline reached.
-type expiringCtx struct {
-	context.Context
-	at   time.Time
-	done chan struct{}
-	once sync.Once
-}
-
-func newExpiringCtx(at time.Time) *expiringCtx {
-	return &expiringCtx{Context: context.Background(), at: at, done: make(chan struct{})}
-}
-
-func (c *expiringCtx) Deadline() (time.Time, bool) { return c.at, true }
-func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
-}
-func (c *expiringCtx) expire() { c.once.Do(func() { close(c.done) }) }
 
 type result struct {
 	resp *httpx.Response
@@ -645,11 +620,11 @@ func TestDeadlineWhileServerSleeps(t *testing.T) {
 	})
 	c := newClient(t, httpx.Config{})
 	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
-		ctx := newExpiringCtx(time.Now().Add(time.Hour))
+		ctx := testctx.NewExpiring(context.Background(), time.Now().Add(time.Hour))
 		res := doAsync(ctx, c, post(p.URL, class))
 		<-reached
 		notYet(t, res)
-		ctx.expire()
+		ctx.Expire()
 		assertDeadline(t, outcome(t, res).err)
 	}
 	assert.Equal(t, int32(2), p.hits.Load(), "one attempt each: the deadline is final")
@@ -660,11 +635,11 @@ func TestDeadlineWhileBackoffWaits(t *testing.T) {
 	p := newPanel(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) })
 	clock := newWaitClock()
 	c := newClient(t, httpx.Config{RetryWaitMin: 10 * time.Second, RetryWaitMax: 10 * time.Second, Clock: clock})
-	ctx := newExpiringCtx(time.Now().Add(time.Hour))
+	ctx := testctx.NewExpiring(context.Background(), time.Now().Add(time.Hour))
 	res := doAsync(ctx, c, post(p.URL, httpx.SafeRead))
 	assert.Equal(t, 10*time.Second, pauseOf(t, clock), "the backoff before the first retry")
 	notYet(t, res)
-	ctx.expire()
+	ctx.Expire()
 	assertDeadline(t, outcome(t, res).err)
 	assert.Equal(t, int32(1), p.hits.Load())
 }
@@ -677,11 +652,11 @@ func TestDeadlineWhileRetryAfterWaits(t *testing.T) {
 	})
 	clock := newWaitClock()
 	c := newClient(t, httpx.Config{Clock: clock}) // cap 30 s: the 20 s wait is accepted
-	ctx := newExpiringCtx(time.Now().Add(time.Hour))
+	ctx := testctx.NewExpiring(context.Background(), time.Now().Add(time.Hour))
 	res := doAsync(ctx, c, post(p.URL, httpx.IdempotentWrite))
 	assert.Equal(t, 20*time.Second, pauseOf(t, clock), "the Retry-After")
 	notYet(t, res)
-	ctx.expire()
+	ctx.Expire()
 	assertDeadline(t, outcome(t, res).err)
 	assert.Equal(t, int32(1), p.hits.Load())
 }
@@ -697,7 +672,7 @@ func TestDeadlineWhileLimiterWaits(t *testing.T) {
 	// A deadline 100 ms ahead on the client's clock is refused at once:
 	// the next token comes in 10 s, and the call does not pause for it.
 	for _, class := range []httpx.Class{httpx.SafeRead, httpx.NonIdempotent} {
-		ctx := newExpiringCtx(clock.Now().Add(100 * time.Millisecond))
+		ctx := testctx.NewExpiring(context.Background(), clock.Now().Add(100*time.Millisecond))
 		err = outcome(t, doAsync(ctx, c, post(p.URL, class))).err
 		require.Error(t, err)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)

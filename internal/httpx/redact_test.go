@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ispkit/ispkit/internal/httpx"
+	"github.com/ispkit/ispkit/internal/testctx"
 )
 
 // The secret values used below; none may reach a log record, an error
@@ -106,10 +107,10 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		reached <- struct{}{}
 		ps.hang(r)
 	})
-	dctx := newExpiringCtx(time.Now().Add(time.Hour))
+	dctx := testctx.NewExpiring(context.Background(), time.Now().Add(time.Hour))
 	res := doAsync(dctx, c, &httpx.Request{URL: secretURL(ps.URL), Op: "server", Params: secretParams()})
 	<-reached
-	dctx.expire()
+	dctx.Expire()
 	err = outcome(t, res).err
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	errs = append(errs, err)
