@@ -140,15 +140,7 @@ func (s *Store) submit(u *opUpdate) {
 		// goroutine: a caller never works for others after its own
 		// outcome is known.
 		if s.commitNext() {
-			c.mu.Lock()
-			more := len(c.queue) > 0
-			if !more {
-				c.running--
-			}
-			c.mu.Unlock()
-			if more {
-				go s.drain()
-			}
+			s.passSlot()
 		}
 	}
 	select {
@@ -170,6 +162,21 @@ func (s *Store) submit(u *opUpdate) {
 	// In a batch already: its outcome is u's (the batch is cancelled only
 	// when every caller in it has given up).
 	<-u.done
+}
+
+// passSlot hands the committer slot its caller holds to a goroutine that
+// drains the queue, or gives it back when nothing waits.
+func (s *Store) passSlot() {
+	c := &s.gc
+	c.mu.Lock()
+	more := len(c.queue) > 0
+	if !more {
+		c.running--
+	}
+	c.mu.Unlock()
+	if more {
+		go s.drain()
+	}
 }
 
 // drain commits batches while calls are waiting, holding one committer
@@ -212,15 +219,7 @@ func (s *Store) commitNext() bool {
 			for _, u := range batch {
 				u.err = errors.New("sqlstore: group commit panicked")
 			}
-			c.mu.Lock()
-			more := len(c.queue) > 0
-			if !more {
-				c.running--
-			}
-			c.mu.Unlock()
-			if more {
-				go s.drain()
-			}
+			s.passSlot()
 		}
 		c.mu.Lock()
 		for _, u := range batch {
