@@ -120,6 +120,19 @@ func (s *ConnectionsService) Summary(ctx context.Context, serverID int64) (*Summ
 	if err != nil {
 		return nil, err
 	}
+	return s.SummaryOf(ctx, serverID, conns)
+}
+
+// SummaryOf is Summary from conns, the server's connection list as the
+// caller last read it (List): only the edit forms of its first Switch and
+// first IPMI connection are read. A connection gone since the list was
+// read is an error matching ErrNotFound (read the list again).
+//
+// Calls func=server.connection.edit.
+func (s *ConnectionsService) SummaryOf(ctx context.Context, serverID int64, conns []Connection) (*Summary, error) {
+	if err := checkID("Connections.SummaryOf", "serverID", serverID); err != nil {
+		return nil, err
+	}
 	out := &Summary{}
 	for _, c := range conns {
 		switch {

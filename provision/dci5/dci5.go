@@ -9,7 +9,9 @@
 //     hostname is the main address's domain);
 //   - SetOwner("") writes owner=no_owner; notes and owner changes keep the
 //     other form fields (read-modify-write);
-//   - SetPorts switches every Switch connection (server.connection.on/off);
+//   - SetPorts switches every Switch connection whose status is not
+//     already the one asked for (server.connection.on/off), and keeps the
+//     connection list it read for the server's DescribeRow;
 //   - ServerIP.Main is the address equal to the server list's main IP;
 //   - AdminUserID looks the integration's own login up in the user list
 //     (cached);
@@ -30,7 +32,8 @@
 //     only; see the provision package's gate) and hands it to ListIPsOf
 //     (one iplist request, Main from the row's ip), SetDomainOf
 //     (iplist.edit per address of the run's list, no iplist), DescribeRow
-//     (the edit form and the connections, no list) and InstallStatusOf
+//     (the edit form unless the row has the MAC, and the Switch and IPMI
+//     connections' forms, from the list SetPorts read when it has one) and InstallStatusOf
 //     (the row's install flags). Without event subscribers the engine polls an
 //     install with GetServer and InstallStatusOf; the progress hint
 //     (InstallStatus: func=server clickstat=title) is asked only while
@@ -56,6 +59,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ispkit/ispkit/dcimanager5"
 	"github.com/ispkit/ispkit/provision"
@@ -70,6 +74,48 @@ type Backend struct {
 	adminID string
 
 	servers lister[[]dcimanager5.Server]
+
+	// conns are connection lists SetPorts read, kept for DescribeRow.
+	conns connMemo
+}
+
+// connMemo keeps the connection list SetPorts read of a server for the
+// server's next DescribeRow (an order switches the ports on, then
+// describes the server at its activation): the list names the
+// connections whose edit forms hold the switch port and the IPMI address,
+// and a server's wiring changes rarely. An entry is taken once, and is
+// not taken when older than connMemoTTL; the memo holds at most
+// connMemoMax servers.
+type connMemo struct {
+	mu sync.Mutex
+	m  map[int64]connEntry
+}
+
+type connEntry struct {
+	conns []dcimanager5.Connection
+	at    time.Time
+}
+
+const (
+	connMemoTTL = time.Hour
+	connMemoMax = 4096
+)
+
+func (c *connMemo) keep(server int64, conns []dcimanager5.Connection) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= connMemoMax {
+		c.m = map[int64]connEntry{} // orders that never reached activation
+	}
+	c.m[server] = connEntry{conns: conns, at: time.Now()}
+}
+
+func (c *connMemo) take(server int64) ([]dcimanager5.Connection, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[server]
+	delete(c.m, server)
+	return e.conns, ok && time.Since(e.at) < connMemoTTL
 }
 
 var (
@@ -171,7 +217,17 @@ func (b *Backend) DescribeRow(ctx context.Context, s provision.Server) (provisio
 			return s, err
 		}
 	}
-	sum, err := b.c.Connections.Summary(ctx, n)
+	var sum *dcimanager5.Summary
+	if conns, ok := b.conns.take(n); ok {
+		// The list SetPorts read: its connections' edit forms are read
+		// now, so only a connection added since is missed.
+		sum, err = b.c.Connections.SummaryOf(ctx, n, conns)
+		if dcimanager5.IsNotFound(err) {
+			sum, err = b.c.Connections.Summary(ctx, n) // rewired since
+		}
+	} else {
+		sum, err = b.c.Connections.Summary(ctx, n)
+	}
 	if err != nil {
 		return s, err
 	}
@@ -324,13 +380,41 @@ func (b *Backend) PowerOff(ctx context.Context, serverID string) error {
 	return b.c.Servers.PowerOff(ctx, n)
 }
 
-// SetPorts switches the server's switch connections on or off.
+// SetPorts switches the server's Switch connections on or off
+// (server.connection, then server.connection.on or .off for each Switch
+// connection). A connection whose status column already shows the state
+// asked for, with no command in progress, is left alone: the status is
+// what SwitchPortStatus verifies a suspension by, so it is trusted here
+// too. The list read is kept for the server's next DescribeRow.
 func (b *Backend) SetPorts(ctx context.Context, serverID string, on bool) error {
 	n, err := parseID("server", serverID)
 	if err != nil {
 		return err
 	}
-	return b.c.Connections.SetNetwork(ctx, n, on)
+	conns, err := b.c.Connections.List(ctx, n)
+	if err != nil {
+		return err
+	}
+	want := "off"
+	if on {
+		want = "on"
+	}
+	for _, c := range conns {
+		if !strings.EqualFold(c.Type, dcimanager5.ConnectionSwitch) ||
+			(!c.InProgress && strings.EqualFold(c.Status, want)) {
+			continue
+		}
+		if on {
+			err = b.c.Connections.On(ctx, n, c.ID)
+		} else {
+			err = b.c.Connections.Off(ctx, n, c.ID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	b.conns.keep(n, conns)
+	return nil
 }
 
 // Install starts an OS install (server.operations operation=ostemplate).
