@@ -530,12 +530,14 @@ func (g dedicatedGate) startedWait(what string) {
 // allocate returns the address of pool carrying note, or allocates one
 // with that note (a retry after a crash finds its earlier allocation).
 func allocate(ctx context.Context, pool *poolGate, family, group, domain, note, what string) (string, error) {
-	found, err := pool.FindByNote(ctx, note)
-	if err != nil {
-		return "", err
-	}
-	if len(found) > 0 {
-		return found[0], nil
+	if pool.mayHold(note) {
+		found, err := pool.FindByNote(ctx, note)
+		if err != nil {
+			return "", err
+		}
+		if len(found) > 0 {
+			return found[0], nil
+		}
 	}
 	ip, err := pool.Allocate(ctx, family, group, domain, note)
 	if err != nil {

@@ -43,7 +43,7 @@ func openCheck(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	req := r.openRequest()
 	for _, m := range r.e.modulesFor(t, r.prod) {
 		tg := r.target(m)
-		has, ok, err := tg.b.HasOSTemplate(ctx, ro.OSTemplate)
+		has, ok, err := tg.b.HasOSTemplate(ctx, m.Name, ro.OSTemplate)
 		if err != nil {
 			return step{}, fmt.Errorf("check OS template: %w", err)
 		}
@@ -201,6 +201,15 @@ func openDomain(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 		if d.Domain, err = serverDomain(t, svc.ID, svc.Owner, r.openRequest().Domain, svc.AccountID); err != nil {
 			return step{}, permanent(err)
 		}
+	}
+	if tg.swaps() && d.Swap.Public == "" {
+		// The main address is the parking one the swap replaces, and the
+		// public address gets the domain as it is added: only the
+		// server's other addresses (usually none) need it now.
+		if err := tg.b.SetDomainOthers(ctx, d.Server, d.Domain); err != nil {
+			return step{}, err
+		}
+		return dIPSwap, nil
 	}
 	s, err := tg.server(ctx, d.Server)
 	if err != nil {
@@ -531,8 +540,11 @@ func openActivate(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 	if err != nil {
 		return step{}, err
 	}
-	// The addresses saved on the service are the panel's, read now.
-	ips, err := tg.b.listIPsFresh(ctx, srv)
+	// The addresses saved on the service: the panel's list as this run
+	// last read it with the run's own changes applied, the main one as
+	// the server's row shows it (the install wait read it last); a new
+	// run reads them from the panel.
+	ips, err := tg.b.ListIPs(ctx, srv)
 	if err != nil {
 		return step{}, err
 	}

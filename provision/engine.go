@@ -189,6 +189,10 @@ type Engine struct {
 	leaseHook   func(opID string, err error)
 
 	expect expectations
+
+	// templates are the OS templates a panel was seen to have
+	// (gate.go: HasOSTemplate).
+	templates templateMemo
 }
 
 // New validates cfg, fills in defaults and returns an Engine.

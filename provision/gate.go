@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 )
 
 // Every panel call a step makes goes through the run's gates: steps never
@@ -155,20 +157,25 @@ func (g dedicatedGate) writeServerIPs(ctx context.Context, what, id string, effe
 // false (read the list again) when what was added is not known or when l
 // has no main address (the new one may become it).
 func ipAdded(l []ServerIP, got ServerIP) ([]ServerIP, bool) {
-	if got.IP == "" || !slices.ContainsFunc(l, func(x ServerIP) bool { return x.Main }) {
+	if got.IP == "" {
 		return nil, false
 	}
+	// Added to a list without a main address, got may become it: the
+	// list keeps no main address then (ListIPs asks the server's row).
 	got.Main = false
 	return append(l, got), true
 }
 
 // ipRemoved is the effect on a kept address list l of the panel removing
-// address id; false (read the list again) when it was the main one, since
-// the panel then makes another address the main one.
+// address id. When it was the main one the panel makes another address
+// the main one: the list keeps no main address then (ListIPs asks the
+// server's row).
 func ipRemoved(l []ServerIP, id string) ([]ServerIP, bool) {
 	i := slices.IndexFunc(l, func(x ServerIP) bool { return x.ID == id })
 	if i >= 0 && l[i].Main {
-		return nil, false
+		for j := range l {
+			l[j].Main = false
+		}
 	}
 	return slices.DeleteFunc(l, func(x ServerIP) bool { return x.ID == id }), true
 }
@@ -238,6 +245,43 @@ func (g dedicatedGate) SetDomain(ctx context.Context, id, domain string) error {
 		}, call)
 }
 
+// SetDomainOthers sets domain on the server's addresses other than its
+// main one: for a RowReader, iplist.edit-style writes for those whose
+// domain differs, and no write at all when none does; for another
+// backend, SetDomain (every address: it has no per-address call).
+func (g dedicatedGate) SetDomainOthers(ctx context.Context, id, domain string) error {
+	rr, ok := g.b.(RowReader)
+	if !ok {
+		return g.SetDomain(ctx, id, domain)
+	}
+	ips, err := g.ListIPs(ctx, id)
+	if err != nil {
+		return err
+	}
+	var todo []ServerIP
+	for _, x := range ips {
+		if !x.Main && x.Domain != domain {
+			todo = append(todo, x)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	s, err := g.Server(ctx, id)
+	if err != nil {
+		return err
+	}
+	return g.writeServerIPs(ctx, "SetDomain", id, func(*Server) {},
+		func(l []ServerIP) ([]ServerIP, bool) {
+			for i := range l {
+				if !l[i].Main {
+					l[i].Domain = domain
+				}
+			}
+			return l, true
+		}, func(ctx context.Context) error { return rr.SetDomainOf(ctx, s, todo, domain) })
+}
+
 func (g dedicatedGate) SetNotes(ctx context.Context, id, notes string) error {
 	return g.writeServer(ctx, "SetNotes", id, func(*Server) {},
 		func(ctx context.Context) error { return g.b.SetNotes(ctx, id, notes) })
@@ -297,14 +341,26 @@ func (g dedicatedGate) installState(ctx context.Context, id string) (InstallStat
 func (g dedicatedGate) ListIPs(ctx context.Context, id string) ([]ServerIP, error) {
 	if g.reusesRows() {
 		if l, ok := g.r.rows.getIPs(id); ok {
+			if len(l) == 0 || slices.ContainsFunc(l, func(x ServerIP) bool { return x.Main }) {
+				return l, nil
+			}
+			// The run changed the addresses and the panel chose the main
+			// one: the server's row (read after that change: the change
+			// dropped the row's main address) names it.
+			s, err := g.Server(ctx, id)
+			if err == nil && s.IP == "" {
+				s, err = g.GetServer(ctx, id)
+			}
+			if err != nil {
+				return nil, err
+			}
+			for i := range l {
+				l[i].Main = l[i].IP == s.IP
+			}
+			g.r.rows.keepIPs(id, l)
 			return l, nil
 		}
 	}
-	return g.listIPs(ctx, id)
-}
-
-// listIPsFresh is ListIPs that reads the addresses from the panel.
-func (g dedicatedGate) listIPsFresh(ctx context.Context, id string) ([]ServerIP, error) {
 	return g.listIPs(ctx, id)
 }
 
@@ -384,7 +440,24 @@ func (r *run) pool(p IPPool) *poolGate {
 	return &poolGate{r, p}
 }
 
+// mayHold reports whether the pool may already hold an address allocated
+// with note, so the allocation must look for it first (FindByNote): a
+// note names its operation, and only a run holding the operation's lease
+// allocates with it, so the pool can hold one only when an earlier claim
+// of the operation ran (the run's fencing token is not 1: Submit's claim
+// or the first worker claim gives 1) or this run asked for it before (an
+// answer lost, a step retried).
+func (g *poolGate) mayHold(note string) bool {
+	return g.r.token != 1 || g.r.allocated[note]
+}
+
+// Allocate asks the pool for an address with note, recording first that
+// this run asked (mayHold).
 func (g *poolGate) Allocate(ctx context.Context, family, group, domain, note string) (string, error) {
+	if g.r.allocated == nil {
+		g.r.allocated = map[string]bool{}
+	}
+	g.r.allocated[note] = true
 	return writeValue(ctx, g.r, "Allocate", func(ctx context.Context) (string, error) { return g.p.Allocate(ctx, family, group, domain, note) })
 }
 
@@ -455,17 +528,69 @@ func (g *poolGate) FreeCount(ctx context.Context, family, group string) (n int64
 }
 
 // HasOSTemplate is OSTemplateChecker.HasOSTemplate; ok is false when the
-// backend cannot tell.
-func (g dedicatedGate) HasOSTemplate(ctx context.Context, template string) (has, ok bool, err error) {
+// backend cannot tell. A template the module's panel was seen to have
+// within templateMemoTTL is taken as there without a request
+// (templateMemo); a missing one is always asked again.
+func (g dedicatedGate) HasOSTemplate(ctx context.Context, module, template string) (has, ok bool, err error) {
 	c, can := g.b.(OSTemplateChecker)
 	if !can {
 		return false, false, nil
+	}
+	e := g.r.e
+	if e.templates.seen(module, template, e.clock.Now()) {
+		return true, true, nil
 	}
 	has, err = readValue(ctx, g.r, "HasOSTemplate", func(ctx context.Context) (bool, error) { return c.HasOSTemplate(ctx, template) })
 	if errors.Is(err, ErrUnsupported) {
 		return false, false, nil
 	}
+	if err == nil && has {
+		e.templates.saw(module, template, e.clock.Now())
+	}
 	return has, err == nil, err
+}
+
+// templateMemoTTL is how long a panel's OS template, once seen, is taken
+// as there: templates are added and removed by staff, rarely, while the
+// orders that check them come by the hundred. The check only spares
+// orders a mistyped template; a template removed from the panel within
+// this time fails the install instead, and the order goes on as after any
+// failed install.
+const templateMemoTTL = 30 * time.Minute
+
+// templateMemo remembers, per module, the OS templates its panel had and
+// when that was read, so a burst of orders checks a template with one
+// request. Only templates found are kept: a missing one is asked again
+// at every order (it may have been added since).
+type templateMemo struct {
+	mu sync.Mutex
+	m  map[[2]string]time.Time
+}
+
+// seen reports whether template was found on module's panel less than
+// templateMemoTTL before now.
+func (t *templateMemo) seen(module, template string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at, ok := t.m[[2]string{module, template}]
+	return ok && !now.Before(at) && now.Sub(at) < templateMemoTTL
+}
+
+// saw records that template was found on module's panel at now; entries
+// past templateMemoTTL are dropped, so the memo holds at most the
+// templates ordered within that time.
+func (t *templateMemo) saw(module, template string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[[2]string]time.Time{}
+	}
+	for k, at := range t.m {
+		if now.Sub(at) >= templateMemoTTL || now.Before(at) {
+			delete(t.m, k)
+		}
+	}
+	t.m[[2]string{module, template}] = now
 }
 
 // canReadPorts reports whether the backend is a SwitchPortReader.

@@ -27,10 +27,11 @@ import (
 //     the next look reads the panel;
 //   - the same holds for the server's address list (ListIPs): the
 //     addresses the run added or removed, and the domain it set, are
-//     applied to it, except where the panel may choose the main address
-//     (the main one removed, one added to a server without a main one):
-//     then the next ListIPs reads the panel; the activation, which saves
-//     the addresses on the service, reads the list afresh;
+//     applied to it; where the panel chooses the main address (the main
+//     one removed, one added to a server without a main one) the list
+//     keeps none, and the next ListIPs takes the main address from the
+//     server's row, read after the change (the vendor's modules likewise
+//     store the server row's ip as the service's address);
 //   - a step that fails forgets every row: its retry, and the steps after
 //     it, read the panel again;
 //   - waits read the panel at every poll (they are looking for a change

@@ -69,6 +69,10 @@ type run struct {
 	// rows are the server rows this run read last (rows.go).
 	rows rowMemo
 
+	// allocated are the notes this run asked an IPPool to allocate an
+	// address with (poolGate.mayHold).
+	allocated map[string]bool
+
 	// started names the wait (awaitPower, awaitInstall) whose operation
 	// this run has just started on a RowReader's panel (see await).
 	started string

@@ -71,7 +71,11 @@ func TestOrderReadsTheServerListOnlyWhereItMust(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 2, dc.srv.CallCount("iplist"), "address lists: the domain change (kept for the swap) and the activation")
+	assert.Equal(t, 1, dc.srv.CallCount("server.connection"), "connections: one list, for the ports and the activation's wiring")
+	assert.Zero(t, dc.srv.CallCount("server.connection.on"), "the ports already on are left alone")
+	assert.Equal(t, 2, dc.srv.CallCount("server.connection.edit"), "the switch port's and the IPMI connection's forms")
+	assert.Equal(t, 1, dc.srv.CallCount("iplist"),
+		"address lists: one, for the domain and the swap; the activation takes it with the run's changes and the main address from the row")
 	var forms int
 	for _, c := range dc.srv.Calls() {
 		if c.Func == "server.edit" && !slices.Contains(c.Params, "sok") {

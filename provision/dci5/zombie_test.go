@@ -337,7 +337,10 @@ func zScenarios() []zScenario {
 	}
 	return []zScenario{
 		{name: "open/owner", req: openReq, target: "SetOwner", check: active},
-		{name: "open/domain", req: openReq, target: "SetDomain", check: active},
+		// No domain write here: with IPmanager the order's domain goes on
+		// with the public address (AddIP) that replaces the parking one,
+		// and the close puts a parking address back with the free
+		// hostname.
 		{name: "open/address-allocate", req: openReq, target: "Allocate", check: active},
 		{name: "open/ports", req: openReq, target: "SetPorts", check: active},
 		{name: "open/power", req: openReq, target: "PowerOn", check: active},
