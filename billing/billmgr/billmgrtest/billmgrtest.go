@@ -141,7 +141,17 @@ func (f *Fake) Install(bin, name string) (string, error) {
 	return dst, copyFile(bin, dst, 0o755)
 }
 
+// copyFile puts the executable src at dst: a hard link when it can be
+// made, else a copy. A program written just before it runs can fail to
+// start ("text file busy") when another goroutine forks meanwhile and the
+// child briefly holds the write descriptor; a link opens nothing for
+// writing.
 func copyFile(src, dst string, mode os.FileMode) error {
+	if st, err := os.Stat(src); err == nil && st.Mode().Perm() == mode.Perm() {
+		if err := os.Link(src, dst); err == nil {
+			return nil
+		}
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err
