@@ -102,8 +102,9 @@ func (e *Engine) opError(op *Operation) error {
 	return &OperationError{OperationID: op.ID, ServiceID: op.ServiceID, Kind: op.Kind, Message: op.Error, Cause: cause}
 }
 
-// maxWaitPause caps every pause of a step's wait: a wait that ends much
-// earlier than expected is noticed at most this late.
+// maxWaitPause caps the pauses of a step's wait, or a third of the wait's
+// expected length when that is longer (wait.Shaped): a wait that ends much
+// earlier than expected is noticed at most that late.
 const maxWaitPause = 2 * time.Minute
 
 // expectations are the learned lengths of the engine's waits, per module
@@ -140,8 +141,8 @@ func (x *expectations) learn(key string, d time.Duration) {
 }
 
 // waitSchedule is the schedule of a step's wait called what on module:
-// wait.Shaped with PollInterval as the shortest pause, maxWaitPause as the
-// longest, and the length of the module's last waits of that kind (and the
+// wait.Shaped with PollInterval as the shortest pause, maxWaitPause (or a
+// third of the expected length) as the longest, and the length of the module's last waits of that kind (and the
 // progress the panel reports) as the expected length. The panel is then
 // polled a few times while the end is far and densely around its expected
 // moment: the number of polls barely depends on the length of the wait,
@@ -258,7 +259,17 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		return struct{}{}, done, err
 	})
 	if err == nil && doneAt > 0 && sawRunning {
-		r.e.expect.learn(module+"/"+what, (running+doneAt)/2)
+		// A wait that ended between the last poll that saw it running
+		// and the first that saw it done, with the expectation in that
+		// interval, agrees with the expectation, which stays: taking the
+		// interval's midpoint (below the end the dense poll was aimed
+		// past) would pull it lower at every wait until a wait overran
+		// it and cost extra polls. One that ended outside teaches the
+		// midpoint.
+		key := module + "/" + what
+		if e := r.e.expect.get(key); e <= running || e > doneAt {
+			r.e.expect.learn(key, (running+doneAt)/2)
+		}
 	}
 	var we *wait.Error
 	if errors.As(err, &we) {
