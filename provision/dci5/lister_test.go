@@ -134,19 +134,15 @@ func TestListerLeaderCancelled(t *testing.T) {
 	go func() { _, err := l.get(leaderCtx, fetch); leaderDone <- err }()
 	<-started
 	res := make(chan string, 1)
+	waiting := make(chan struct{}, 1)
 	go func() {
-		v, err := l.get(context.Background(), fetch)
+		v, err := l.get(&waitingCtx{Context: context.Background(), waiting: waiting}, fetch)
 		if err != nil {
 			v = err.Error()
 		}
 		res <- v
 	}()
-	// The second caller is queued behind the running request.
-	require.Eventually(t, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.pending != nil
-	}, 5*time.Second, time.Millisecond)
+	<-waiting // the second caller waits behind the running request
 	cancel()
 	require.ErrorIs(t, <-leaderDone, context.Canceled)
 	select {
