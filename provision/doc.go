@@ -275,7 +275,8 @@
 // their timeout on a schedule shaped by how long the module's previous
 // waits of the kind lasted and by the progress the panel reports: a few
 // polls while the end is far, dense ones around its expected moment, never
-// more than 2 minutes apart nor less than PollInterval. The end is noticed
+// more than 2 minutes (or a third of the expected length, when that is
+// longer) apart nor less than PollInterval. The end is noticed
 // within max(PollInterval, 2 % of the wait) once the engine has seen one
 // wait of the kind; a fresh engine that knows nothing polls every 2 % of
 // the time waited. Their deadline is durable: the moment a wait began

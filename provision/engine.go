@@ -80,9 +80,9 @@ type Config struct {
 	// and the interval of Engine.Wait's Store polls; default 1 s. The
 	// pauses of a wait are shaped by how long the module's last waits of
 	// its kind lasted and by the progress the panel reports, never longer
-	// than 2 minutes: the end of a wait is noticed within
-	// max(PollInterval, 2 % of the wait) with a few polls whatever its
-	// length.
+	// than 2 minutes or a third of the expected length: the end of a wait
+	// is noticed within max(PollInterval, 2 % of the wait) with a few polls
+	// whatever its length.
 	PollInterval time.Duration
 	// Clock is the time of the operations: when waits begin and end,
 	// the pauses between polls and step retries, the times recorded on
