@@ -705,6 +705,7 @@ func (d *demo) check() error {
 	if d.p.fakeDCI != nil || d.p.fake6 != nil {
 		bad = append(bad, d.checkPanel()...)
 	}
+	bad = append(bad, d.p.strictViolations()...)
 	if len(bad) > 0 {
 		return errors.New(strings.Join(bad, "\n"))
 	}

@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ispkit/ispkit/dcimanager5/dcimanager5test"
 )
 
 // hangGuard only stops a run that hangs: the runs take seconds, but many
@@ -291,5 +295,27 @@ func TestLicenses(t *testing.T) {
 	_, table, _ := strings.Cut(s, "Summary:\n")
 	if n := len(regexp.MustCompile(`(?m)^\s+\d+\s+Dedicated .*license \d+`).FindAllString(table, -1)); n != 2 {
 		t.Errorf("want both services with a license in the summary, got %d:\n%s", n, s)
+	}
+}
+
+// A call the fake does not model fails the run's check.
+func TestStrictViolationsFailTheRun(t *testing.T) {
+	t.Parallel()
+	dci := dcimanager5test.NewServer(dcimanager5test.WithoutSeed())
+	t.Cleanup(dci.Close)
+	dci.SetStrict(true)
+	p := &panels{fakeDCI: dci}
+	if v := p.strictViolations(); len(v) != 0 {
+		t.Fatalf("violations before any call: %v", v)
+	}
+	admin, pw := dci.Admin()
+	resp, err := http.PostForm(dci.URL(), url.Values{"func": {"osmgr"}, "out": {"xml"}, "authinfo": {admin + ":" + pw}, "nosuchparam": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := p.strictViolations()
+	if len(got) != 1 || !strings.Contains(got[0], "nosuchparam") {
+		t.Fatalf("violations = %q, want one naming nosuchparam", got)
 	}
 }

@@ -222,6 +222,9 @@ func startFakes(o *options, prev *restored, logger *slog.Logger) (*panels, error
 		dcimanager5test.WithPowerDuration(o.fakePower),
 		dcimanager5test.WithInstallDuration(o.fakeInstall),
 		dcimanager5test.WithConnectionDuration(o.fakePower/4))
+	// Strict: a function or parameter the real panel is not known to
+	// take is recorded, and the run fails on it (demo.check).
+	dci.SetStrict(true)
 	p := &panels{fakeDCI: dci, names: map[string]string{}}
 	p.closers = append(p.closers, dci.Close)
 	dci.AddOSTemplate("ISPsystem", "Debian-12-x86_64", "linux")
@@ -259,6 +262,7 @@ func startFakes(o *options, prev *restored, logger *slog.Logger) (*panels, error
 		ipmanagertest.WithParkingGroup("parking", parkingNet),
 		ipmanagertest.WithGroup("public", publicNet, public6Net),
 		ipmanagertest.WithAllocated(allocated...))
+	ipm.SetStrict(true)
 	p.fakeIPM = ipm
 	p.closers = append(p.closers, ipm.Close)
 
@@ -481,4 +485,34 @@ func (c *callCounts) snapshot() (total int, per map[string]int) {
 // sinceStart formats the elapsed time of the progress lines.
 func sinceStart(t0 time.Time) string {
 	return fmt.Sprintf("%5.1fs", time.Since(t0).Seconds())
+}
+
+// strictViolations lists what the fake panels, in strict mode, saw the
+// run send that the real panels are not known to take: a function or a
+// parameter the fake does not model. Each is a defect of ispkit.
+func (p *panels) strictViolations() []string {
+	var out []string
+	add := func(panel string, vs []string) {
+		for _, v := range vs {
+			out = append(out, fmt.Sprintf("the fake %s saw a call the real panel is not known to take: %s", panel, v))
+		}
+	}
+	if p.fakeDCI != nil {
+		add("DCImanager 5", stringsOf(p.fakeDCI.Violations()))
+	}
+	if p.fakeIPM != nil {
+		add("IPmanager", stringsOf(p.fakeIPM.Violations()))
+	}
+	if p.fake6 != nil {
+		add("DCImanager 6", stringsOf(p.fake6.Violations()))
+	}
+	return out
+}
+
+func stringsOf[T fmt.Stringer](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return out
 }

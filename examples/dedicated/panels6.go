@@ -40,6 +40,7 @@ var fakeSites6 = []site6{{"Amsterdam", "dc-ams", 1, 1}, {"Frankfurt", "dc-fra", 
 // startFake6 starts the DCImanager 6 fake with its seeded data set.
 func startFake6(o *options, logger *slog.Logger) (*panels, error) {
 	fake := dcimanager6test.NewServer(dcimanager6test.WithDurations(o.fakeInstall, o.fakePower))
+	fake.SetStrict(true) // see startFakes
 	p := &panels{fake6: fake, names: map[string]string{}}
 	p.closers = append(p.closers, fake.Close)
 	for _, m := range fake.Machines() {

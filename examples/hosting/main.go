@@ -174,6 +174,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		d.fake = ispmanagertest.NewServer(ispmanagertest.WithPreset(o.preset,
 			ispmanager.Limits{Databases: ispmanager.Int(25), WebDomains: ispmanager.Int(25)}))
 		defer d.fake.Close()
+		// Strict: a function or parameter the real panel is not known to
+		// take is recorded, and the run fails on it (check).
+		d.fake.SetStrict(true)
 		if err := d.fake.AddUser(ispmanagertest.User{Name: takenName, FullName: "old account", Active: true}, "Old-pw-"+rand.Text()); err != nil {
 			return err
 		}
@@ -540,6 +543,11 @@ func (d *demo) check(ctx context.Context) error {
 	for _, a := range d.accts {
 		if a.err != nil {
 			bad = append(bad, fmt.Sprintf("order %s: %v", a.serviceID, a.err))
+		}
+	}
+	if d.fake != nil {
+		for _, v := range d.fake.Violations() {
+			bad = append(bad, "the fake ISPmanager saw a call the real panel is not known to take: "+v.String())
 		}
 	}
 	if len(bad) > 0 {
