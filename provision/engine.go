@@ -179,9 +179,15 @@ type Engine struct {
 	pickMu  sync.Mutex
 	pickers map[string]*picker // by module (pick.go)
 
+	// runs are the Runs in progress (worker.go: handOff).
+	runMu sync.Mutex
+	runs  []*activeRun
+
 	waitMu  sync.Mutex
 	waiters map[string][]chan struct{}
 	causes  map[string]error
+	// running counts this engine's runs of each operation (Wait).
+	running map[string]int
 
 	// Test seams (set by export_test.go): beforeWrite runs before the
 	// lease check of every panel write, leaseHook after every renewal.
@@ -288,6 +294,7 @@ func New(cfg Config) (*Engine, error) {
 		kick:    make(chan struct{}, 1),
 		subs:    map[int]func(Event){},
 		waiters: map[string][]chan struct{}{},
+		running: map[string]int{},
 		causes:  map[string]error{},
 	}, nil
 }

@@ -88,6 +88,7 @@ const leaseReleaseTimeout = 5 * time.Second
 func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Time) (*Operation, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	defer e.runStarted(op.ID)()
 	r := &run{
 		e: e, op: op, worker: e.cfg.WorkerID,
 		log:       e.log.With(slog.String("op", op.ID), slog.String("service", op.ServiceID), slog.String("kind", string(op.Kind))),

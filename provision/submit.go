@@ -17,7 +17,31 @@ import (
 // ErrExists error. Nothing is recorded for a refused request: an
 // *ArgumentError, billing's typed errors, ErrServiceState, ErrBusy,
 // ErrUnsupported, ErrNoBackend or ErrNotFound (no such service).
+//
+// While Run is running and one of its Workers is free, the operation is
+// recorded already leased to this engine and handed to that worker at
+// once, as Do would run it but in Run's context: no claim, no wait for a
+// worker to find it. Otherwise it waits, pending, for the next claim here
+// or in another engine.
 func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
+	if ar := e.handOff(); ar != nil {
+		claimed := e.clock.Now() // before the operation is created leased
+		op, created, err := e.prepare(ctx, req, true)
+		if err != nil || !created || op.State.Finished() {
+			e.handBack(ar)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !created {
+			e.search() // an existing operation: maybe unclaimed, maybe not
+			return op, nil
+		}
+		// The caller gets a copy: the run changes its own.
+		ret := op.Clone()
+		e.runHandedOff(ar, op, claimed)
+		return ret, nil
+	}
 	op, created, err := e.prepare(ctx, req, false)
 	if err != nil {
 		return nil, err

@@ -15,28 +15,41 @@ import (
 // operation comes with an *OperationError. It wakes at once for
 // operations run by this engine, and polls the Store (on the wall clock)
 // for those run elsewhere: every PollInterval at first, then every 2 % of
-// the time waited, at most every 5 s.
+// the time waited, at most every 5 s. While this engine itself runs the
+// operation, the end of that run wakes the wait (finished or not), so the
+// Store is read only every 5 s meanwhile: a thousand waiters on a
+// thousand local runs do not flood it.
 func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
-	var ch chan struct{}
+	var (
+		ch    chan struct{}
+		local bool
+	)
 	defer func() {
 		if ch != nil {
 			e.dropWait(opID, ch)
 		}
 	}()
+	ceil := max(e.cfg.PollInterval, 5*time.Second)
+	remote := wait.Shaped(e.cfg.PollInterval, ceil, nil)
 	op, err := wait.Until(ctx, wait.Options{
 		What: "operation " + opID,
-		// A finish by this engine wakes the wait at once; the polls are
+		// A run by this engine wakes the wait when it ends; the polls are
 		// for finishes elsewhere, so they thin out as the wait goes on
-		// (2 % of the time waited, at most 5 s): a thousand waiters do
-		// not flood the Store.
-		Schedule: wait.Shaped(e.cfg.PollInterval, max(e.cfg.PollInterval, 5*time.Second), nil),
-		Wake:     func() <-chan struct{} { return ch },
+		// (2 % of the time waited, at most 5 s), and while the run is
+		// here they only guard against a wake-up that cannot be missed.
+		Schedule: func(r wait.Round) time.Duration {
+			if local {
+				return ceil
+			}
+			return remote(r)
+		},
+		Wake: func() <-chan struct{} { return ch },
 	}, func(ctx context.Context) (*Operation, bool, error) {
 		// Listen before reading, so a finish in between is not missed.
 		if ch != nil {
 			e.dropWait(opID, ch)
 		}
-		ch = e.waitChan(opID)
+		ch, local = e.waitChan(opID)
 		op, err := e.store.GetOperation(ctx, opID)
 		return op, err == nil && op.State.Finished(), err
 	})
@@ -50,12 +63,35 @@ func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 	return op, e.opError(op)
 }
 
-func (e *Engine) waitChan(id string) chan struct{} {
+// waitChan registers a wake-up for operation id and reports whether this
+// engine is running it now (the end of that run closes the channel).
+func (e *Engine) waitChan(id string) (chan struct{}, bool) {
 	ch := make(chan struct{})
 	e.waitMu.Lock()
 	e.waiters[id] = append(e.waiters[id], ch)
+	local := e.running[id] > 0
 	e.waitMu.Unlock()
-	return ch
+	return ch, local
+}
+
+// runStarted records that this engine runs operation id; the returned
+// func, called when the run ends however it ends, wakes the operation's
+// waiters so that they read it again (finished, or now run elsewhere).
+func (e *Engine) runStarted(id string) func() {
+	e.waitMu.Lock()
+	e.running[id]++
+	e.waitMu.Unlock()
+	return func() {
+		e.waitMu.Lock()
+		if e.running[id]--; e.running[id] <= 0 {
+			delete(e.running, id)
+		}
+		for _, ch := range e.waiters[id] {
+			close(ch)
+		}
+		delete(e.waiters, id)
+		e.waitMu.Unlock()
+	}
 }
 
 func (e *Engine) dropWait(id string, ch chan struct{}) {

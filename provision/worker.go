@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -25,6 +26,54 @@ import (
 // finds nothing finds every recorded operation claimed, so no operation
 // waits without a hint; a burst of 1,000 submits costs 1,000 claims, not
 // one more per operation to find out there is nothing left.
+
+// activeRun is a Run in progress: the context its workers run under and
+// the group Run waits for before it returns.
+type activeRun struct {
+	ctx context.Context
+	wg  *sync.WaitGroup
+}
+
+// handOff prepares to run a new operation directly in a Run of this
+// engine: when a Run is active and one of the Workers slots is free, it
+// takes the slot, joins the Run's group and returns the Run. The caller
+// then creates the operation already leased to this engine (no claim: no
+// Store round trip, no wait for a worker to find it) and either runs it
+// with runHandedOff or gives the slot back with handBack.
+func (e *Engine) handOff() *activeRun {
+	select {
+	case e.slots <- struct{}{}:
+	default:
+		return nil // every worker is busy: the operation waits for a claim
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	if len(e.runs) == 0 {
+		<-e.slots
+		return nil
+	}
+	ar := e.runs[len(e.runs)-1]
+	ar.wg.Add(1)
+	return ar
+}
+
+// handBack returns what handOff took, for an operation not run.
+func (e *Engine) handBack(ar *activeRun) {
+	<-e.slots
+	ar.wg.Done()
+}
+
+// runHandedOff runs op, created leased at claimed, in ar.
+// It is counted as running here before runHandedOff returns, so a Wait
+// that starts at once already waits on this run's end.
+func (e *Engine) runHandedOff(ar *activeRun, op *Operation, claimed time.Time) {
+	ended := e.runStarted(op.ID)
+	go func() {
+		defer e.handBack(ar)
+		defer ended()
+		_, _ = e.execute(ar.ctx, op, claimed)
+	}()
+}
 
 // wake lets one idle Run worker look for work now. Kicks do not pile up:
 // one pending kick stands for any number of calls.
@@ -69,16 +118,24 @@ func (e *Engine) takeHint() (search, ok bool) {
 func (e *Engine) hinted() bool { return e.hints.Load() > 0 || e.searching.Load() }
 
 // Run claims and runs operations with Workers goroutines until ctx ends,
-// renewing each lease while the operation runs. Operations interrupted by
-// the end of ctx stay unfinished, with their lease released, and are
-// finished by the next Run or Resume, here or in another process, at once. Run returns nil after
-// ctx ends and every worker has stopped, or the first Store error that is
-// not ErrNoWork.
+// renewing each lease while the operation runs; operations Submit hands
+// to a free worker of this engine count against Workers too and run under
+// ctx. Operations interrupted by the end of ctx stay unfinished, with
+// their lease released, and are finished by the next Run or Resume, here
+// or in another process, at once. Run returns nil after ctx ends and every
+// worker (and every handed-off run) has stopped, or the first Store error
+// that is not ErrNoWork.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, e.cfg.Workers)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Submit hands its operations straight to this Run while it lasts
+	// (handOff); they are part of wg like the workers.
+	ar := &activeRun{ctx: ctx, wg: &wg}
+	e.runMu.Lock()
+	e.runs = append(e.runs, ar)
+	e.runMu.Unlock()
 	// One ticker for the whole engine, not one timer per worker: with
 	// nothing to do the engine claims once per ClaimInterval however many
 	// workers it has.
@@ -88,6 +145,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		for {
 			select {
 			case <-ctx.Done():
+				// No hand-off joins wg after this (handOff adds under
+				// runMu while ar is listed), and this goroutine keeps wg
+				// from reaching zero until then.
+				e.runMu.Lock()
+				e.runs = slices.DeleteFunc(e.runs, func(r *activeRun) bool { return r == ar })
+				e.runMu.Unlock()
 				return
 			case <-tick.C:
 				e.search()

@@ -1,0 +1,147 @@
+package provision_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ispkit/ispkit/provision"
+)
+
+// observedStore counts claims and reads of operations and reports each on
+// a channel, so a test can wait for them instead of for time.
+type observedStore struct {
+	provision.Store
+	claims, reads atomic.Int64
+	claimed, read chan struct{}
+}
+
+func newObservedStore(s provision.Store) *observedStore {
+	return &observedStore{Store: s, claimed: make(chan struct{}, 100), read: make(chan struct{}, 100)}
+}
+
+func (o *observedStore) ClaimOperation(ctx context.Context, worker string, lease time.Duration) (*provision.Operation, error) {
+	o.claims.Add(1)
+	defer func() { o.claimed <- struct{}{} }()
+	return o.Store.ClaimOperation(ctx, worker, lease)
+}
+
+func (o *observedStore) GetOperation(ctx context.Context, id string) (*provision.Operation, error) {
+	o.reads.Add(1)
+	defer func() { o.read <- struct{}{} }()
+	return o.Store.GetOperation(ctx, id)
+}
+
+// blockPowerOn makes the fake data center's first PowerOn wait until the
+// returned release is called; reached is closed when it is waiting.
+func blockPowerOn(v *env) (reached <-chan struct{}, release func()) {
+	r, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	v.dc.BeforeCall = func(method, _ string) error {
+		if method == "PowerOn" {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(r)
+				<-gate
+			}
+		}
+		return nil
+	}
+	var rel sync.Once
+	return r, func() { rel.Do(func() { close(gate) }) }
+}
+
+// TestSubmitHandsOffToAFreeWorker: with Run going and a worker free, a
+// submitted order is created leased to this engine and run at once, with
+// no claim; with every worker busy it waits, pending, for a claim. Run
+// returns only after the handed-off run has stopped, and that run, stopped
+// by Run's end, gives its lease back.
+func TestSubmitHandsOffToAFreeWorker(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	obs := newObservedStore(v.store)
+	reached, release := blockPowerOn(v)
+	defer release()
+	e := v.engine("handoff", func(c *provision.Config) {
+		c.Store, c.Workers, c.ClaimInterval = obs, 1, time.Hour
+		c.LeaseDuration = time.Minute
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.Run(ctx) }()
+	<-obs.claimed // the look at start: Run is going
+	require.Equal(t, int64(1), obs.claims.Load())
+
+	a, err := e.Submit(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	<-reached // a runs, held at its power-on
+	assert.Equal(t, int64(1), obs.claims.Load(), "a was claimed")
+	got := mustOp(t, v, a.ID)
+	assert.Equal(t, provision.StateRunning, got.State)
+	assert.Equal(t, "handoff", got.Worker)
+	assert.Equal(t, 1, got.Attempts, "fencing token of the hand-off")
+
+	b, err := e.Submit(ctx, openReq("2", tariffDedic))
+	require.NoError(t, err)
+	got = mustOp(t, v, b.ID)
+	assert.Equal(t, provision.StatePending, got.State, "b with the only worker busy")
+	assert.Equal(t, 0, got.Attempts)
+
+	cancel()
+	select {
+	case err := <-runDone:
+		t.Fatalf("Run returned (%v) while a handed-off run was still going", err)
+	default:
+	}
+	release()
+	require.NoError(t, <-runDone)
+	got = mustOp(t, v, a.ID)
+	assert.False(t, got.State.Finished(), "a finished after Run's end: %s", got.State)
+	assert.Empty(t, got.Worker, "a's lease after Run's end")
+}
+
+// TestWaitOnALocalRunReadsTwice: Wait on an order this engine runs reads
+// the Store once, then sleeps until the run ends (not polling meanwhile),
+// and reads it once more.
+func TestWaitOnALocalRunReadsTwice(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	obs := newObservedStore(v.store)
+	reached, release := blockPowerOn(v)
+	defer release()
+	e := v.engine("waiter", func(c *provision.Config) {
+		c.Store, c.Workers, c.ClaimInterval, c.PollInterval = obs, 1, time.Hour, time.Millisecond
+		c.LeaseDuration = time.Minute
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() { _ = e.Run(ctx) })
+	<-obs.claimed
+
+	op, err := e.Submit(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	<-reached
+	for len(obs.read) > 0 {
+		<-obs.read // reads before the wait
+	}
+	reads := obs.reads.Load()
+	waited := make(chan *provision.Operation, 1)
+	go func() {
+		done, err := e.Wait(ctx, op.ID)
+		assert.NoError(t, err)
+		waited <- done
+	}()
+	<-obs.read // the first read: not finished
+	release()
+	done := <-waited
+	require.Equal(t, provision.StateDone, done.State)
+	assert.Equal(t, int64(2), obs.reads.Load()-reads, "reads of the order while waiting")
+}
