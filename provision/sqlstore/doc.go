@@ -64,10 +64,19 @@
 //     operation. On PostgreSQL the sub-selects are FOR UPDATE SKIP LOCKED, so
 //     concurrent workers take different rows without waiting for each
 //     other. On SQLite the statement runs under the database's single write
-//     lock; goroutines of one process queue on a mutex in the Store, other
-//     processes wait up to the busy timeout ([WithBusyTimeout], PRAGMA
-//     busy_timeout, set on every connection the Store uses). New switches a
-//     SQLite database to WAL so that readers never wait for the writer.
+//     lock; goroutines of one process queue in the Store (see Group
+//     commit), other processes wait up to the busy timeout
+//     ([WithBusyTimeout], PRAGMA busy_timeout, set on every connection the
+//     Store uses). New switches a SQLite database to WAL so that readers
+//     never wait for the writer.
+//   - SQLite connections. The Store keeps its own connections for its
+//     lifetime, taken from the *sql.DB: one for writes and up to four for
+//     reads, each with its statements prepared once (opening a SQLite
+//     connection parses the whole schema, and a pool that opens and closes
+//     them under load spends most of its time there). If the pool is
+//     limited with SetMaxOpenConns, the Store leaves it at least one
+//     connection (with a limit of one or two, reads share the write
+//     connection). Close gives them back.
 //   - Clocks. On PostgreSQL, created_at, updated_at and every lease (claim,
 //     renew, expiry test) use the database's clock: workers on machines
 //     whose clocks disagree still agree on who holds a lease. On SQLite the
@@ -82,13 +91,17 @@
 //     that carries it. A lone caller commits at once; calls queue only
 //     behind a commit in progress (one at a time on SQLite, up to four at
 //     once on PostgreSQL, so transitions use at most four pooled
-//     connections). [WithMaxBatch] bounds a batch (1 turns grouping off).
-//     See "Durability" for what a crash can lose.
+//     connections). On SQLite every other write of the Store (creates,
+//     claims, leases, reservations, services) joins the same queue, each
+//     call in its own savepoint of the shared transaction: a call that
+//     fails is rolled back alone and the others are committed.
+//     [WithMaxBatch] bounds a batch (1 turns grouping off). See
+//     "Durability" for what a crash can lose.
 //   - Claims read two partial indexes (free operations by age, held ones
 //     by lease end), so their cost does not grow with the number of
 //     operations running.
-//   - In-memory SQLite (":memory:") gives every pooled connection its own
-//     empty database; use a file.
+//   - In-memory SQLite (":memory:") gives every connection its own empty
+//     database; use a file.
 //
 // # Durability
 //

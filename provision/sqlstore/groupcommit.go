@@ -23,8 +23,12 @@ import (
 //   - PostgreSQL: one UPDATE ... FROM unnest(arrays) RETURNING statement,
 //     one round trip and one implicit transaction. Each array holds one
 //     column of the batch; the RETURNING id says which calls matched.
-//   - SQLite: one BEGIN IMMEDIATE ... COMMIT transaction carrying each
-//     call's own prepared UPDATE, under the store's writer lock.
+//   - SQLite: one BEGIN IMMEDIATE ... COMMIT transaction on the write
+//     connection carrying each call's own prepared UPDATE in its own
+//     savepoint. The Store's other writes (CreateOperation, ClaimOperation,
+//     PutService, Reserve, leases) join the same queue and transactions:
+//     SQLite has one writer, and a transaction per write was the limit of
+//     a thousand concurrent orders.
 //
 // Every call keeps its own WHERE id = ? AND version = ? AND attempts = ?
 // (version check and fencing token), and a call learns its result only
@@ -33,11 +37,11 @@ import (
 // two calls for the same operation (the second waits for the next batch,
 // where it meets the first one's new version), and no operation is in two
 // of this Store's batches at once, so batches do not wait for each other's
-// row locks. When the database refuses a batch (an error with an SQLSTATE
-// on PostgreSQL, or a transaction rolled back on SQLite; for example a
-// service that would have two unfinished operations), nothing of it was
-// written and each call is retried on its own, so each caller gets exactly
-// the error its own statement earns. An error that leaves the outcome
+// row locks. When PostgreSQL refuses a batch (an error with an SQLSTATE;
+// for example a service that would have two unfinished operations),
+// nothing of it was written and each call is retried on its own, so each
+// caller gets exactly the error its own statement earns; on SQLite the
+// failed call is rolled back to its savepoint and the others committed. An error that leaves the outcome
 // unknown (a lost connection) is returned to every caller of the batch,
 // as it would be for a single statement.
 //
@@ -60,11 +64,15 @@ const (
 
 // opUpdate is one UpdateOperation call: its arguments, encoded once by the
 // caller, and its outcome, written by the committer before done is closed.
+//
+// On SQLite the queue also carries the Store's other writes (write set,
+// id empty): they share the transactions of the step transitions.
 type opUpdate struct {
 	ctx                                                    context.Context
 	id, serviceID, kind, state, step, input, data, errText string
 	version                                                int64
 	attempts                                               int
+	write                                                  func(q querier) error
 
 	res  updateResult
 	err  error
@@ -89,6 +97,8 @@ type committer struct {
 	queue    []*opUpdate
 	inFlight map[string]bool // operation ids in a batch being committed
 	running  int             // committer slots taken
+	// queuedUpdates counts the UpdateOperation calls in queue.
+	queuedUpdates int
 
 	slots, maxBatch int
 
@@ -125,13 +135,16 @@ func (s *Store) submit(u *opUpdate) {
 	u.done = make(chan struct{})
 	c.mu.Lock()
 	c.queue = append(c.queue, u)
-	queued := len(c.queue)
+	if u.write == nil {
+		c.queuedUpdates++
+	}
+	queued := c.queuedUpdates
 	lead := c.running < c.slots
 	if lead {
 		c.running++
 	}
 	c.mu.Unlock()
-	if c.onQueued != nil {
+	if c.onQueued != nil && u.write == nil {
 		c.onQueued(queued)
 	}
 	if lead {
@@ -153,6 +166,9 @@ func (s *Store) submit(u *opUpdate) {
 		if w == u {
 			// Not sent: nothing was written.
 			c.queue = slices.Delete(c.queue, i, i+1)
+			if u.write == nil {
+				c.queuedUpdates--
+			}
 			c.mu.Unlock()
 			u.err = u.ctx.Err()
 			return
@@ -193,14 +209,19 @@ func (s *Store) commitNext() bool {
 	c.mu.Lock()
 	var batch []*opUpdate
 	rest := c.queue[:0]
+	updates := 0
 	for _, u := range c.queue {
-		if len(batch) < c.maxBatch && !c.inFlight[u.id] {
-			c.inFlight[u.id] = true
+		if len(batch) < c.maxBatch && (u.write != nil || !c.inFlight[u.id]) {
+			if u.write == nil {
+				c.inFlight[u.id] = true
+				updates++
+			}
 			batch = append(batch, u)
 			continue
 		}
 		rest = append(rest, u)
 	}
+	c.queuedUpdates -= updates
 	clear(c.queue[len(rest):])
 	c.queue = rest
 	if len(batch) == 0 {
@@ -223,18 +244,24 @@ func (s *Store) commitNext() bool {
 		}
 		c.mu.Lock()
 		for _, u := range batch {
-			delete(c.inFlight, u.id)
+			if u.write == nil {
+				delete(c.inFlight, u.id)
+			}
 		}
 		c.mu.Unlock()
 		for _, u := range batch {
 			close(u.done)
 		}
 	}()
-	if c.onBatch != nil {
-		c.onBatch(len(batch))
+	if updates > 0 {
+		// The statistics and hooks count step transitions (a batch of
+		// other writes only is not counted).
+		if c.onBatch != nil {
+			c.onBatch(updates)
+		}
+		c.batches.Add(1)
+		c.updates.Add(int64(updates))
 	}
-	c.batches.Add(1)
-	c.updates.Add(int64(len(batch)))
 	ctx, stop := batchContext(batch)
 	defer stop()
 	s.commitBatch(ctx, batch)
@@ -267,18 +294,16 @@ func batchContext(batch []*opUpdate) (context.Context, func()) {
 
 // commitBatch commits batch and sets every call's outcome.
 func (s *Store) commitBatch(ctx context.Context, batch []*opUpdate) {
+	if s.dialect == SQLite {
+		s.commitSQLite(ctx, batch)
+		return
+	}
 	if len(batch) == 1 {
 		u := batch[0]
 		u.err = s.run(ctx, true, func(q querier) error { return s.updateRow(ctx, q, u) })
 		return
 	}
-	var refused bool
-	if s.dialect == Postgres {
-		refused = s.commitPostgres(ctx, batch)
-	} else {
-		refused = s.commitSQLite(ctx, batch)
-	}
-	if !refused {
+	if !s.commitPostgres(ctx, batch) {
 		return
 	}
 	s.gc.refused.Add(1)
@@ -422,98 +447,110 @@ func textArray(ss []string) string {
 	return b.String()
 }
 
-// commitSQLite commits batch in one transaction under the writer lock. It
-// reports true when the transaction was rolled back (nothing was
-// written).
-func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) (refused bool) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	conn, err := s.sqliteConn(ctx)
-	if err != nil {
-		for _, u := range batch {
-			u.err = err
-		}
-		return false
-	}
-	defer conn.Close()
+// commitSQLite commits batch in one transaction on the write connection,
+// each call inside its own savepoint: a call whose statements fail is
+// rolled back alone and gets its own error, the others are committed
+// (nothing is refused as a whole, so nothing runs twice). A call learns its outcome
+// once COMMIT has returned; an error of the transaction itself goes to
+// every call, none of which was then written.
+func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 	fail := func(err error) {
 		for _, u := range batch {
 			u.err = err
 		}
 	}
-	// rollback ends the transaction; if that fails, the connection's
-	// state is unknown and the pool must not reuse it.
-	rollback := func() bool {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
-			discard(conn)
-			return false
+	err := s.withWriter(ctx, func(p *pinned) error {
+		// Every statement of the batch runs under the batch's context:
+		// a caller that gives up interrupts no one else's statements.
+		q := batchQuerier{p: p, ctx: ctx}
+		// rollback ends the transaction; if that fails, the connection's
+		// state is unknown and must not be used again.
+		rollback := func() {
+			if _, err := p.conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
+				p.discard()
+			}
 		}
-		return true
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		// No transaction (e.g. another process kept the write lock past
-		// the busy timeout): nothing was written.
-		fail(err)
-		return false
-	}
-	err = func() error {
-		stmts := &preparedConn{conn: conn}
-		defer stmts.close()
+		if _, err := p.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+			// No transaction (e.g. another process kept the write lock
+			// past the busy timeout): nothing was written.
+			fail(err)
+			return nil
+		}
+		single := len(batch) == 1
 		for _, u := range batch {
-			if err := s.updateRow(ctx, stmts, u); err != nil {
-				return err
+			// A call in the batch runs even if its caller gave up since
+			// it was taken: its outcome is the batch's.
+			if !single {
+				if _, err := q.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+					rollback()
+					fail(err)
+					return nil
+				}
+			}
+			if u.write != nil {
+				u.err = u.write(q)
+			} else {
+				u.err = s.updateRow(ctx, q, u)
+			}
+			if single {
+				continue
+			}
+			if u.err != nil {
+				if _, err := q.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+					rollback()
+					fail(err)
+					return nil
+				}
+			}
+			if _, err := q.ExecContext(ctx, `RELEASE w`); err != nil {
+				rollback()
+				fail(err)
+				return nil
+			}
+		}
+		if single && batch[0].err != nil {
+			rollback()
+			return nil
+		}
+		if _, err := p.conn.ExecContext(ctx, `COMMIT`); err != nil {
+			// Whether the commit reached the disk is not known: report
+			// the error to everyone, as a single statement would.
+			rollback()
+			fail(err)
+		}
+		for _, u := range batch {
+			if isBroken(u.err) {
+				p.broken = true
 			}
 		}
 		return nil
-	}()
+	})
 	if err != nil {
-		if rollback() && ctx.Err() == nil {
-			return true
-		}
-		fail(err)
-		return false
-	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		// Whether the commit reached the disk is not known: report the
-		// error to everyone, as a single statement would.
-		rollback()
+		// No connection to commit on: nothing was written.
 		fail(err)
 	}
-	return false
+}
+
+// batchQuerier runs every statement on p under the batch's context,
+// whatever context the caller passes.
+type batchQuerier struct {
+	p   *pinned
+	ctx context.Context
+}
+
+func (b batchQuerier) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return b.p.ExecContext(b.ctx, query, args...)
+}
+
+func (b batchQuerier) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return b.p.QueryContext(b.ctx, query, args...)
+}
+
+func (b batchQuerier) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return b.p.QueryRowContext(b.ctx, query, args...)
 }
 
 // rowQuerier runs a query that returns at most one row.
 type rowQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// preparedConn is a rowQuerier that prepares each statement once on conn
-// (the statements a batch repeats).
-type preparedConn struct {
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
-}
-
-// QueryRowContext runs query as a statement prepared on the connection. If
-// preparing fails, the query runs unprepared, so that its own error (or
-// result) is what Scan reports.
-func (p *preparedConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	st := p.stmts[query]
-	if st == nil {
-		var err error
-		if st, err = p.conn.PrepareContext(ctx, query); err != nil {
-			return p.conn.QueryRowContext(ctx, query, args...)
-		}
-		if p.stmts == nil {
-			p.stmts = make(map[string]*sql.Stmt)
-		}
-		p.stmts[query] = st
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-func (p *preparedConn) close() {
-	for _, st := range p.stmts {
-		st.Close()
-	}
 }

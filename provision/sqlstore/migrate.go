@@ -133,34 +133,33 @@ func (s *Store) migrate(ctx context.Context) error {
 		return nil
 	}
 
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	conn, err := s.sqliteConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	// WAL lets readers run beside the single writer; the setting is stored
-	// in the database file. An in-memory database answers "memory".
-	if err := s.setWAL(ctx, conn); err != nil {
-		return fmt.Errorf("sqlstore: migrate: journal_mode: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return fmt.Errorf("sqlstore: migrate: begin: %w", err)
-	}
-	if err := s.applyMigrations(ctx, conn); err != nil {
-		if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
-			discard(conn)
+	// On the Store's write connection (with a pool of one connection it
+	// is the only one).
+	return s.withWriter(ctx, func(p *pinned) error {
+		conn := p.conn
+		// WAL lets readers run beside the single writer; the setting is
+		// stored in the database file. An in-memory database answers
+		// "memory".
+		if err := s.setWAL(ctx, conn); err != nil {
+			return fmt.Errorf("sqlstore: migrate: journal_mode: %w", err)
 		}
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
-			discard(conn)
+		if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+			return fmt.Errorf("sqlstore: migrate: begin: %w", err)
 		}
-		return fmt.Errorf("sqlstore: migrate: commit: %w", err)
-	}
-	return nil
+		if err := s.applyMigrations(ctx, conn); err != nil {
+			if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
+				p.discard()
+			}
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+			if _, rerr := conn.ExecContext(context.Background(), `ROLLBACK`); rerr != nil {
+				p.discard()
+			}
+			return fmt.Errorf("sqlstore: migrate: commit: %w", err)
+		}
+		return nil
+	})
 }
 
 // setWAL switches the database to WAL. When several processes open a new

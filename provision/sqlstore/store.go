@@ -25,6 +25,8 @@ type Store struct {
 	// goroutines queue in Go instead of spinning in SQLite's busy handler;
 	// other processes are kept out by SQLite's own write lock.
 	wmu sync.Mutex
+	// conns are the SQLite connections the Store keeps (conns.go).
+	conns sqliteConns
 
 	q  queries
 	gc committer
@@ -104,7 +106,11 @@ func newStore(ctx context.Context, db *sql.DB, d Dialect, owned bool, opts []Opt
 		}
 	}
 	s.q = buildQueries(d)
+	if d == SQLite {
+		s.conns.init(db)
+	}
 	if err := s.migrate(ctx); err != nil {
+		s.closeConns()
 		return nil, err
 	}
 	return s, nil
@@ -116,9 +122,12 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // DB returns the underlying database handle.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database if the Store was created by Open; for a Store
-// made by New it does nothing (the caller closes its own *sql.DB).
+// Close gives back the connections the Store keeps (on SQLite) and closes
+// the database if the Store was created by Open; a Store made by New
+// leaves the *sql.DB open for its caller to close. The Store must not be
+// used after Close.
 func (s *Store) Close() error {
+	s.closeConns()
 	if s.owned {
 		return s.db.Close()
 	}
@@ -133,23 +142,24 @@ type querier interface {
 }
 
 // run calls fn with something to query. On PostgreSQL that is the pool
-// itself. On SQLite it is one connection on which busy_timeout has been
-// set (a per-connection setting the Store cannot put on a caller's pool
-// otherwise); write calls also take the in-process writer lock.
+// itself. On SQLite it is one of the connections the Store keeps
+// (conns.go): a read connection for reads; writes are queued for the
+// group commit (groupcommit.go), which runs them on the write connection
+// in a transaction shared with other writes, each in its own savepoint.
 func (s *Store) run(ctx context.Context, write bool, fn func(q querier) error) error {
 	if s.dialect == Postgres {
 		return fn(s.db)
 	}
-	if write {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+	if !write {
+		return s.withReader(ctx, func(p *pinned) error { return fn(p) })
 	}
-	conn, err := s.sqliteConn(ctx)
-	if err != nil {
-		return err
+	if s.gc.maxBatch == 1 {
+		return s.withWriter(ctx, func(p *pinned) error { return fn(p) })
 	}
-	defer conn.Close()
-	return fn(conn)
+	// Writes join the group commit's queue and share its transactions.
+	u := &opUpdate{ctx: ctx, write: fn}
+	s.submit(u)
+	return u.err
 }
 
 func (s *Store) sqliteConn(ctx context.Context) (*sql.Conn, error) {
