@@ -57,6 +57,29 @@ func blockPowerOn(v *env) (reached <-chan struct{}, release func()) {
 	return r, func() { rel.Do(func() { close(gate) }) }
 }
 
+// oneWorker is an engine with one Run worker over an observed Store, whose
+// claim ticker never fires (only the look at start claims) and whose
+// data center holds its first power-on until release is called.
+type oneWorker struct {
+	v       *env
+	obs     *observedStore
+	e       *provision.Engine
+	reached <-chan struct{}
+	release func()
+}
+
+func newOneWorker(t *testing.T, servers int) *oneWorker {
+	w := &oneWorker{v: newEnv(t, servers)}
+	w.obs = newObservedStore(w.v.store)
+	w.reached, w.release = blockPowerOn(w.v)
+	t.Cleanup(w.release)
+	w.e = w.v.engine("one", func(c *provision.Config) {
+		c.Store, c.Workers, c.ClaimInterval, c.PollInterval = w.obs, 1, time.Hour, time.Millisecond
+		c.LeaseDuration = time.Minute
+	})
+	return w
+}
+
 // TestSubmitHandsOffToAFreeWorker: with Run going and a worker free, a
 // submitted order is created leased to this engine and run at once, with
 // no claim; with every worker busy it waits, pending, for a claim. Run
@@ -64,14 +87,8 @@ func blockPowerOn(v *env) (reached <-chan struct{}, release func()) {
 // by Run's end, gives its lease back.
 func TestSubmitHandsOffToAFreeWorker(t *testing.T) {
 	t.Parallel()
-	v := newEnv(t, 2)
-	obs := newObservedStore(v.store)
-	reached, release := blockPowerOn(v)
-	defer release()
-	e := v.engine("handoff", func(c *provision.Config) {
-		c.Store, c.Workers, c.ClaimInterval = obs, 1, time.Hour
-		c.LeaseDuration = time.Minute
-	})
+	w := newOneWorker(t, 2)
+	v, obs, e, reached, release := w.v, w.obs, w.e, w.reached, w.release
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	runDone := make(chan error, 1)
@@ -85,7 +102,7 @@ func TestSubmitHandsOffToAFreeWorker(t *testing.T) {
 	assert.Equal(t, int64(1), obs.claims.Load(), "a was claimed")
 	got := mustOp(t, v, a.ID)
 	assert.Equal(t, provision.StateRunning, got.State)
-	assert.Equal(t, "handoff", got.Worker)
+	assert.Equal(t, "one", got.Worker)
 	assert.Equal(t, 1, got.Attempts, "fencing token of the hand-off")
 
 	b, err := e.Submit(ctx, openReq("2", tariffDedic))
@@ -112,14 +129,8 @@ func TestSubmitHandsOffToAFreeWorker(t *testing.T) {
 // and reads it once more.
 func TestWaitOnALocalRunReadsTwice(t *testing.T) {
 	t.Parallel()
-	v := newEnv(t, 1)
-	obs := newObservedStore(v.store)
-	reached, release := blockPowerOn(v)
-	defer release()
-	e := v.engine("waiter", func(c *provision.Config) {
-		c.Store, c.Workers, c.ClaimInterval, c.PollInterval = obs, 1, time.Hour, time.Millisecond
-		c.LeaseDuration = time.Minute
-	})
+	w := newOneWorker(t, 1)
+	obs, e, reached, release := w.obs, w.e, w.reached, w.release
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
