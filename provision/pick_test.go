@@ -27,9 +27,11 @@ func (c *reserveCounter) Reserve(ctx context.Context, r provision.Reservation) e
 }
 
 // TestConcurrentPicksShareOneRead: 64 orders that pick at once share the
-// panel's server list and never collide on a server: while the first
-// order's read of the list is held, the 63 others queue behind it, and
-// one more read serves them all. Every order reserves once (no Reserve
+// panel's server list and never collide on a server: the orders that
+// joined the first round before its read began share it, those that
+// arrived while it was held (its read is held until every order waits)
+// share one more, so the 64 cost at most two reads, however the
+// goroutines were scheduled. Every order reserves once (no Reserve
 // refused) and gets its own server. The synctest bubble's Wait tells when
 // every order is queued.
 func TestConcurrentPicksShareOneRead(t *testing.T) {
@@ -64,7 +66,7 @@ func TestConcurrentPicksShareOneRead(t *testing.T) {
 		for _, err := range errs {
 			require.NoError(t, err)
 		}
-		assert.Equal(t, int64(2), lists.Load(), "reads of the server list")
+		assert.LessOrEqual(t, lists.Load(), int64(2), "reads of the server list")
 		assert.Equal(t, int64(n), rc.n.Load(), "Reserve calls: one per order, none refused")
 		v.checkInvariants()
 	})
