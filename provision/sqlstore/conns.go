@@ -98,7 +98,10 @@ func (s *Store) withWriterLocked(ctx context.Context, fn func(p *pinned) error) 
 	}
 	p := c.writer
 	err := fn(p)
-	if p.broken || isBroken(err) {
+	if isBroken(err) {
+		p.broken = true
+	}
+	if p.broken {
 		p.close()
 		c.writer = nil
 	}
@@ -131,7 +134,10 @@ func (s *Store) withReader(ctx context.Context, fn func(p *pinned) error) error 
 		}
 	}
 	err := fn(p)
-	if p.broken || isBroken(err) {
+	if isBroken(err) {
+		p.broken = true
+	}
+	if p.broken {
 		p.close()
 		return err
 	}
@@ -190,9 +196,16 @@ func (p *pinned) discard() {
 	discard(p.conn)
 }
 
+// close gives the connection back to the pool, closing its statements
+// first while it works. The statements of a broken connection are left
+// alone: its driver connection may be gone already, and closing a
+// statement on it is not safe with every driver (modernc.org/sqlite
+// dereferences the closed database); the pool disposes of the connection.
 func (p *pinned) close() {
-	for _, st := range p.stmts {
-		st.Close()
+	if !p.broken {
+		for _, st := range p.stmts {
+			st.Close()
+		}
 	}
 	p.stmts = nil
 	p.conn.Close()

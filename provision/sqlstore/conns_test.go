@@ -95,3 +95,30 @@ func TestSQLiteSmallPool(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteBrokenWriteConnection: a write connection given up (as after
+// a ROLLBACK that failed) is dropped without touching the statements
+// prepared on it, and the next write opens a new one.
+func TestSQLiteBrokenWriteConnection(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteDB(t, sqlitePath(t))
+	s, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hammer(t, s, 8) // statements prepared on the write connection
+	if err := sqlstore.BreakWriter(s); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	op := &provision.Operation{ID: "after", ServiceID: "svc-after", Kind: provision.OpOpen, State: provision.StatePending, Step: "reserve"}
+	if err := s.CreateOperation(ctx, op); err != nil {
+		t.Fatalf("write after the broken connection: %v", err)
+	}
+	if got, err := s.GetOperation(ctx, "after"); err != nil || got.Version != 1 {
+		t.Fatalf("GetOperation: %+v, %v", got, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

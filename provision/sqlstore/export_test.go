@@ -1,5 +1,7 @@
 package sqlstore
 
+import "context"
+
 // BatchHooks installs test hooks on s's group commit: onQueued runs after
 // an UpdateOperation call joined the queue (with the queue's length),
 // onBatch before a batch is committed (with its size; blocking in it holds
@@ -24,3 +26,12 @@ var TextArray = textArray
 
 // SQLiteBusy exposes sqliteBusy.
 var SQLiteBusy = sqliteBusy
+
+// BreakWriter discards the Store's SQLite write connection, with the
+// statements prepared on it, as a ROLLBACK that failed does.
+func BreakWriter(s *Store) error {
+	return s.withWriter(context.Background(), func(p *pinned) error {
+		p.discard()
+		return nil
+	})
+}
