@@ -261,8 +261,10 @@
 //
 // [Engine.Submit] validates a request, records an [Operation] and
 // returns; [Engine.Run] is the worker pool (Workers goroutines per engine)
-// that claims operations with leases and runs them; [Engine.Wait] waits
-// for one. [Engine.Do] (and Open, Suspend, Unsuspend, Close,
+// that claims operations with leases and runs them (an operation
+// submitted while one of its workers is free is recorded already leased
+// and handed to that worker, without a claim); [Engine.Wait] waits for
+// one, woken by the run when this engine runs it. [Engine.Do] (and Open, Suspend, Unsuspend, Close,
 // ChangePassword, AddIP, RemoveIP, Reinstall) records the operation
 // already leased to this engine and runs it in the calling goroutine.
 // [Engine.Resume] claims and finishes every unfinished operation that is
