@@ -38,16 +38,15 @@ import (
 // where it meets the first one's new version), and no operation is in two
 // of this Store's batches at once, so batches do not wait for each other's
 // row locks. When PostgreSQL refuses a batch (an error with an SQLSTATE;
-// for example a service that would have two unfinished operations),
-// nothing of it was written and each call is retried on its own, so each
-// caller gets exactly the error its own statement earns; on SQLite the
-// failed call is rolled back to its savepoint and the others committed. An error that leaves the outcome
-// unknown (a lost connection) is returned to every caller of the batch,
-// as it would be for a single statement.
+// for example a service that would have two unfinished operations), nothing
+// of it was written and each call is retried on its own, so each caller
+// gets exactly the error its own statement earns; on SQLite the failed call
+// is rolled back to its savepoint and the others committed. An error that
+// leaves the outcome unknown (a lost connection) is returned to every
+// caller of the batch, as it would be for a single statement.
 //
 // A caller that finds a free committer slot commits at once, without
-// waiting for company: a lone worker's latency is one statement as
-// before.
+// waiting for company: a lone worker's latency is one statement as before.
 
 // defaultMaxBatch is the default largest number of step transitions
 // committed together.
@@ -450,9 +449,9 @@ func textArray(ss []string) string {
 // commitSQLite commits batch in one transaction on the write connection,
 // each call inside its own savepoint: a call whose statements fail is
 // rolled back alone and gets its own error, the others are committed
-// (nothing is refused as a whole, so nothing runs twice). A call learns its outcome
-// once COMMIT has returned; an error of the transaction itself goes to
-// every call, none of which was then written.
+// (nothing is refused as a whole, so nothing runs twice). A call learns its
+// outcome once COMMIT has returned; an error of the transaction itself goes
+// to every call, none of which was then written.
 func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 	fail := func(err error) {
 		for _, u := range batch {
