@@ -22,9 +22,9 @@ import (
 // one on the next call.
 //
 // When the caller's pool is limited (db.SetMaxOpenConns), the Store keeps
-// at most one connection fewer than the limit for reads, so that the
-// caller's own queries still find one; with a limit of one or two, reads
-// share the write connection.
+// at most one connection fewer than the limit in all, so that the caller's
+// own queries still find one; with a limit of one or two, reads share the
+// write connection.
 
 // sqliteReaders is the most connections a Store keeps for reads.
 const sqliteReaders = 4
@@ -67,7 +67,8 @@ func (c *sqliteConns) init(db *sql.DB) {
 	}
 }
 
-// open makes a new connection with the busy timeout set.
+// openPinned takes a new connection from the pool, with the busy timeout
+// set.
 func (s *Store) openPinned(ctx context.Context) (*pinned, error) {
 	conn, err := s.sqliteConn(ctx)
 	if err != nil {
@@ -80,11 +81,6 @@ func (s *Store) openPinned(ctx context.Context) (*pinned, error) {
 func (s *Store) withWriter(ctx context.Context, fn func(p *pinned) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.withWriterLocked(ctx, fn)
-}
-
-// withWriterLocked is withWriter for a caller that holds s.wmu.
-func (s *Store) withWriterLocked(ctx context.Context, fn func(p *pinned) error) error {
 	c := &s.conns
 	if c.writer == nil {
 		if err := c.check(); err != nil {
@@ -96,13 +92,8 @@ func (s *Store) withWriterLocked(ctx context.Context, fn func(p *pinned) error) 
 		}
 		c.writer = p
 	}
-	p := c.writer
-	err := fn(p)
-	if isBroken(err) {
-		p.broken = true
-	}
-	if p.broken {
-		p.close()
+	err := fn(c.writer)
+	if !c.writer.keep(err) {
 		c.writer = nil
 	}
 	return err
@@ -134,11 +125,7 @@ func (s *Store) withReader(ctx context.Context, fn func(p *pinned) error) error 
 		}
 	}
 	err := fn(p)
-	if isBroken(err) {
-		p.broken = true
-	}
-	if p.broken {
-		p.close()
+	if !p.keep(err) {
 		return err
 	}
 	c.mu.Lock()
@@ -160,21 +147,21 @@ func (c *sqliteConns) check() error {
 	return nil
 }
 
-// close gives every kept connection back to the pool; connections in use
-// are given back when their call ends.
+// closeConns gives every kept connection back to the pool; connections in
+// use are given back when their call ends.
 func (s *Store) closeConns() {
 	c := &s.conns
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+drain:
 	for {
 		select {
 		case p := <-c.idle:
 			p.close()
-			continue
 		default:
+			break drain
 		}
-		break
 	}
 	s.wmu.Lock()
 	if c.writer != nil {
@@ -187,6 +174,19 @@ func (s *Store) closeConns() {
 // isBroken reports whether err says the connection cannot be used again.
 func isBroken(err error) bool {
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+}
+
+// keep reports whether the connection may be used again after a call
+// that returned err; a broken one is closed.
+func (p *pinned) keep(err error) bool {
+	if isBroken(err) {
+		p.broken = true
+	}
+	if p.broken {
+		p.close()
+		return false
+	}
+	return true
 }
 
 // discard makes database/sql drop the connection instead of returning it

@@ -47,11 +47,8 @@ func hammer(t *testing.T, s provision.Store, n int) {
 // them back.
 func TestSQLiteKeepsItsConnections(t *testing.T) {
 	t.Parallel()
-	db := openSQLiteDB(t, sqlitePath(t))
-	s, err := sqlstore.New(db, sqlstore.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSQLite(t, sqlitePath(t))
+	db := s.DB()
 	hammer(t, s, 200)
 	st := db.Stats()
 	if st.OpenConnections > 5 || st.MaxIdleClosed != 0 {
@@ -101,11 +98,7 @@ func TestSQLiteSmallPool(t *testing.T) {
 // prepared on it, and the next write opens a new one.
 func TestSQLiteBrokenWriteConnection(t *testing.T) {
 	t.Parallel()
-	db := openSQLiteDB(t, sqlitePath(t))
-	s, err := sqlstore.New(db, sqlstore.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSQLite(t, sqlitePath(t))
 	hammer(t, s, 8) // statements prepared on the write connection
 	if err := sqlstore.BreakWriter(s); err != nil {
 		t.Fatal(err)
