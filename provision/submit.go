@@ -24,32 +24,24 @@ import (
 // worker to find it. Otherwise it waits, pending, for the next claim here
 // or in another engine.
 func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
-	if ar := e.handOff(); ar != nil {
-		claimed := e.clock.Now() // before the operation is created leased
-		op, created, err := e.prepare(ctx, req, true)
-		if err != nil || !created || op.State.Finished() {
-			e.handBack(ar)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !created {
-			e.search() // an existing operation: maybe unclaimed, maybe not
-			return op, nil
-		}
-		// The caller gets a copy: the run changes its own.
-		ret := op.Clone()
+	ar := e.handOff()
+	claimed := e.clock.Now() // before the operation may be created leased
+	op, created, err := e.prepare(ctx, req, ar != nil)
+	if ar != nil && (err != nil || !created) {
+		e.handBack(ar)
+		ar = nil
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case !created:
+		e.search() // an existing operation: maybe unclaimed, maybe not
+	case ar != nil:
+		ret := op.Clone() // the caller's copy: the run changes its own
 		e.runHandedOff(ar, op, claimed)
 		return ret, nil
-	}
-	op, created, err := e.prepare(ctx, req, false)
-	if err != nil {
-		return nil, err
-	}
-	if created {
+	default:
 		e.submitted()
-	} else {
-		e.search() // an existing operation: maybe unclaimed, maybe not
 	}
 	return op, nil
 }
