@@ -264,7 +264,9 @@
 // that claims operations with leases and runs them (an operation
 // submitted while one of its workers is free is recorded already leased
 // and handed to that worker, without a claim); [Engine.Wait] waits for
-// one, woken by the run when this engine runs it. [Engine.Do] (and Open, Suspend, Unsuspend, Close,
+// one, woken by the run when this engine runs it and handed the finished
+// operation by that run, without reading the Store. [Engine.Do] (and
+// Open, Suspend, Unsuspend, Close,
 // ChangePassword, AddIP, RemoveIP, Reinstall) records the operation
 // already leased to this engine and runs it in the calling goroutine.
 // [Engine.Resume] claims and finishes every unfinished operation that is

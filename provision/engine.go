@@ -184,15 +184,17 @@ type Engine struct {
 	runs  []*activeRun
 
 	waitMu  sync.Mutex
-	waiters map[string][]chan struct{}
+	waiters map[string][]*waiter
 	causes  map[string]error
 	// running counts this engine's runs of each operation (Wait).
 	running map[string]int
 
 	// Test seams (set by export_test.go): beforeWrite runs before the
-	// lease check of every panel write, leaseHook after every renewal.
+	// lease check of every panel write, leaseHook after every renewal,
+	// waitHook after a Wait registered for a wake-up.
 	beforeWrite func(opID, what string)
 	leaseHook   func(opID string, err error)
+	waitHook    func(opID string)
 
 	expect expectations
 
@@ -293,7 +295,7 @@ func New(cfg Config) (*Engine, error) {
 		slots:   make(chan struct{}, cfg.Workers),
 		kick:    make(chan struct{}, 1),
 		subs:    map[int]func(Event){},
-		waiters: map[string][]chan struct{}{},
+		waiters: map[string][]*waiter{},
 		running: map[string]int{},
 		causes:  map[string]error{},
 	}, nil

@@ -66,3 +66,7 @@ func ProductGraphPanic() (msg any) {
 		}), next: goesTo(tNowhere)})
 	return nil
 }
+
+// OnWaitRegistered makes e call f each time a Wait has registered for the
+// wake-up of operation opID. Set it before e is used.
+func OnWaitRegistered(e *Engine, f func(opID string)) { e.waitHook = f }

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/sqlstore"
 )
 
 // observedStore counts claims and reads of operations and reports each on
@@ -69,7 +71,15 @@ type oneWorker struct {
 }
 
 func newOneWorker(t *testing.T, servers int) *oneWorker {
+	return newOneWorkerOn(t, servers, nil)
+}
+
+// newOneWorkerOn is newOneWorker over store (nil: the test env's memstore).
+func newOneWorkerOn(t *testing.T, servers int, store provision.Store) *oneWorker {
 	w := &oneWorker{v: newEnv(t, servers)}
+	if store != nil {
+		w.v.store = store
+	}
 	w.obs = newObservedStore(w.v.store)
 	w.reached, w.release = blockPowerOn(w.v)
 	t.Cleanup(w.release)
@@ -124,13 +134,29 @@ func TestSubmitHandsOffToAFreeWorker(t *testing.T) {
 	assert.Empty(t, got.Worker, "a's lease after Run's end")
 }
 
-// TestWaitOnALocalRunReadsTwice: Wait on an order this engine runs reads
-// the Store once, then sleeps until the run ends (not polling meanwhile),
-// and reads it once more.
-func TestWaitOnALocalRunReadsTwice(t *testing.T) {
+// TestWaitOnALocalRunReadsNothing: Wait on an order this engine runs
+// registers for the run's end without reading the Store, sleeps until the
+// run ends (not polling meanwhile), and returns the operation as the run
+// stored it, again without reading: equal to what the Store holds.
+func TestWaitOnALocalRunReadsNothing(t *testing.T) {
 	t.Parallel()
-	w := newOneWorker(t, 1)
+	t.Run("memstore", func(t *testing.T) {
+		t.Parallel()
+		waitOnALocalRun(t, newOneWorker(t, 1))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		store, err := sqlstore.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "s.db"), sqlstore.SQLite)
+		require.NoError(t, err)
+		t.Cleanup(func() { store.Close() })
+		waitOnALocalRun(t, newOneWorkerOn(t, 1, store))
+	})
+}
+
+func waitOnALocalRun(t *testing.T, w *oneWorker) {
 	obs, e, reached, release := w.obs, w.e, w.reached, w.release
+	registered := make(chan string, 10)
+	provision.OnWaitRegistered(e, func(id string) { registered <- id })
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -140,19 +166,36 @@ func TestWaitOnALocalRunReadsTwice(t *testing.T) {
 	op, err := e.Submit(ctx, openReq("1", tariffDedic))
 	require.NoError(t, err)
 	<-reached
-	for len(obs.read) > 0 {
-		<-obs.read // reads before the wait
-	}
+	// A wait given up before the run ends returns the operation as
+	// stored: it reads it then, once.
 	reads := obs.reads.Load()
+	gaveUp, giveUp := context.WithCancel(ctx)
+	early := make(chan *provision.Operation, 1)
+	go func() {
+		got, err := e.Wait(gaveUp, op.ID)
+		assert.ErrorIs(t, err, context.Canceled)
+		early <- got
+	}()
+	require.Equal(t, op.ID, <-registered)
+	giveUp()
+	got := <-early
+	require.NotNil(t, got, "the operation a given-up wait returns")
+	assert.Equal(t, provision.StateRunning, got.State)
+	assert.Equal(t, int64(1), obs.reads.Load()-reads, "reads of a given-up wait")
+
+	reads = obs.reads.Load()
 	waited := make(chan *provision.Operation, 1)
 	go func() {
 		done, err := e.Wait(ctx, op.ID)
 		assert.NoError(t, err)
 		waited <- done
 	}()
-	<-obs.read // the first read: not finished
+	require.Equal(t, op.ID, <-registered)
 	release()
 	done := <-waited
 	require.Equal(t, provision.StateDone, done.State)
-	assert.Equal(t, int64(2), obs.reads.Load()-reads, "reads of the order while waiting")
+	assert.Equal(t, int64(0), obs.reads.Load()-reads, "reads of the order while waiting")
+	stored, err := w.obs.Store.GetOperation(ctx, op.ID)
+	require.NoError(t, err)
+	assert.Equal(t, stored, done, "the operation Wait returned and the stored one")
 }

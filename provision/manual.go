@@ -151,7 +151,7 @@ func (e *Engine) resolveManualTask(ctx context.Context, serviceID, result, reaso
 	}
 	r.log.LogAttrs(ctx, slog.LevelInfo, "manual task "+result, slog.String("status", string(out.Status)))
 	if result == manualFailed {
-		e.finished(op, nil)
+		e.finished(op, nil, nil)
 		ev := r.event(EventOperationFailed, "")
 		ev.Module, ev.Error = out.Module, reason
 		e.emit(ev)

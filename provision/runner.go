@@ -117,8 +117,14 @@ func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Tim
 		}
 		return r.op, fmt.Errorf("%w: %s at step %s: %w", ErrInterrupted, op.Kind, r.op.Step, err)
 	}
-	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker, r.token)
-	e.finished(r.op, r.cause)
+	var stored *Operation
+	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker, r.token); err == nil {
+		// The operation as the Store now holds it: the run's last write,
+		// without the lease.
+		stored = r.op.Clone()
+		stored.Worker, stored.LeaseUntil = "", time.Time{}
+	}
+	e.finished(r.op, r.cause, stored)
 	ev := r.event(EventOperationDone, "")
 	if r.op.State == StateFailed {
 		ev.Type, ev.Error = EventOperationFailed, r.op.Error

@@ -18,15 +18,19 @@ import (
 // the time waited, at most every 5 s. While this engine itself runs the
 // operation, the end of that run wakes the wait (finished or not), so the
 // Store is read only every 5 s meanwhile: a thousand waiters on a
-// thousand local runs do not flood it.
+// thousand local runs do not flood it. A run here that finishes the
+// operation hands the wait the operation as it stored it, and a wait that
+// starts while the run is here does not read it first: waiting on a local
+// run costs the Store nothing.
 func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 	var (
-		ch    chan struct{}
+		w     *waiter
 		local bool
+		read  bool // the Store was read at least once
 	)
 	defer func() {
-		if ch != nil {
-			e.dropWait(opID, ch)
+		if w != nil {
+			e.dropWait(opID, w)
 		}
 	}()
 	ceil := max(e.cfg.PollInterval, 5*time.Second)
@@ -43,19 +47,36 @@ func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 			}
 			return remote(r)
 		},
-		Wake: func() <-chan struct{} { return ch },
+		Wake: func() <-chan struct{} { return w.ch },
 	}, func(ctx context.Context) (*Operation, bool, error) {
-		// Listen before reading, so a finish in between is not missed.
-		if ch != nil {
-			e.dropWait(opID, ch)
+		if w != nil {
+			done := e.dropWait(opID, w)
+			w = nil
+			if done != nil {
+				return done, true, nil
+			}
 		}
-		ch, local = e.waitChan(opID)
+		// Listen before reading, so a finish in between is not missed.
+		w, local = e.waitOn(opID)
+		if local && !read {
+			// Run here: its end wakes this wait, with the operation when
+			// it finished it.
+			return nil, false, nil
+		}
+		read = true
 		op, err := e.store.GetOperation(ctx, opID)
 		return op, err == nil && op.State.Finished(), err
 	})
 	var we *wait.Error
 	switch {
 	case errors.As(err, &we):
+		if op == nil && !read {
+			// Given up before the local run ended: the operation as
+			// stored, read with a bounded context of its own.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
+			op, _ = e.store.GetOperation(rctx, opID)
+			cancel()
+		}
 		return op, fmt.Errorf("provision: waiting for operation %s: %w", opID, we.Err)
 	case err != nil:
 		return nil, err
@@ -63,15 +84,26 @@ func (e *Engine) Wait(ctx context.Context, opID string) (*Operation, error) {
 	return op, e.opError(op)
 }
 
-// waitChan registers a wake-up for operation id and reports whether this
+// waiter is one Wait's registration for an operation's wake-up: ch is
+// closed when a run of the operation here ends, after op is set to the
+// operation as the run stored it when the run finished it.
+type waiter struct {
+	ch chan struct{}
+	op *Operation
+}
+
+// waitOn registers a wake-up for operation id and reports whether this
 // engine is running it now (the end of that run closes the channel).
-func (e *Engine) waitChan(id string) (chan struct{}, bool) {
-	ch := make(chan struct{})
+func (e *Engine) waitOn(id string) (*waiter, bool) {
+	w := &waiter{ch: make(chan struct{})}
 	e.waitMu.Lock()
-	e.waiters[id] = append(e.waiters[id], ch)
+	e.waiters[id] = append(e.waiters[id], w)
 	local := e.running[id] > 0
 	e.waitMu.Unlock()
-	return ch, local
+	if e.waitHook != nil {
+		e.waitHook(id)
+	}
+	return w, local
 }
 
 // runStarted records that this engine runs operation id; the returned
@@ -86,20 +118,22 @@ func (e *Engine) runStarted(id string) func() {
 		if e.running[id]--; e.running[id] <= 0 {
 			delete(e.running, id)
 		}
-		for _, ch := range e.waiters[id] {
-			close(ch)
+		for _, w := range e.waiters[id] {
+			close(w.ch)
 		}
 		delete(e.waiters, id)
 		e.waitMu.Unlock()
 	}
 }
 
-func (e *Engine) dropWait(id string, ch chan struct{}) {
+// dropWait unregisters w and returns the finished operation a run handed
+// it, or nil.
+func (e *Engine) dropWait(id string, w *waiter) *Operation {
 	e.waitMu.Lock()
 	defer e.waitMu.Unlock()
 	ws := e.waiters[id]
-	for i, w := range ws {
-		if w == ch {
+	for i, x := range ws {
+		if x == w {
 			e.waiters[id] = append(ws[:i:i], ws[i+1:]...)
 			break
 		}
@@ -107,15 +141,25 @@ func (e *Engine) dropWait(id string, ch chan struct{}) {
 	if len(e.waiters[id]) == 0 {
 		delete(e.waiters, id)
 	}
+	if w.op == nil {
+		return nil
+	}
+	return w.op.Clone()
 }
 
-func (e *Engine) finished(op *Operation, cause error) {
+// finished wakes the waiters of op, which has just finished. stored, when
+// not nil, is op as the Store now holds it: the waiters take it instead
+// of reading the Store.
+func (e *Engine) finished(op *Operation, cause error, stored *Operation) {
 	e.waitMu.Lock()
 	if cause != nil {
 		e.causes[op.ID] = cause
 	}
-	for _, ch := range e.waiters[op.ID] {
-		close(ch)
+	for _, w := range e.waiters[op.ID] {
+		if stored != nil && stored.State.Finished() {
+			w.op = stored
+		}
+		close(w.ch)
 	}
 	delete(e.waiters, op.ID)
 	e.waitMu.Unlock()
