@@ -88,6 +88,7 @@ func TestInstallWaitSurvivesRestart(t *testing.T) {
 	var mu sync.Mutex
 	var failedAt time.Time
 	var polls int
+	firstPoll := make(chan time.Time, 1)
 	b.Subscribe(func(ev provision.Event) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -96,12 +97,18 @@ func TestInstallWaitSurvivesRestart(t *testing.T) {
 			failedAt = ev.Time
 			assert.Contains(t, ev.Error, "OS install: timed out after 10m0s")
 		case provision.EventInstallProgress:
-			polls++
+			if polls++; polls == 1 {
+				firstPoll <- ev.Time
+			}
 		}
 	})
 	resumed := make(chan error, 1)
 	go func() { resumed <- b.Resume(context.Background()) }()
-	tick(t, clk, t0.Add(time.Hour), whenDone(resumed), 3) // A's stale watcher, B's watcher and B's wait
+	// B looks at the install as soon as it resumes. Until then the clock
+	// must not move: A's stopped wait left its pause on the fake clock,
+	// and ticking past it first would skip B's first look.
+	require.Equal(t, t0.Add(4*time.Minute), <-firstPoll, "B's first look at the install is at once")
+	tick(t, clk, t0.Add(time.Hour), whenDone(resumed), 3) // the watchers of A and B, and B's wait or A's stale one
 	require.NoError(t, <-resumed)
 	mu.Lock()
 	defer mu.Unlock()

@@ -168,7 +168,9 @@ type Options struct {
 	Start time.Time
 	// Timeout, when positive, sets the deadline Start + Timeout. The
 	// check runs at least once, also when the deadline has already
-	// passed.
+	// passed, and the wait gives up only after a check that began at or
+	// after the deadline: when the deadline passes during a check (or
+	// before the pause after it), the wait checks once more, at once.
 	Timeout time.Duration
 	// Schedule picks the pauses; nil is Backoff(time.Second, 30*time.Second).
 	Schedule Schedule
@@ -211,6 +213,7 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 	var last T
 	var lastErr error
 	for n := 1; ; n++ {
+		looked := clock.Now()
 		v, done, err := check(ctx)
 		last = v
 		switch {
@@ -237,6 +240,13 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 		r := Round{N: n, Elapsed: now.Sub(start), Remaining: -1, Progress: progress}
 		if !deadline.IsZero() {
 			if !now.Before(deadline) {
+				if looked.Before(deadline) {
+					// The deadline passed during the check or right
+					// after it (a slow answer, a paused process): what
+					// it saw is from before the deadline, so the wait
+					// looks once more before it gives up.
+					continue
+				}
 				return last, &Error{What: o.What, Reason: TimedOut, Polls: n, Elapsed: r.Elapsed, Last: lastErr}
 			}
 			r.Remaining = deadline.Sub(now)

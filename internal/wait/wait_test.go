@@ -81,6 +81,37 @@ func TestUntilPastDeadlineChecksOnce(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A check that began before the deadline and answered after it (a slow
+// answer, a paused process) saw the state from before the deadline: the
+// wait looks once more, at once, before it gives up, and succeeds when
+// that look sees it done.
+func TestUntilLooksOnceMoreWhenTheDeadlinePassedDuringACheck(t *testing.T) {
+	t.Parallel()
+	for _, doneOnSecond := range []bool{false, true} {
+		clk := wait.NewFake(t0)
+		polls := 0
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Timeout: time.Minute},
+			func(context.Context) (int, bool, error) {
+				polls++
+				if polls == 1 {
+					clk.Set(t0.Add(2 * time.Minute)) // the answer comes after the deadline
+					return 0, false, nil
+				}
+				return 0, doneOnSecond, nil
+			})
+		assert.Equal(t, 2, polls, "one look after the deadline")
+		assert.Equal(t, t0.Add(2*time.Minute), clk.Now(), "no pause before the last look")
+		if doneOnSecond {
+			assert.NoError(t, err)
+			continue
+		}
+		var we *wait.Error
+		require.ErrorAs(t, err, &we)
+		assert.Equal(t, wait.TimedOut, we.Reason)
+		assert.Equal(t, 2, we.Polls)
+	}
+}
+
 func TestUntilErrors(t *testing.T) {
 	t.Parallel()
 	transient := errors.New("connection reset")
