@@ -84,8 +84,10 @@ const leaseReleaseTimeout = 5 * time.Second
 
 // execute runs op, which this engine claimed (or created leased to
 // itself): claimed is the engine clock's time read before the claim was
-// sent, from which the lease is counted.
-func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Time) (*Operation, error) {
+// sent, from which the lease is counted. svc, when not nil, is the
+// operation's service as its Open just recorded it (see Engine.create);
+// the run reads the service itself otherwise.
+func (e *Engine) execute(parent context.Context, op *Operation, svc *Service, claimed time.Time) (*Operation, error) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	defer e.runStarted(op.ID)()
@@ -96,6 +98,7 @@ func (e *Engine) execute(parent context.Context, op *Operation, claimed time.Tim
 		token:     op.Attempts,
 		leaseTill: claimed.Add(e.cfg.LeaseDuration), renewed: claimed,
 		stopRun: cancel,
+		svc:     svc,
 	}
 	stop := r.watchLease(ctx)
 	err := r.load(ctx)

@@ -26,7 +26,7 @@ import (
 func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
 	ar := e.handOff()
 	claimed := e.clock.Now() // before the operation may be created leased
-	op, created, err := e.prepare(ctx, req, ar != nil)
+	op, svc, created, err := e.prepare(ctx, req, ar != nil)
 	if ar != nil && (err != nil || !created) {
 		e.handBack(ar)
 		ar = nil
@@ -38,7 +38,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
 		e.search() // an existing operation: maybe unclaimed, maybe not
 	case ar != nil:
 		ret := op.Clone() // the caller's copy: the run changes its own
-		e.runHandedOff(ar, op, claimed)
+		e.runHandedOff(ar, op, svc, claimed)
 		return ret, nil
 	default:
 		e.submitted()
@@ -59,7 +59,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Operation, error) {
 // after a crash should call Resume first or keep Run going.
 func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 	claimed := e.clock.Now() // before the operation is created leased
-	op, created, err := e.prepare(ctx, req, true)
+	op, svc, created, err := e.prepare(ctx, req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (e *Engine) Do(ctx context.Context, req Request) (*Operation, error) {
 		return op, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
 	}
 	defer func() { <-e.slots }()
-	return e.execute(ctx, op, claimed)
+	return e.execute(ctx, op, svc, claimed)
 }
 
 // Open opens a service (Do with an OpenRequest).
@@ -122,64 +122,73 @@ func (e *Engine) Reinstall(ctx context.Context, req ReinstallRequest) (*Operatio
 }
 
 // prepare validates and records a request. With leased, the new operation
-// is created already claimed by this engine (running, Attempts 1).
-func (e *Engine) prepare(ctx context.Context, req Request, leased bool) (op *Operation, created bool, err error) {
+// is created already claimed by this engine (running, Attempts 1). svc is
+// the service an Open recorded anew (see create), or nil.
+func (e *Engine) prepare(ctx context.Context, req Request, leased bool) (op *Operation, svc *Service, created bool, err error) {
 	if err := checkRequest(req); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	req = deref(req)
 	opID, svcID := req.ids()
 	if opID != "" {
 		if op, err := e.store.GetOperation(ctx, opID); err == nil {
 			if op.ServiceID != svcID || op.Kind != req.Kind() {
-				return nil, false, fmt.Errorf("provision: operation id %q is used by a %s of service %s: %w", opID, op.Kind, op.ServiceID, ErrExists)
+				return nil, nil, false, fmt.Errorf("provision: operation id %q is used by a %s of service %s: %w", opID, op.Kind, op.ServiceID, ErrExists)
 			}
-			return op, false, nil
+			return op, nil, false, nil
 		} else if !errors.Is(err, ErrNotFound) {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 	}
-	op, err = e.create(ctx, req, leased)
+	op, svc, err = e.create(ctx, req, leased)
 	if errors.Is(err, ErrExists) && opID != "" {
 		return e.prepare(ctx, req, leased)
 	}
-	return op, err == nil, err
+	return op, svc, err == nil, err
 }
 
-func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operation, error) {
+// create records the operation of req. For an Open that recorded its
+// service anew it also returns that service as stored (its run starts from
+// this copy instead of reading it: no one else has seen it yet, and the
+// Store's version check guards every write made from it); otherwise the
+// service is nil, and a run reads it after the operation exists.
+func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operation, *Service, error) {
 	opID, svcID := req.ids()
-	var p *product
+	var (
+		p     *product
+		fresh *Service
+	)
 	if open, ok := req.(OpenRequest); ok {
 		var err error
-		if p, err = e.createService(ctx, open); err != nil {
-			return nil, err
+		if p, fresh, err = e.createService(ctx, open); err != nil {
+			return nil, nil, err
 		}
 	} else {
 		svc, err := e.store.GetService(ctx, svcID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
+			return nil, nil, err
 		}
 		if svc == nil {
-			return nil, fmt.Errorf("provision: service %q: %w", svcID, ErrNotFound)
+			return nil, nil, fmt.Errorf("provision: service %q: %w", svcID, ErrNotFound)
 		}
 		p = productOf(svc.Kind)
 		if p == nil {
-			return nil, fmt.Errorf("provision: service %s of kind %q: %w", svc.ID, svc.Kind, ErrUnsupported)
+			return nil, nil, fmt.Errorf("provision: service %s of kind %q: %w", svc.ID, svc.Kind, ErrUnsupported)
 		}
 		if p.graphs[req.Kind()] == nil {
-			return nil, fmt.Errorf("provision: %s on a %s service: %w", req.Kind(), svc.Kind, ErrUnsupported)
+			return nil, nil, fmt.Errorf("provision: %s on a %s service: %w", req.Kind(), svc.Kind, ErrUnsupported)
 		}
 		if err := p.check(e, req, svc); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	input, err := encodeInput(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := encodeData(p, p.newState())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	op := &Operation{
 		ID:        opID,
@@ -203,33 +212,37 @@ func (e *Engine) create(ctx context.Context, req Request, leased bool) (*Operati
 	// (ErrBusy), atomically: two engines submitting at once cannot both
 	// create one.
 	if err := e.store.CreateOperation(ctx, op); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "operation submitted", slog.String("op", op.ID), slog.String("service", op.ServiceID), slog.String("kind", string(op.Kind)))
-	return op, nil
+	return op, fresh, nil
 }
 
 // createService records the service of an Open in status Ordered, or
-// checks the Open against the service recorded already. A new service,
+// checks the Open against the service recorded already. It returns the
+// service it recorded, or nil when the service existed. A new service,
 // the usual case, costs one write and no read: the write is tried first,
 // and the recorded service read only when it exists.
-func (e *Engine) createService(ctx context.Context, open OpenRequest) (*product, error) {
+func (e *Engine) createService(ctx context.Context, open OpenRequest) (*product, *Service, error) {
 	p, newSvc, err := e.checkOpen(open, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := e.store.PutService(ctx, newSvc); !errors.Is(err, ErrExists) {
-		return p, err
+	switch err := e.store.PutService(ctx, newSvc); {
+	case err == nil:
+		return p, newSvc.Clone(), nil
+	case !errors.Is(err, ErrExists):
+		return nil, nil, err
 	}
 	svc, err := e.store.GetService(ctx, open.ServiceID)
 	if errors.Is(err, ErrNotFound) {
-		return p, nil // deleted in between: as before, the operation finds out
+		return p, nil, nil // deleted in between: as before, the operation finds out
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, _, err = e.checkOpen(open, svc)
-	return p, err
+	return p, nil, err
 }
 
 // checkOpen checks an Open against the catalog and the existing service

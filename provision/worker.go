@@ -63,15 +63,16 @@ func (e *Engine) handBack(ar *activeRun) {
 	ar.wg.Done()
 }
 
-// runHandedOff runs op, created leased at claimed, in ar.
+// runHandedOff runs op, created leased at claimed, in ar; svc is its
+// service as Submit recorded it, or nil (see Engine.create).
 // It is counted as running here before runHandedOff returns, so a Wait
 // that starts at once already waits on this run's end.
-func (e *Engine) runHandedOff(ar *activeRun, op *Operation, claimed time.Time) {
+func (e *Engine) runHandedOff(ar *activeRun, op *Operation, svc *Service, claimed time.Time) {
 	ended := e.runStarted(op.ID)
 	go func() {
 		defer e.handBack(ar)
 		defer ended()
-		_, _ = e.execute(ar.ctx, op, claimed)
+		_, _ = e.execute(ar.ctx, op, svc, claimed)
 	}()
 }
 
@@ -227,7 +228,7 @@ func (e *Engine) workerLoop(ctx context.Context) error {
 				// this one runs the operation.
 				e.search()
 			}
-			_, _ = e.execute(ctx, op, claimed)
+			_, _ = e.execute(ctx, op, nil, claimed)
 			<-e.slots
 		}
 	}
@@ -274,7 +275,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 		seen[op.ID] = true
 		wg.Go(func() {
 			defer func() { <-e.slots }()
-			if _, err := e.execute(ctx, op, claimed); err != nil && errors.Is(err, ErrInterrupted) {
+			if _, err := e.execute(ctx, op, nil, claimed); err != nil && errors.Is(err, ErrInterrupted) {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
