@@ -77,6 +77,12 @@
 //     limited with SetMaxOpenConns, the Store leaves it at least one
 //     connection (with a limit of one or two, reads share the write
 //     connection). Close gives them back.
+//   - PostgreSQL connections. The Store uses the *sql.DB's pool as it is;
+//     size it to the database's cores (SetMaxOpenConns, a few per core),
+//     not to the number of orders: every connection is a backend process,
+//     and with a thousand concurrent orders on a two-core machine 64
+//     connections were slower than 8. Batched writes and step
+//     transitions use at most four connections at once.
 //   - Clocks. On PostgreSQL, created_at, updated_at and every lease (claim,
 //     renew, expiry test) use the database's clock: workers on machines
 //     whose clocks disagree still agree on who holds a lease. On SQLite the
@@ -94,7 +100,13 @@
 //     connections). On SQLite every other write of the Store (creates,
 //     claims, leases, reservations, services) joins the same queue, each
 //     call in its own savepoint of the shared transaction: a call that
-//     fails is rolled back alone and the others are committed.
+//     fails is rolled back alone and the others are committed. On
+//     PostgreSQL the writes every order makes a few times (PutService,
+//     CreateOperation, Reserve, ReleaseLease) join the queue too, and a
+//     batch of writes of one kind is one INSERT ... ON CONFLICT DO
+//     NOTHING or UPDATE ... FROM unnest(...) statement; a write it skips
+//     (a conflict, a stale version, a busy service, a held server, a lost
+//     lease) then runs on its own and gets its own error.
 //     [WithMaxBatch] bounds a batch (1 turns grouping off). See
 //     "Durability" for what a crash can lose.
 //   - Claims read two partial indexes (free operations by age, held ones

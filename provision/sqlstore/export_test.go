@@ -35,3 +35,18 @@ func BreakWriter(s *Store) error {
 		return nil
 	})
 }
+
+// WriteBatchHooks installs test hooks for the batched PostgreSQL writes:
+// onQueued runs after such a write joined the queue (with how many are
+// queued), onBatch before a batch of them is committed (with its kind and
+// size; blocking in it holds the batch). Call it before s is used
+// concurrently.
+func WriteBatchHooks(s *Store, onQueued func(int), onBatch func(kind string, size int)) {
+	s.gc.onWriteQueued, s.gc.onWriteBatch = onQueued, onBatch
+}
+
+// WriteBatchStats reports how many batches of PostgreSQL writes s
+// committed and how many writes they carried.
+func WriteBatchStats(s *Store) (batches, writes int64) {
+	return s.gc.writeBatches.Load(), s.gc.writes.Load()
+}

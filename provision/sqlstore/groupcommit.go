@@ -23,6 +23,8 @@ import (
 //   - PostgreSQL: one UPDATE ... FROM unnest(arrays) RETURNING statement,
 //     one round trip and one implicit transaction. Each array holds one
 //     column of the batch; the RETURNING id says which calls matched.
+//     PutService, CreateOperation, Reserve and ReleaseLease join the queue
+//     as well, in batches of their own kind (pgbatch.go).
 //   - SQLite: one BEGIN IMMEDIATE ... COMMIT transaction on the write
 //     connection carrying each call's own prepared UPDATE in its own
 //     savepoint. The Store's other writes (CreateOperation, ClaimOperation,
@@ -72,11 +74,17 @@ type opUpdate struct {
 	version                                                int64
 	attempts                                               int
 	write                                                  func(q querier) error
+	// pg is a PostgreSQL write batched with others of its kind
+	// (pgbatch.go); nil for a step transition.
+	pg *pgWrite
 
 	res  updateResult
 	err  error
 	done chan struct{}
 }
+
+// isUpdate reports whether u is a step transition (UpdateOperation).
+func (u *opUpdate) isUpdate() bool { return u.write == nil && u.pg == nil }
 
 // updateResult is what one UpdateOperation found: the stored values after
 // a match, or why nothing matched.
@@ -103,8 +111,11 @@ type committer struct {
 
 	// Statistics and test hooks (see export_test.go).
 	batches, updates, refused atomic.Int64
-	onQueued                  func(queued int) // after a call joined the queue
-	onBatch                   func(size int)   // before a batch is committed
+	writeBatches, writes      atomic.Int64                // PostgreSQL batched writes (pgbatch.go)
+	onQueued                  func(queued int)            // after a call joined the queue
+	onBatch                   func(size int)              // before a batch is committed
+	onWriteQueued             func(queued int)            // after a batched write joined the queue (writes queued)
+	onWriteBatch              func(kind string, size int) // before a batch of writes is committed
 }
 
 // WithMaxBatch sets the largest number of concurrent step transitions
@@ -134,7 +145,7 @@ func (s *Store) submit(u *opUpdate) {
 	u.done = make(chan struct{})
 	c.mu.Lock()
 	c.queue = append(c.queue, u)
-	if u.write == nil {
+	if u.isUpdate() {
 		c.queuedUpdates++
 	}
 	queued := c.queuedUpdates
@@ -143,8 +154,19 @@ func (s *Store) submit(u *opUpdate) {
 		c.running++
 	}
 	c.mu.Unlock()
-	if c.onQueued != nil && u.write == nil {
+	if c.onQueued != nil && u.isUpdate() {
 		c.onQueued(queued)
+	}
+	if c.onWriteQueued != nil && u.pg != nil {
+		c.mu.Lock()
+		n := 0
+		for _, w := range c.queue {
+			if w.pg != nil {
+				n++
+			}
+		}
+		c.mu.Unlock()
+		c.onWriteQueued(n)
 	}
 	if lead {
 		// Commit one batch (which holds u unless u's operation is in
@@ -165,7 +187,7 @@ func (s *Store) submit(u *opUpdate) {
 		if w == u {
 			// Not sent: nothing was written.
 			c.queue = slices.Delete(c.queue, i, i+1)
-			if u.write == nil {
+			if u.isUpdate() {
 				c.queuedUpdates--
 			}
 			c.mu.Unlock()
@@ -209,9 +231,29 @@ func (s *Store) commitNext() bool {
 	var batch []*opUpdate
 	rest := c.queue[:0]
 	updates := 0
+	// On PostgreSQL a batch is of one kind: the step transitions, or the
+	// writes of one pgKind, each key once (see pgbatch.go).
+	var (
+		kind *pgKind
+		keys map[string]bool
+	)
 	for _, u := range c.queue {
-		if len(batch) < c.maxBatch && (u.write != nil || !c.inFlight[u.id]) {
-			if u.write == nil {
+		fits := len(batch) < c.maxBatch
+		switch {
+		case !fits:
+		case u.pg != nil:
+			fits = (len(batch) == 0 || kind == u.pg.kind) && !keys[u.pg.key]
+		case u.isUpdate():
+			fits = (len(batch) == 0 || kind == nil) && !c.inFlight[u.id]
+		}
+		if fits {
+			switch {
+			case u.pg != nil:
+				if len(batch) == 0 {
+					kind, keys = u.pg.kind, map[string]bool{}
+				}
+				keys[u.pg.key] = true
+			case u.isUpdate():
 				c.inFlight[u.id] = true
 				updates++
 			}
@@ -243,7 +285,7 @@ func (s *Store) commitNext() bool {
 		}
 		c.mu.Lock()
 		for _, u := range batch {
-			if u.write == nil {
+			if u.isUpdate() {
 				delete(c.inFlight, u.id)
 			}
 		}
@@ -252,6 +294,13 @@ func (s *Store) commitNext() bool {
 			close(u.done)
 		}
 	}()
+	if kind != nil {
+		if c.onWriteBatch != nil {
+			c.onWriteBatch(kind.name, len(batch))
+		}
+		c.writeBatches.Add(1)
+		c.writes.Add(int64(len(batch)))
+	}
 	if updates > 0 {
 		// The statistics and hooks count step transitions (a batch of
 		// other writes only is not counted).
@@ -295,6 +344,10 @@ func batchContext(batch []*opUpdate) (context.Context, func()) {
 func (s *Store) commitBatch(ctx context.Context, batch []*opUpdate) {
 	if s.dialect == SQLite {
 		s.commitSQLite(ctx, batch)
+		return
+	}
+	if batch[0].pg != nil {
+		s.commitPGWrites(ctx, batch)
 		return
 	}
 	if len(batch) == 1 {

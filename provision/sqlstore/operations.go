@@ -222,7 +222,10 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 		exists           bool
 		busyID, busyKind string
 	)
-	err = s.run(ctx, true, func(q querier) error {
+	w := &pgWrite{kind: pgCreateOp, key: id, dest: []any{&version, dbTime{&created}, dbTime{&updated}},
+		cols: []string{id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
+			pgInt(op.Attempts), op.Worker, pgTime(op.LeaseUntil)}}
+	w.single = func(q querier) error {
 		err := q.QueryRowContext(ctx, s.q.createOp,
 			id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
 			op.Attempts, op.Worker, s.timeArg(op.LeaseUntil),
@@ -247,7 +250,8 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 			return nil
 		}
 		return err
-	})
+	}
+	err = s.runWrite(ctx, w)
 	switch {
 	case err != nil:
 	case exists:
@@ -410,7 +414,7 @@ func (s *Store) RenewLease(ctx context.Context, opID, worker string, token int, 
 	if err != nil {
 		return err
 	}
-	return s.leaseChange(ctx, "RenewLease", opID, worker, s.q.renewLease, s.nowArg(), us, opID, worker, token)
+	return s.leaseChange(ctx, "RenewLease", opID, worker, nil, s.q.renewLease, s.nowArg(), us, opID, worker, token)
 }
 
 // ReleaseLease clears the lease of opID (Worker and LeaseUntil) if worker
@@ -418,12 +422,20 @@ func (s *Store) RenewLease(ctx context.Context, opID, worker string, token int, 
 // the operation at once if it is unfinished. Like RenewLease it returns
 // ErrLeaseLost or ErrNotFound and leaves Version unchanged.
 func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int) error {
-	return s.leaseChange(ctx, "ReleaseLease", opID, worker, s.q.releaseLease, opID, worker, token)
+	batched := &pgWrite{kind: pgReleaseLease, cols: []string{opID, worker, pgInt(token)}}
+	return s.leaseChange(ctx, "ReleaseLease", opID, worker, batched, s.q.releaseLease, opID, worker, token)
 }
 
-func (s *Store) leaseChange(ctx context.Context, name, opID, worker, query string, args ...any) error {
+// leaseChange runs query, a change of opID's lease held by worker. w, when
+// not nil, is the change as a batched PostgreSQL write (its kind and
+// columns).
+func (s *Store) leaseChange(ctx context.Context, name, opID, worker string, w *pgWrite, query string, args ...any) error {
 	var missing, lost bool
-	err := s.run(ctx, true, func(q querier) error {
+	if w == nil {
+		w = &pgWrite{}
+	}
+	w.key = opID
+	w.single = func(q querier) error {
 		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -443,7 +455,13 @@ func (s *Store) leaseChange(ctx context.Context, name, opID, worker, query strin
 			return err
 		}
 		return nil
-	})
+	}
+	var err error
+	if w.kind != nil {
+		err = s.runWrite(ctx, w)
+	} else {
+		err = s.run(ctx, true, w.single)
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("sqlstore: %s %s: %w", name, opID, err)

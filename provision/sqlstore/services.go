@@ -23,7 +23,9 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 		return errors.New("sqlstore: Reserve: Backend, ServerID and OperationID are required")
 	}
 	var holder string
-	err := s.run(ctx, true, func(q querier) error {
+	w := &pgWrite{kind: pgReserve, key: r.Backend + "\x01" + r.ServerID,
+		cols: []string{r.Backend, r.ServerID, r.OperationID, r.ServiceID, pgTime(r.CreatedAt)}}
+	w.single = func(q querier) error {
 		// A holder may unreserve between our INSERT and SELECT; then the
 		// server is free again and we try once more.
 		for range 10 {
@@ -44,7 +46,11 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 			return err
 		}
 		return errors.New("reservation keeps changing")
-	})
+	}
+	err := s.runWrite(ctx, w)
+	if err == nil && holder == "" {
+		holder = r.OperationID // reserved by the batch statement
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: Reserve %s/%s: %w", r.Backend, r.ServerID, err)
 	}
@@ -122,7 +128,16 @@ func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
 		created, upd  time.Time
 		missing, none bool
 	)
-	err = s.run(ctx, true, func(q querier) error {
+	w := &pgWrite{key: sv.ID, dest: []any{&version, dbTime{&created}, dbTime{&upd}},
+		cols: []string{sv.ID, string(sv.Kind), pgInt(sv.TariffID), pgInt(sv.AccountID), sv.Owner, sv.Module,
+			string(sv.Status), props, sv.Error}}
+	if sv.Version == 0 {
+		w.kind = pgInsertService
+	} else {
+		w.kind = pgUpdateService
+		w.cols = append(w.cols, pgInt(sv.Version))
+	}
+	w.single = func(q querier) error {
 		var row *sql.Row
 		if sv.Version == 0 {
 			row = q.QueryRowContext(ctx, s.q.insertService,
@@ -147,7 +162,8 @@ func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
 			}
 		}
 		return nil
-	})
+	}
+	err = s.runWrite(ctx, w)
 	switch {
 	case err != nil:
 		return fmt.Errorf("sqlstore: PutService %s: %w", sv.ID, err)
