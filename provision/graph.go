@@ -132,6 +132,14 @@ type stepDef struct {
 	// write. A step that stores anything itself (Reserve, Unreserve) must
 	// not be quiet.
 	quiet bool
+	// idempotent: every effect of the step may be made again with no
+	// harm (it sets a value that it would set again, or makes a state
+	// true that it checks first: a domain, switch ports on, power on, the
+	// service's Processing status). Its transition is not recorded on its
+	// own either: a crash before the next record runs the step again.
+	// Every panel write of the step still checks the lease first (gate),
+	// and the next recorded transition carries the step's state.
+	idempotent bool
 }
 
 // action is what a failed step leads to.

@@ -19,8 +19,9 @@ import (
 // the failure policy; the runner runs each step, retries it in place when
 // the class of its error allows, checks the transition against the graph,
 // records the step's result before the next one starts (a quiet step that
-// only read is carried by the next record: stepDef.quiet), and applies the
-// policy when a step fails.
+// only read, and an idempotent one, are carried by the next record:
+// stepDef.quiet, stepDef.idempotent), and applies the policy when a step
+// fails.
 
 // run is one execution of an operation by this engine.
 type run struct {
@@ -302,6 +303,10 @@ func (r *run) loop(ctx context.Context) error {
 		case def.quiet && r.effects == effects && next != def.name:
 			// Only read: the next recorded transition carries this one
 			// (stepDef.quiet).
+			record = false
+		case def.idempotent && next != def.name:
+			// Made again after a crash with no harm: the next recorded
+			// transition carries this one (stepDef.idempotent).
 			record = false
 		}
 		r.op.Step = next.name
