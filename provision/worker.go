@@ -134,6 +134,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Submit hands its operations straight to this Run while it lasts
 	// (handOff); they are part of wg like the workers.
 	ar := &activeRun{ctx: ctx, wg: &wg}
+	// The ticker's goroutine joins the group before ar is listed: a
+	// hand-off's Add never finds the group empty, so it never races
+	// with the Wait below (a WaitGroup's first Add must happen before
+	// its Wait).
+	wg.Add(1)
 	e.runMu.Lock()
 	e.runs = append(e.runs, ar)
 	e.runMu.Unlock()
@@ -142,7 +147,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	// workers it has.
 	tick := time.NewTicker(e.cfg.ClaimInterval)
 	defer tick.Stop()
-	wg.Go(func() {
+	go func() {
+		defer wg.Done()
 		for {
 			select {
 			case <-ctx.Done():
@@ -157,7 +163,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.search()
 			}
 		}
-	})
+	}()
 	e.search() // look once at start: work may be waiting
 	for range e.cfg.Workers {
 		wg.Go(func() {
