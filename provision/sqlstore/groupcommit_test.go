@@ -56,7 +56,14 @@ func (h *batchHolder) hold(n int) chan struct{} {
 // waitQueued returns once the queue has held n calls.
 func (h *batchHolder) waitQueued(t *testing.T, n int) {
 	t.Helper()
-	for got := range h.queued {
+	waitLength(t, h.queued, n)
+}
+
+// waitLength returns once a queue length reported on lengths is n, and
+// fails the test when one passes n first.
+func waitLength(t *testing.T, lengths <-chan int, n int) {
+	t.Helper()
+	for got := range lengths {
 		if got == n {
 			return
 		}

@@ -40,16 +40,10 @@ func holdWrites(s *sqlstore.Store) *writeHolder {
 	return h
 }
 
+// waitQueued returns once n batched writes have been queued.
 func (h *writeHolder) waitQueued(t *testing.T, n int) {
 	t.Helper()
-	for got := range h.queued {
-		if got == n {
-			return
-		}
-		if got > n {
-			t.Fatalf("queue grew to %d writes, want %d", got, n)
-		}
-	}
+	waitLength(t, h.queued, n)
 }
 
 func (h *writeHolder) batchList() []string {
@@ -122,6 +116,8 @@ func TestPostgresBatchedWrites(t *testing.T) {
 		{"create d", newOp("op-d", "svc-d"), nil},
 		{"create existing id", newOp("held", "svc-other"), provision.ErrExists},
 		{"create on busy", newOp("op-busy-2", "busy-svc"), provision.ErrBusy},
+		{"create e", newOp("op-e", "svc-e"), nil},
+		{"create e again", newOp("op-e2", "svc-e"), provision.ErrBusy}, // busy with op-e, in the same batch
 		{"reserve free", reserve("free", "op-c"), nil},
 		{"reserve taken", reserve("taken", "op-d"), provision.ErrReserved},
 		{"reserve own", reserve("mine", "held"), nil},
@@ -154,7 +150,7 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	// Two updates of one service never share a batch: the stale copy
 	// follows in a batch of its own.
 	want := []string{"insert service x1", "insert service x3", "update service x2", "update service x1",
-		"create operation x4", "reserve x3", "release lease x3"}
+		"create operation x6", "reserve x3", "release lease x3"}
 	if got := h.batchList(); strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("batches %v, want %v", got, want)
 	}
@@ -172,7 +168,7 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	if sv, err := s.GetService(ctx, "existing"); err != nil || sv.Version != 2 || sv.Owner != "new owner" || updated.Version != 2 {
 		t.Errorf("updated service stored as %+v (%v), caller's version %d", sv, err, updated.Version)
 	}
-	for _, id := range []string{"op-c", "op-d"} {
+	for _, id := range []string{"op-c", "op-d", "op-e"} {
 		op, err := s.GetOperation(ctx, id)
 		if err != nil {
 			t.Fatal(err)
