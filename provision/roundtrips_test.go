@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,6 +169,7 @@ func TestStoreRoundTripsPerOpen(t *testing.T) {
 		sort.Strings(parts)
 		t.Logf("%s: %d steps, %d panel writes, %d store calls: %s", tc.name, steps, w, total, strings.Join(parts, " "))
 		require.Zero(t, after["RenewLease"]-before["RenewLease"], "%s: a lease renewed on schedule costs no round trip per write", tc.name)
+		require.Zero(t, after["ReleaseLease"]-before["ReleaseLease"], "%s: the update that finishes the operation ends its lease", tc.name)
 		require.Zero(t, after["ListOperations"]-before["ListOperations"], "%s: the Store enforces one unfinished operation; nothing is listed first", tc.name)
 		require.Positive(t, w, "%s made panel writes", tc.name)
 		if tc.name == "open" {
@@ -177,4 +179,52 @@ func TestStoreRoundTripsPerOpen(t *testing.T) {
 		}
 		require.Less(t, after["UpdateOperation"]-before["UpdateOperation"], steps, "%s: steps that only read are recorded with the next one", tc.name)
 	}
+}
+
+// leaseKeeper is a Store as the Store contract first had it: an update
+// that finishes an operation keeps its lease (it reports the lease the
+// operation had), and the holder releases it.
+type leaseKeeper struct {
+	provision.Store
+	released atomic.Int64
+}
+
+func (k *leaseKeeper) UpdateOperation(ctx context.Context, op *provision.Operation) error {
+	worker, until := op.Worker, op.LeaseUntil
+	if err := k.Store.UpdateOperation(ctx, op); err != nil {
+		return err
+	}
+	if op.State.Finished() {
+		op.Worker, op.LeaseUntil = worker, until
+	}
+	return nil
+}
+
+func (k *leaseKeeper) ReleaseLease(ctx context.Context, opID, worker string, token int) error {
+	k.released.Add(1)
+	return nil // ended by the update already, in the Store underneath
+}
+
+// TestLeaseReleasedWhenTheStoreKeepsIt: with a Store that keeps the lease
+// of a finished operation, the run releases it, and Wait still gets the
+// operation as stored.
+func TestLeaseReleasedWhenTheStoreKeepsIt(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	k := &leaseKeeper{Store: v.store}
+	e := v.engine("A", func(c *provision.Config) { c.Store = k })
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() { _ = e.Run(ctx) })
+	op, err := e.Submit(ctx, openReq("1", tariffDedic))
+	require.NoError(t, err)
+	done, err := e.Wait(ctx, op.ID)
+	require.NoError(t, err)
+	require.Equal(t, provision.StateDone, done.State)
+	require.Equal(t, int64(1), k.released.Load(), "lease releases")
+	stored, err := v.store.GetOperation(ctx, op.ID)
+	require.NoError(t, err)
+	require.Empty(t, stored.Worker)
+	require.Equal(t, stored.Version, done.Version)
 }

@@ -121,12 +121,16 @@ func (e *Engine) execute(parent context.Context, op *Operation, svc *Service, cl
 		}
 		return r.op, fmt.Errorf("%w: %s at step %s: %w", ErrInterrupted, op.Kind, r.op.Step, err)
 	}
-	var stored *Operation
-	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker, r.token); err == nil {
-		// The operation as the Store now holds it: the run's last write,
-		// without the lease.
-		stored = r.op.Clone()
-		stored.Worker, stored.LeaseUntil = "", time.Time{}
+	// The operation as the Store now holds it: the run's last write,
+	// without the lease. The Store may have ended the lease with that
+	// write (see Store); otherwise the run releases it.
+	stored := r.op.Clone()
+	if r.op.Worker != "" {
+		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), op.ID, r.worker, r.token); err == nil {
+			stored.Worker, stored.LeaseUntil = "", time.Time{}
+		} else {
+			stored = nil
+		}
 	}
 	e.finished(r.op, r.cause, stored)
 	ev := r.event(EventOperationDone, "")

@@ -96,7 +96,8 @@ type Operation struct {
 
 	// The lease: Worker holds the operation until LeaseUntil. Claim,
 	// RenewLease and ReleaseLease change these fields; UpdateOperation
-	// does not (it returns the stored values).
+	// does not (it returns the stored values), except that a Store may end
+	// the lease of an operation the update finishes (see Store).
 	Worker     string
 	LeaseUntil time.Time
 
@@ -196,7 +197,12 @@ type ServiceFilter struct {
 //     return ErrConflict and change nothing. PutService with Version 0
 //     creates (ErrExists if present).
 //   - UpdateOperation writes neither the lease (Worker, LeaseUntil) nor
-//     Attempts; it sets their stored values on the argument. An argument
+//     Attempts; it sets their stored values on the argument. One
+//     exception is allowed: an update that finishes the operation (State
+//     done or failed) may also end its lease (Worker "", LeaseUntil
+//     zero), as ReleaseLease would; memstore and sqlstore do, and save the
+//     engine a ReleaseLease per operation. The engine releases the lease
+//     itself when the Store kept it. An argument
 //     whose Attempts differs from the stored one is from an older claim (a
 //     stale fencing token): it is refused with an error matching both
 //     ErrLeaseLost and ErrConflict, and nothing changes. An update that

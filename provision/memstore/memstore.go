@@ -193,6 +193,10 @@ func (s *Store) UpdateOperation(ctx context.Context, op *provision.Operation) er
 	c := op.Clone()
 	c.State = state
 	c.Worker, c.LeaseUntil = cur.Worker, cur.LeaseUntil
+	if state.Finished() {
+		// The lease ends with the operation (no ReleaseLease needed).
+		c.Worker, c.LeaseUntil = "", time.Time{}
+	}
 	c.Version = cur.Version + 1
 	c.CreatedAt = cur.CreatedAt
 	c.UpdatedAt = s.now()

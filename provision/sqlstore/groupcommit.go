@@ -372,7 +372,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*opUpdate) {
 func (s *Store) updateRow(ctx context.Context, q rowQuerier, u *opUpdate) error {
 	r := &u.res
 	err := q.QueryRowContext(ctx, s.q.updateOp,
-		u.serviceID, u.kind, u.state, u.step, u.input, u.data, u.errText,
+		u.serviceID, u.kind, u.state, u.step, u.input, u.data, u.errText, u.state, u.state,
 		s.nowArg(), u.id, u.version, u.attempts,
 	).Scan(&r.attempts, &r.worker, dbTime{&r.lease}, &r.version, dbTime{&r.cre}, dbTime{&r.upd})
 	if errors.Is(err, sql.ErrNoRows) {

@@ -41,8 +41,12 @@ func buildQueries(d Dialect) queries {
 		// by the holder's next step), it only reports the stored values.
 		// attempts is the fencing token: a copy from an older claim
 		// matches no row.
+		// The one exception: an update that finishes the operation ends its
+		// lease too (provision.Store allows it; it saves ReleaseLease).
 		updateOp: d.expand(`UPDATE ispkit_operations
 			SET service_id = ?, kind = ?, state = ?, step = ?, input = ?, data = ?, error = ?,
+				worker = CASE WHEN CAST(? AS TEXT) IN ('done', 'failed') THEN '' ELSE worker END,
+				lease_until = CASE WHEN CAST(? AS TEXT) IN ('done', 'failed') THEN NULL ELSE lease_until END,
 				version = version + 1, updated_at = {{now}}
 			WHERE id = ? AND version = ? AND attempts = ?
 			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
@@ -53,6 +57,8 @@ func buildQueries(d Dialect) queries {
 		updateOps: pgOnly(d, `UPDATE ispkit_operations AS o
 			SET service_id = v.service_id, kind = v.kind, state = v.state, step = v.step,
 				input = v.input, data = v.data, error = v.error,
+				worker = CASE WHEN v.state IN ('done', 'failed') THEN '' ELSE o.worker END,
+				lease_until = CASE WHEN v.state IN ('done', 'failed') THEN NULL ELSE o.lease_until END,
 				version = o.version + 1, updated_at = {{now}}
 			FROM unnest(?::text::text[], ?::text::text[], ?::text::text[], ?::text::text[],
 				?::text::text[], ?::text::text[], ?::text::text[], ?::text::text[],

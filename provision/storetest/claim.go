@@ -246,13 +246,27 @@ func testClaimAfterRelease(t *testing.T, s provision.Store) {
 	if c.ID != "op-1" || c.Worker != "w2" || c.Attempts != 2 {
 		t.Fatalf("claim after release: id %q worker %q attempts %d", c.ID, c.Worker, c.Attempts)
 	}
-	// A finished operation is never claimed, lease or not.
+	// A finished operation is never claimed, lease or not. The update
+	// that finishes it may end its lease (provision.Store); then the
+	// lease is gone as after a ReleaseLease, otherwise the holder
+	// releases it.
 	c.State = provision.StateDone
 	if err := s.UpdateOperation(t.Context(), c); err != nil {
 		t.Fatalf("UpdateOperation(done): %v", err)
 	}
-	if err := s.ReleaseLease(t.Context(), "op-1", "w2", c.Attempts); err != nil {
-		t.Fatalf("ReleaseLease(done): %v", err)
+	if got := get(t, s, "op-1"); c.Worker == "" {
+		if !c.LeaseUntil.IsZero() || got.Worker != "" || !got.LeaseUntil.IsZero() {
+			t.Fatalf("lease ended by UpdateOperation(done): returned %q until %v, stored %q until %v; want both cleared",
+				c.Worker, c.LeaseUntil, got.Worker, got.LeaseUntil)
+		}
+		wantErr(t, "ReleaseLease of a lease the update ended", s.ReleaseLease(t.Context(), "op-1", "w2", c.Attempts), provision.ErrLeaseLost)
+	} else {
+		if c.Worker != "w2" || got.Worker != "w2" || !got.LeaseUntil.Equal(c.LeaseUntil) {
+			t.Fatalf("lease kept by UpdateOperation(done): returned %q until %v, stored %q until %v", c.Worker, c.LeaseUntil, got.Worker, got.LeaseUntil)
+		}
+		if err := s.ReleaseLease(t.Context(), "op-1", "w2", c.Attempts); err != nil {
+			t.Fatalf("ReleaseLease(done): %v", err)
+		}
 	}
 	noWork(t, s, "w3")
 }

@@ -33,7 +33,9 @@
 //     UpdateOperation conflict); ReleaseLease clears Worker and LeaseUntil
 //     so that another worker can claim at once; both return ErrLeaseLost
 //     for a non-holder, also for the worker whose expired lease was taken
-//     over, whose stale copy then conflicts.
+//     over, whose stale copy then conflicts. An UpdateOperation that
+//     finishes an operation either keeps its lease (the holder releases
+//     it) or ends it, both fields cleared, stored and returned.
 //   - The fencing token (Attempts): after the same worker name claimed
 //     the operation again, the first claim's token is refused by
 //     RenewLease, ReleaseLease and UpdateOperation (ErrLeaseLost), even
