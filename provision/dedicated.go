@@ -127,7 +127,7 @@ func dedicatedProduct() *product {
 			doc: "wait for the install (InstallTimeout, durable; only its start with DontWaitInstall)"},
 		stepDef{name: dReachable, quiet: true, phase: PhaseServer, fn: on(openReachable), next: goesTo(dTransfer),
 			doc: "Config.Reachability or ReachPorts' port for the OS family (ReachTimeout, durable); skipped without either"},
-		stepDef{name: dTransfer, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dLicense),
+		stepDef{name: dTransfer, idempotent: true, phase: PhaseServer, fn: on(openTransfer), next: goesTo(dLicense),
 			doc: "the customer's user becomes the owner"},
 		licenseOpenStep(),
 		stepDef{name: dActivate, phase: PhaseRecord, fn: on(openActivate), next: goesTo(stepDone),
