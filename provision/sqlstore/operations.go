@@ -434,7 +434,7 @@ func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int
 
 // leaseChange runs query, a change of opID's lease held by worker. w, when
 // not nil, is the change as a batched PostgreSQL write (its kind and
-// columns).
+// columns); without it the change runs on its own.
 func (s *Store) leaseChange(ctx context.Context, name, opID, worker string, w *pgWrite, query string, args ...any) error {
 	var missing, lost bool
 	if w == nil {
@@ -462,12 +462,7 @@ func (s *Store) leaseChange(ctx context.Context, name, opID, worker string, w *p
 		}
 		return nil
 	}
-	var err error
-	if w.kind != nil {
-		err = s.runWrite(ctx, w)
-	} else {
-		err = s.run(ctx, true, w.single)
-	}
+	err := s.runWrite(ctx, w)
 	switch {
 	case err != nil:
 		return fmt.Errorf("sqlstore: %s %s: %w", name, opID, err)

@@ -109,10 +109,10 @@ var (
 )
 
 // runWrite runs w: batched with other writes of its kind on PostgreSQL
-// (unless batching is off), on its own otherwise (on SQLite it joins the
-// group commit's transactions, see run).
+// (unless batching is off or w has no kind), on its own otherwise (on
+// SQLite it joins the group commit's transactions, see run).
 func (s *Store) runWrite(ctx context.Context, w *pgWrite) error {
-	if s.dialect != Postgres || s.gc.maxBatch == 1 {
+	if w.kind == nil || s.dialect != Postgres || s.gc.maxBatch == 1 {
 		return s.run(ctx, true, w.single)
 	}
 	u := &opUpdate{ctx: ctx, pg: w}
