@@ -98,9 +98,14 @@
 //     behind a commit in progress (one at a time on SQLite, up to four at
 //     once on PostgreSQL, so transitions use at most four pooled
 //     connections). On SQLite every other write of the Store (creates,
-//     claims, leases, reservations, services) joins the same queue, each
-//     call in its own savepoint of the shared transaction: a call that
-//     fails is rolled back alone and the others are committed. On
+//     claims, leases, reservations, services) joins the same queue, and a
+//     call that fails is rolled back alone while the others are
+//     committed. Calls that write with one statement (step transitions
+//     and the writes every order makes) share the transaction without
+//     savepoints; if one of them fails, the transaction is rolled back
+//     and the batch runs again with a savepoint around every call. A
+//     transition that keeps its operation's state sets no indexed
+//     column, so SQLite rewrites no index entry for it. On
 //     PostgreSQL the writes every order makes a few times (PutService,
 //     CreateOperation, Reserve, ReleaseLease) join the queue too, and a
 //     batch of writes of one kind is one INSERT ... ON CONFLICT DO

@@ -16,7 +16,8 @@ func BatchHooks(s *Store, committers int, onQueued, onBatch func(int)) {
 
 // BatchStats reports how many batches s committed, how many
 // UpdateOperation calls they carried, and how many batches the database
-// refused as a whole (their calls then ran one by one).
+// refused as a whole (PostgreSQL: their calls then ran one by one;
+// SQLite: the batch ran again with a savepoint per call).
 func BatchStats(s *Store) (batches, updates, refused int64) {
 	return s.gc.batches.Load(), s.gc.updates.Load(), s.gc.refused.Load()
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ispkit/ispkit/provision"
 )
 
 // Group commit of step transitions.
@@ -74,6 +76,10 @@ type opUpdate struct {
 	version                                                int64
 	attempts                                               int
 	write                                                  func(q querier) error
+	// oneWrite marks a write closure that changes the database with one
+	// statement at most (the others only read): on SQLite it needs no
+	// savepoint of its own (see commitSQLite).
+	oneWrite bool
 	// pg is a PostgreSQL write batched with others of its kind
 	// (pgbatch.go); nil for a step transition.
 	pg *pgWrite
@@ -369,12 +375,30 @@ func (s *Store) commitBatch(ctx context.Context, batch []*opUpdate) {
 
 // updateRow runs u's own UPDATE on q and, when it matches no row, reads
 // why (unknown id, older fencing token or stale version).
+//
+// On SQLite a transition that keeps the operation's state, service and
+// kind (most steps) first tries updateOpStep, which sets no indexed
+// column: SQLite maintains every index that names a column an UPDATE
+// sets, whether or not its value changes, and the operations table has
+// five. That UPDATE matches only a row whose state, service and kind are
+// already u's, so when it matches, the stored row is exactly what
+// updateOp would have written; otherwise updateOp runs as before.
 func (s *Store) updateRow(ctx context.Context, q rowQuerier, u *opUpdate) error {
 	r := &u.res
+	scan := []any{&r.attempts, &r.worker, dbTime{&r.lease}, &r.version, dbTime{&r.cre}, dbTime{&r.upd}}
+	if s.dialect == SQLite && !finishing(u.state) {
+		err := q.QueryRowContext(ctx, s.q.updateOpStep,
+			u.step, u.input, u.data, u.errText, s.nowArg(),
+			u.id, u.version, u.attempts, u.state, u.serviceID, u.kind,
+		).Scan(scan...)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
 	err := q.QueryRowContext(ctx, s.q.updateOp,
 		u.serviceID, u.kind, u.state, u.step, u.input, u.data, u.errText, u.state, u.state,
 		s.nowArg(), u.id, u.version, u.attempts,
-	).Scan(&r.attempts, &r.worker, dbTime{&r.lease}, &r.version, dbTime{&r.cre}, dbTime{&r.upd})
+	).Scan(scan...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.whyNoMatch(ctx, q, u)
 	}
@@ -499,13 +523,48 @@ func textArray(ss []string) string {
 	return b.String()
 }
 
-// commitSQLite commits batch in one transaction on the write connection,
-// each call inside its own savepoint: a call whose statements fail is
-// rolled back alone and gets its own error, the others are committed
-// (nothing is refused as a whole, so nothing runs twice). A call learns its
-// outcome once COMMIT has returned; an error of the transaction itself goes
-// to every call, none of which was then written.
+// commitSQLite commits batch in one transaction on the write connection.
+// A call whose statements fail is rolled back alone and gets its own
+// error, the others are committed. A call learns its outcome once COMMIT
+// has returned; an error of the transaction itself goes to every call,
+// none of which was then written.
+//
+// A step transition is one UPDATE by primary key (and, when it matches
+// no row, reads), and the other writes of the engine's orders (a service,
+// a new operation, a reservation, a released lease) are one INSERT or
+// UPDATE and reads too (oneWrite). Such a call needs no savepoint of its
+// own, since SQLite undoes a failed statement by itself, and it runs
+// without watching the batch's context (modernc.org/sqlite starts a
+// goroutine per statement that watches one), since inside the
+// transaction, which holds the write lock, its statements wait for
+// nothing. The batch is first committed that way. If such a call fails
+// with an error (rare: a full disk, an I/O error, some of which also end
+// the transaction), the transaction is rolled back and the batch runs
+// again with a savepoint around every call, which gives each call its
+// own outcome as before. Any other write (a closure of several writing
+// statements) always has its savepoint.
 func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
+	if len(batch) > 1 && !s.commitSQLiteTx(ctx, batch, true) {
+		return
+	}
+	if len(batch) > 1 {
+		// The light transaction was rolled back as a whole.
+		s.gc.refused.Add(1)
+	}
+	for _, u := range batch {
+		u.res, u.err = updateResult{}, nil
+	}
+	s.commitSQLiteTx(ctx, batch, false)
+}
+
+// commitSQLiteTx is one try of commitSQLite. With light set, step
+// transitions and oneWrite calls run without savepoints, and an error of
+// one of them rolls the
+// whole transaction back and reports again: nothing was written, and the
+// caller runs the batch once more without light. Otherwise every call has
+// a savepoint (none for a batch of one), again is false and each call has
+// its outcome.
+func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light bool) (again bool) {
 	fail := func(err error) {
 		for _, u := range batch {
 			u.err = err
@@ -515,6 +574,8 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 		// Every statement of the batch runs under the batch's context:
 		// a caller that gives up interrupts no one else's statements.
 		q := batchQuerier{p: p, ctx: ctx}
+		// A light step transition does not watch the context at all.
+		lq := batchQuerier{p: p, ctx: context.WithoutCancel(ctx)}
 		// rollback ends the transaction; if that fails, the connection's
 		// state is unknown and must not be used again.
 		rollback := func() {
@@ -530,6 +591,24 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 		}
 		single := len(batch) == 1
 		for _, u := range batch {
+			if light && (u.write == nil || u.oneWrite) {
+				if u.write != nil {
+					u.err = u.write(lq)
+				} else {
+					u.err = s.updateRow(ctx, lq, u)
+				}
+				if u.err != nil {
+					rollback()
+					if isBroken(u.err) {
+						p.broken = true
+						fail(u.err)
+						return nil
+					}
+					again = true
+					return nil
+				}
+				continue
+			}
 			// A call in the batch runs even if its caller gave up since
 			// it was taken: its outcome is the batch's.
 			if !single {
@@ -580,7 +659,9 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 	if err != nil {
 		// No connection to commit on: nothing was written.
 		fail(err)
+		return false
 	}
+	return again
 }
 
 // batchQuerier runs every statement on p under the batch's context,
@@ -605,4 +686,10 @@ func (b batchQuerier) QueryRowContext(_ context.Context, query string, args ...a
 // rowQuerier runs a query that returns at most one row.
 type rowQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// finishing reports whether an update to state finishes the operation
+// (and so ends its lease, as updateOp's CASE says).
+func finishing(state string) bool {
+	return state == string(provision.StateDone) || state == string(provision.StateFailed)
 }

@@ -15,10 +15,10 @@ import (
 
 // queries holds the fixed statements, expanded for the store's dialect.
 type queries struct {
-	createOp, getOp, updateOp, updateOps, existsOp, claimOp, renewLease, releaseLease string
-	opStamp, serviceBusy                                                              string
-	reserve, reservationHolder, unreserve                                             string
-	insertService, updateService, getService, existsService                           string
+	createOp, getOp, updateOp, updateOpStep, updateOps, existsOp, claimOp, renewLease, releaseLease string
+	opStamp, serviceBusy                                                                            string
+	reserve, reservationHolder, unreserve                                                           string
+	insertService, updateService, getService, existsService                                         string
 }
 
 const opCols = `id, service_id, kind, state, step, input, data, error, attempts, worker, lease_until, version, created_at, updated_at`
@@ -49,6 +49,14 @@ func buildQueries(d Dialect) queries {
 				lease_until = CASE WHEN CAST(? AS TEXT) IN ('done', 'failed') THEN NULL ELSE lease_until END,
 				version = version + 1, updated_at = {{now}}
 			WHERE id = ? AND version = ? AND attempts = ?
+			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
+		// updateOp for a step that keeps the state, service and kind
+		// (SQLite, see updateRow): the same version check and fencing
+		// token, and the stored state, service and kind must be the new
+		// ones already.
+		updateOpStep: d.expand(`UPDATE ispkit_operations
+			SET step = ?, input = ?, data = ?, error = ?, version = version + 1, updated_at = {{now}}
+			WHERE id = ? AND version = ? AND attempts = ? AND state = ? AND service_id = ? AND kind = ?
 			RETURNING attempts, worker, lease_until, version, created_at, updated_at`),
 		// The same update for a batch of operations (PostgreSQL group
 		// commit, see groupcommit.go): each array is one column of the

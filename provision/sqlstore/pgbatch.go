@@ -51,7 +51,9 @@ type pgWrite struct {
 	// wrote the row.
 	dest []any
 	// single is the write on its own: it runs when the write is alone,
-	// or when the batch did not write it.
+	// or when the batch did not write it, and on SQLite. It changes the
+	// database with one statement at most (its other statements only
+	// read), which SQLite's light commit relies on (see oneWrite).
 	single func(q querier) error
 }
 
@@ -112,6 +114,12 @@ var (
 // (unless batching is off or w has no kind), on its own otherwise (on
 // SQLite it joins the group commit's transactions, see run).
 func (s *Store) runWrite(ctx context.Context, w *pgWrite) error {
+	if s.dialect == SQLite && s.gc.maxBatch != 1 {
+		// w.single writes with one statement at most: see oneWrite.
+		u := &opUpdate{ctx: ctx, write: w.single, oneWrite: true}
+		s.submit(u)
+		return u.err
+	}
 	if w.kind == nil || s.dialect != Postgres || s.gc.maxBatch == 1 {
 		return s.run(ctx, true, w.single)
 	}

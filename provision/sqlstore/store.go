@@ -145,7 +145,7 @@ type querier interface {
 // itself. On SQLite it is one of the connections the Store keeps
 // (conns.go): a read connection for reads; writes are queued for the
 // group commit (groupcommit.go), which runs them on the write connection
-// in a transaction shared with other writes, each in its own savepoint.
+// in a transaction shared with other writes (see commitSQLite).
 func (s *Store) run(ctx context.Context, write bool, fn func(q querier) error) error {
 	if s.dialect == Postgres {
 		return fn(s.db)
