@@ -46,7 +46,7 @@ func TestMigrationV1ToV2(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	require.Equal(t, []int{1, 2, 3}, versions)
+	require.Equal(t, []int{1, 2, 3, 4}, versions)
 	require.Equal(t, sqlstore.SchemaVersion, versions[len(versions)-1])
 
 	// Service 109 has a finished Open and a pending Suspend: busy.

@@ -114,6 +114,10 @@
 //     lease) then runs on its own and gets its own error.
 //     [WithMaxBatch] bounds a batch (1 turns grouping off). See
 //     "Durability" for what a crash can lose.
+//   - PostgreSQL keeps room in the operations table's pages
+//     (fillfactor 50, schema version 4), so a step transition, which
+//     changes no indexed column, updates its row in place without
+//     touching the table's indexes.
 //   - Claims read two partial indexes (free operations by age, held ones
 //     by lease end), so their cost does not grow with the number of
 //     operations running.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -15,6 +16,8 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// pg are statements run on PostgreSQL only, after stmts.
+	pg []string
 }
 
 var migrations = []migration{
@@ -65,7 +68,7 @@ var migrations = []migration{
 		`CREATE INDEX ispkit_services_status ON ispkit_services (status)`,
 		`CREATE INDEX ispkit_services_module ON ispkit_services (module)`,
 		`CREATE INDEX ispkit_services_owner ON ispkit_services (owner)`,
-	}},
+	}, nil},
 	// One unfinished operation per service, enforced by the database
 	// across processes. A database in which two engines of the first
 	// release both created one for the same service fails this migration
@@ -74,7 +77,7 @@ var migrations = []migration{
 	{2, "one unfinished operation per service", []string{
 		`CREATE UNIQUE INDEX ispkit_operations_one_unfinished ON ispkit_operations (service_id)
 			WHERE state IN ('pending', 'running')`,
-	}},
+	}, nil},
 	// The claim reads these instead of walking every unfinished operation
 	// in age order past the held ones: free operations oldest first, held
 	// ones by lease end (the expired ones are a short range).
@@ -83,12 +86,24 @@ var migrations = []migration{
 			WHERE state IN ('pending', 'running') AND worker = ''`,
 		`CREATE INDEX ispkit_operations_lease ON ispkit_operations (lease_until)
 			WHERE state IN ('pending', 'running') AND worker <> ''`,
+	}, nil},
+	// A step transition changes no indexed column of its operation, so
+	// PostgreSQL can update the row in place (a heap-only tuple: no
+	// entry in any of the table's seven indexes) when the row's page has
+	// room for the new version. A full page (fillfactor 100, the
+	// default) has none, and every transition then wrote an entry in
+	// every index: 62 µs of server time per transition at 1,000
+	// concurrent orders. The setting applies to the pages written from
+	// now on. SQLite has no such setting (its transitions avoid indexed
+	// columns instead, see updateOpStep).
+	{4, "room for in-place operation updates", nil, []string{
+		`ALTER TABLE ispkit_operations SET (fillfactor = 50)`,
 	}},
 }
 
 // SchemaVersion is the schema version this package writes and expects. A
 // database migrated by a newer release (a higher version) is refused.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrSchemaTooNew is returned by New and Open when the database was
 // migrated by a newer release of this package.
@@ -215,7 +230,11 @@ func (s *Store) applyMigrations(ctx context.Context, q querier) error {
 		if int64(m.version) <= current.Int64 {
 			continue
 		}
-		for _, stmt := range m.stmts {
+		stmts := m.stmts
+		if s.dialect == Postgres {
+			stmts = append(slices.Clip(stmts), m.pg...)
+		}
+		for _, stmt := range stmts {
 			if _, err := q.ExecContext(ctx, s.dialect.expand(stmt)); err != nil {
 				return fmt.Errorf("sqlstore: migration %d (%s): %w", m.version, m.name, err)
 			}

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,6 +187,26 @@ func TestUpdatePaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPostgresOperationsFillfactor: the operations table keeps room in its
+// pages for in-place updates (schema version 4).
+func TestPostgresOperationsFillfactor(t *testing.T) {
+	t.Parallel()
+	dsn, schema := pgSchemaFor(t)
+	db := openPostgresDB(t, dsn, schema, 2)
+	if _, err := sqlstore.New(db, sqlstore.Postgres); err != nil {
+		t.Fatal(err)
+	}
+	var opts []byte
+	err := db.QueryRow(`SELECT COALESCE(array_to_string(reloptions, ','), '') FROM pg_class
+		WHERE oid = 'ispkit_operations'::regclass`).Scan(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(opts), "fillfactor=50") {
+		t.Errorf("ispkit_operations options %q, want fillfactor=50", opts)
 	}
 }
 
