@@ -240,6 +240,9 @@ func (s *Store) CreateOperation(ctx context.Context, op *provision.Operation) er
 		cols: []string{id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
 			pgInt(op.Attempts), op.Worker, pgTime(op.LeaseUntil)}}
 	w.single = func(q querier) error {
+		// It may run twice (SQLite reruns a rolled-back batch): the
+		// outcome is this run's alone.
+		exists, busyID, busyKind = false, "", ""
 		err := q.QueryRowContext(ctx, s.q.createOp,
 			id, op.ServiceID, string(op.Kind), string(state), op.Step, input, data, op.Error,
 			op.Attempts, op.Worker, s.timeArg(op.LeaseUntil),
@@ -450,6 +453,7 @@ func (s *Store) leaseChange(ctx context.Context, name, opID, worker string, w *p
 	}
 	w.key = opID
 	w.single = func(q querier) error {
+		missing, lost = false, false // this run's outcome alone
 		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err

@@ -26,6 +26,7 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 	w := &pgWrite{kind: pgReserve, key: r.Backend + "\x01" + r.ServerID,
 		cols: []string{r.Backend, r.ServerID, r.OperationID, r.ServiceID, pgTime(r.CreatedAt)}}
 	w.single = func(q querier) error {
+		holder = "" // this run's outcome alone
 		// A holder may unreserve between our INSERT and SELECT; then the
 		// server is free again and we try once more.
 		for range 10 {
@@ -138,6 +139,7 @@ func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
 		w.cols = append(w.cols, pgInt(sv.Version))
 	}
 	w.single = func(q querier) error {
+		none, missing = false, false // this run's outcome alone
 		var row *sql.Row
 		if sv.Version == 0 {
 			row = q.QueryRowContext(ctx, s.q.insertService,
