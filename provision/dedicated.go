@@ -105,7 +105,7 @@ func dedicatedProduct() *product {
 			doc: "the order checked against the panels, reads only: OS template exists, the IP pool can serve the addresses"},
 		stepDef{name: dUser, quiet: true, phase: PhasePrepare, fn: on(openUser), next: goesTo(dPick),
 			doc: "find the customer's panel user, else create it"},
-		stepDef{name: dPick, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
+		stepDef{name: dPick, idempotent: true, phase: PhasePrepare, fn: on(openPick), next: goesTo(dClaim, dUser, dManual),
 			doc: "reserve the first available server not tried; none: next module, manual task or fail"},
 		stepDef{name: dClaim, phase: PhaseServer, fn: on(openClaim), next: goesTo(dDomain, dPick),
 			doc: "admin becomes the owner, server enabled (taken outside the engine: next server)"},

@@ -135,8 +135,10 @@ type stepDef struct {
 	// idempotent: every effect of the step may be made again with no
 	// harm (it sets a value that it would set again, or makes a state
 	// true that it checks first: a domain, switch ports on, power on, the
-	// customer as the owner, the service's Processing status). Its transition is not recorded on its
-	// own either: a crash before the next record runs the step again.
+	// customer as the owner, the service's Processing status, the pick,
+	// whose reservation a second pick finds again by the operation's id).
+	// Its transition is not recorded on its own either: a crash before
+	// the next record runs the step again.
 	// Every panel write of the step still checks the lease first (gate),
 	// and the next recorded transition carries the step's state.
 	idempotent bool
