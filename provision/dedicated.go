@@ -380,11 +380,25 @@ func (r *run) target(m *billing.Module) target {
 	return tg
 }
 
-// openTarget is the module Open currently works with (ModuleIndex).
+// openTarget is the module Open currently works with: the one it recorded
+// (Module, set once it found the customer's panel user), found by name,
+// so that a catalog edited while the order runs (a module added, removed
+// or sorted differently) never moves the order's later steps to another
+// panel, where the same server id is somebody else's server. A module the
+// tariff no longer lists is still the one the server is in; one gone from
+// the catalog, or without a backend, stops the order (ErrNoBackend).
+// Before Module is set, it is the tariff's module at ModuleIndex.
 func (r *run) openTarget(ctx context.Context, d *DedicatedState) (target, *billing.Tariff, *Service, error) {
 	t, svc, err := r.loadTariff(ctx)
 	if err != nil {
 		return target{}, nil, nil, err
+	}
+	if d.Module != "" {
+		m, err := r.e.cfg.Catalog.Module(d.Module)
+		if err != nil || !r.prod.usable(r.e, m) {
+			return target{}, t, svc, permanent(fmt.Errorf("module %q of this operation: %w", d.Module, ErrNoBackend))
+		}
+		return r.target(m), t, svc, nil
 	}
 	mods := r.e.modulesFor(t, r.prod)
 	if d.ModuleIndex >= len(mods) {

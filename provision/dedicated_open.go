@@ -145,8 +145,12 @@ func openPick(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	}
 	// No server left in this module: the next module, else give up.
 	mods := r.e.modulesFor(t, r.prod)
-	if d.ModuleIndex+1 < len(mods) {
-		d.ModuleIndex++
+	next := d.ModuleIndex + 1
+	if i := slices.IndexFunc(mods, func(m *billing.Module) bool { return m.Name == d.Module }); i >= 0 {
+		next = i + 1 // the catalog's order may have changed since
+	}
+	if next < len(mods) {
+		d.ModuleIndex = next
 		d.Module, d.UserName, d.UserID, d.AdminID, d.Tried = "", "", "", "", nil
 		return dUser, nil
 	}

@@ -10,9 +10,10 @@ import (
 // (Operation.Data of the dedicated product).
 type DedicatedState struct {
 	CommonState
-	// ModuleIndex is the position of the module in use among the tariff's
-	// modules that have a dedicated backend (Open moves to the next one
-	// when a module has no server left).
+	// ModuleIndex is the position, when Open chose it, of the module in
+	// use among the tariff's modules that have a dedicated backend (Open
+	// moves to the next one when a module has no server left). Once the
+	// module is recorded by name (Module), the steps find it by name.
 	ModuleIndex int `json:"module_index,omitempty"`
 	// UserName and UserID are the customer's panel user; AdminID is the
 	// integration's own user, which holds servers being prepared.

@@ -181,6 +181,40 @@ func TestOpenModuleFallback(t *testing.T) {
 	v.checkInvariants()
 }
 
+// The catalog is edited while an order that moved to its second module
+// runs: once the claim on dc1 is sent, dc-empty is re-sorted after dc1, so
+// dc1 becomes the tariff's first module and dc-empty the second, the
+// position the order chose dc1 at. The order's later steps must stay on
+// dc1, where its server is: the same server id on dc-empty's panel would
+// be another server.
+func TestOpenStaysOnItsModuleWhenTheCatalogChanges(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	v.empty.AddServers(1, "other", nil) // a server with dc1's server id, on the other panel
+	var once sync.Once
+	var emptyBefore int64
+	v.dc.AfterCall = func(method, _ string) {
+		if method != "SetOwner" {
+			return
+		}
+		once.Do(func() {
+			m, err := v.cat.Module("dc-empty")
+			require.NoError(t, err)
+			m.SortOrder = 9
+			require.NoError(t, v.cat.UpdateModule(m))
+			emptyBefore = v.empty.Calls()
+		})
+	}
+	e := v.engine("w1")
+	_, err := e.Open(context.Background(), openReq("1", tariffTwoMods))
+	require.NoError(t, err)
+	svc := v.service("1")
+	assert.Equal(t, "dc1", svc.Module)
+	assert.Equal(t, billing.StatusActive, svc.Status)
+	assert.Equal(t, emptyBefore, v.empty.Calls(), "no call reached dc-empty after the catalog changed")
+	v.checkInvariants()
+}
+
 func TestManualTasks(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, 1)
