@@ -322,7 +322,9 @@
 // ErrReserved → the next one) — the engine's orders of one module that
 // pick at the same time share one read of the reservations and of the
 // server list, and each gets its own server in the list's order; with no server left the next module by
-// sort order is tried, then a manual task when the module has
+// sort order is tried (an order keeps the module it found its customer's
+// panel user in by name, so a catalog edited while it runs never moves
+// its later steps to another panel), then a manual task when the module has
 // NewServerType, else the operation fails with [ErrNoServer] and the
 // service returns to Ordered (Pending). The admin becomes the owner, the
 // server's domain is the tariff's domain template, else the order's
