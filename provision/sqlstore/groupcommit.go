@@ -559,11 +559,10 @@ func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
 
 // commitSQLiteTx is one try of commitSQLite. With light set, step
 // transitions and oneWrite calls run without savepoints, and an error of
-// one of them rolls the
-// whole transaction back and reports again: nothing was written, and the
-// caller runs the batch once more without light. Otherwise every call has
-// a savepoint (none for a batch of one), again is false and each call has
-// its outcome.
+// one of them rolls the whole transaction back and reports again: nothing
+// was written, and the caller runs the batch once more without light.
+// Otherwise every call has a savepoint (none for a batch of one), again is
+// false and each call has its outcome.
 func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light bool) (again bool) {
 	fail := func(err error) {
 		for _, u := range batch {
@@ -574,7 +573,7 @@ func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light boo
 		// Every statement of the batch runs under the batch's context:
 		// a caller that gives up interrupts no one else's statements.
 		q := batchQuerier{p: p, ctx: ctx}
-		// A light step transition does not watch the context at all.
+		// A light call's statements do not watch the context at all.
 		lq := batchQuerier{p: p, ctx: context.WithoutCancel(ctx)}
 		// rollback ends the transaction; if that fails, the connection's
 		// state is unknown and must not be used again.
