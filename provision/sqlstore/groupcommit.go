@@ -543,27 +543,41 @@ func textArray(ss []string) string {
 // again with a savepoint around every call, which gives each call its
 // own outcome as before. Any other write (a closure of several writing
 // statements) always has its savepoint.
+//
+// A call whose error ends the whole transaction (SQLite rolls it back by
+// itself on some errors, and then its savepoint is gone) takes the calls
+// before it down with it: it keeps its own error, and the others run
+// again without it, in a new transaction.
 func (s *Store) commitSQLite(ctx context.Context, batch []*opUpdate) {
-	if len(batch) > 1 && !s.commitSQLiteTx(ctx, batch, true) {
+	if len(batch) > 1 && s.commitSQLiteTx(ctx, batch, true) < 0 {
 		return
 	}
 	if len(batch) > 1 {
 		// The light transaction was rolled back as a whole.
 		s.gc.refused.Add(1)
 	}
-	for _, u := range batch {
-		u.res, u.err = updateResult{}, nil
+	for rest := batch; len(rest) > 0; {
+		for _, u := range rest {
+			u.res, u.err = updateResult{}, nil
+		}
+		i := s.commitSQLiteTx(ctx, rest, false)
+		if i < 0 {
+			return
+		}
+		// rest[i] ended the transaction: it keeps its error.
+		rest = slices.Delete(slices.Clone(rest), i, i+1)
 	}
-	s.commitSQLiteTx(ctx, batch, false)
 }
 
-// commitSQLiteTx is one try of commitSQLite. With light set, step
-// transitions and oneWrite calls run without savepoints, and an error of
-// one of them rolls the whole transaction back and reports again: nothing
-// was written, and the caller runs the batch once more without light.
-// Otherwise every call has a savepoint (none for a batch of one), again is
-// false and each call has its outcome.
-func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light bool) (again bool) {
+// commitSQLiteTx is one try of commitSQLite; it returns -1 when every
+// call of batch has its outcome. With light set, step transitions and
+// oneWrite calls run without savepoints, and an error of one of them rolls
+// the whole transaction back and returns 0: nothing was written, and the
+// caller runs the batch once more without light. Otherwise every call has
+// a savepoint (none for a batch of one); when a call's error ended the
+// transaction, nothing was written and it returns that call's index.
+func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light bool) (again int) {
+	again = -1
 	fail := func(err error) {
 		for _, u := range batch {
 			u.err = err
@@ -589,7 +603,7 @@ func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light boo
 			return nil
 		}
 		single := len(batch) == 1
-		for _, u := range batch {
+		for i, u := range batch {
 			if light && (u.write == nil || u.oneWrite) {
 				if u.write != nil {
 					u.err = u.write(lq)
@@ -603,7 +617,7 @@ func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light boo
 						fail(u.err)
 						return nil
 					}
-					again = true
+					again = 0
 					return nil
 				}
 				continue
@@ -628,7 +642,14 @@ func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light boo
 			if u.err != nil {
 				if _, err := q.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
 					rollback()
-					fail(err)
+					if isBroken(err) || isBroken(u.err) {
+						p.broken = true
+						fail(err)
+						return nil
+					}
+					// The savepoint is gone: u's error ended the
+					// transaction, and what came before it with it.
+					again = i
 					return nil
 				}
 			}
@@ -658,7 +679,7 @@ func (s *Store) commitSQLiteTx(ctx context.Context, batch []*opUpdate, light boo
 	if err != nil {
 		// No connection to commit on: nothing was written.
 		fail(err)
-		return false
+		return -1
 	}
 	return again
 }

@@ -220,3 +220,71 @@ func wantErr(t *testing.T, what string, err, target error) {
 		t.Errorf("%s: %v, want %v", what, err, target)
 	}
 }
+
+// TestSQLiteBatchWhoseTransactionEnds: a write in a batch fails with an
+// error that ends SQLite's whole transaction (a trigger raising ROLLBACK
+// stands for a full disk or an I/O error). That call gets its own error
+// and writes nothing; the calls before and after it in the batch are
+// written; the store goes on working.
+func TestSQLiteBatchWhoseTransactionEnds(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := sqlitePath(t)
+	s := newSQLite(t, path)
+	if _, err := s.DB().ExecContext(ctx, `CREATE TRIGGER boom BEFORE UPDATE ON ispkit_operations
+		WHEN NEW.step = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	h := holdBatches(s, 1)
+	lead := leasedOp(t, s, "lead", "svc-lead", provision.StateRunning)
+	ops := []*provision.Operation{
+		leasedOp(t, s, "a", "svc-a", provision.StateRunning),
+		leasedOp(t, s, "b", "svc-b", provision.StateRunning),
+		leasedOp(t, s, "c", "svc-c", provision.StateRunning),
+	}
+	ops[0].Step, ops[1].Step, ops[2].Step = "fine", "boom", "fine"
+
+	release := h.hold(1)
+	lead.Step = "user"
+	leadErr := update(ctx, s, lead)
+	h.waitStarted(t, 1)
+	var errs []<-chan error
+	for _, op := range ops {
+		errs = append(errs, update(ctx, s, op))
+	}
+	h.waitQueued(t, len(ops))
+	close(release)
+	if err := <-leadErr; err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range errs {
+		err := <-ch
+		got, gerr := s.GetOperation(ctx, ops[i].ID)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		if ops[i].Step == "boom" {
+			// Its own error, nothing stored.
+			if err == nil || !strings.Contains(err.Error(), "boom") || got.Version != 1 {
+				t.Errorf("%s: %v, stored %+v; want its own error and nothing stored", ops[i].ID, err, got)
+			}
+			continue
+		}
+		// The others are written: the failed call is left out and the
+		// batch runs again without it.
+		if err != nil || got.Version != 2 || got.Step != ops[i].Step {
+			t.Errorf("%s: %v, stored %+v; want it written", ops[i].ID, err, got)
+		}
+	}
+	if _, _, r := sqlstore.BatchStats(s); r != 1 {
+		t.Errorf("refused batches = %d, want 1 (the light transaction)", r)
+	}
+	// The store still works: a fresh write is committed.
+	ops[0].Step = "after"
+	if err := s.UpdateOperation(ctx, ops[0]); err != nil {
+		t.Fatalf("update after the failed batch: %v", err)
+	}
+	if got, err := s.GetOperation(ctx, "a"); err != nil || got.Step != "after" {
+		t.Fatalf("after the failed batch: %+v, %v", got, err)
+	}
+}
