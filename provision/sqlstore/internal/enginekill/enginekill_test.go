@@ -124,7 +124,11 @@ func workerMain() int {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// A worker stops on its own well after any real run, but before the
+	// parent's hangGuard: on a loaded machine (the race detector, CPU
+	// burners, other packages' tests) the last worker takes as long as it
+	// needs, as run says; a minute was not always enough there.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
@@ -132,6 +136,12 @@ func workerMain() int {
 		select {
 		case err := <-runErr:
 			fmt.Fprintln(os.Stderr, "worker: Run:", err)
+			// What was left, for the parent's failure message.
+			left, _ := store.ListOperations(context.Background(), provision.OperationFilter{States: []provision.OperationState{provision.StatePending, provision.StateRunning}})
+			for _, o := range left {
+				fmt.Fprintf(os.Stderr, "worker: left %s: %s at %s (attempts %d, worker %q, error %q)\n",
+					o.ID, o.State, o.Step, o.Attempts, o.Worker, o.Error)
+			}
 			return 1
 		case <-time.After(50 * time.Millisecond):
 		}
