@@ -88,7 +88,10 @@ func killWorkerMain() int {
 	}
 	defer db.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Under the parent's hangGuard, so that on a loaded machine the last
+	// worker has as long as it needs (a minute was not always enough for
+	// the same harness in enginekill).
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, killGoroutines)
