@@ -127,7 +127,7 @@ func closeRelease(ctx context.Context, r *run, d *DedicatedState) (step, error) 
 	if err != nil {
 		return step{}, err
 	}
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, svc.Properties[PropServerID], svc.Properties[PropReservation]); err != nil {
+	if err := r.unreserve(ctx, tg.mod.Name, svc.Properties[PropServerID], svc.Properties[PropReservation]); err != nil {
 		return step{}, err
 	}
 	return cFinish, nil

@@ -120,7 +120,7 @@ func openPick(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 	// candidate in the panel's order (pick.go).
 	req := &pickRequest{ctx: ctx, opID: r.op.ID, svcID: r.op.ServiceID, tried: d.Tried,
 		eligible: func(s Server) bool { return s.Available(t.ServerConfig) },
-		list:     tg.b.ListServers, reserve: r.e.store.Reserve}
+		list:     tg.b.ListServers, reserve: r.reserve}
 	for {
 		res := r.e.picker(tg.mod.Name).pick(req)
 		switch {
@@ -132,7 +132,7 @@ func openPick(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 			// Reserved by this operation before a crash, not recorded yet.
 			d.Server = res.own[0].ServerID
 			for _, rv := range res.own[1:] {
-				if err := r.e.store.Unreserve(ctx, tg.mod.Name, rv.ServerID, r.op.ID); err != nil {
+				if err := r.unreserve(ctx, tg.mod.Name, rv.ServerID, r.op.ID); err != nil {
 					return step{}, err
 				}
 			}
@@ -174,7 +174,7 @@ func openManual(ctx context.Context, r *run, d *DedicatedState) (step, error) {
 // abandonServer forgets a server that turned out to be taken outside the
 // engine (no roll-back: it is not ours).
 func abandonServer(ctx context.Context, r *run, d *DedicatedState, tg target) (step, error) {
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, d.Server, r.op.ID); err != nil {
+	if err := r.unreserve(ctx, tg.mod.Name, d.Server, r.op.ID); err != nil {
 		return step{}, err
 	}
 	d.Tried = append(d.Tried, d.Server)

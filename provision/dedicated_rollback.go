@@ -195,7 +195,7 @@ func rollbackRelease(ctx context.Context, r *run, d *DedicatedState) (step, erro
 		return step{}, err
 	}
 	srv := d.Server
-	if err := r.e.store.Unreserve(ctx, tg.mod.Name, srv, r.op.ID); err != nil {
+	if err := r.unreserve(ctx, tg.mod.Name, srv, r.op.ID); err != nil {
 		return step{}, err
 	}
 	reason, inSale := d.FailReason, d.KeepInSale
@@ -234,7 +234,7 @@ func rollbackRestore(ctx context.Context, r *run, d *DedicatedState) (step, erro
 	}
 	prev := d.LastServer
 	if prev != "" && d.LastModule == tg.mod.Name {
-		err := r.e.store.Reserve(ctx, Reservation{Backend: tg.mod.Name, ServerID: prev, OperationID: r.op.ID, ServiceID: r.op.ServiceID, CreatedAt: r.now()})
+		err := r.reserve(ctx, Reservation{Backend: tg.mod.Name, ServerID: prev, OperationID: r.op.ID, ServiceID: r.op.ServiceID, CreatedAt: r.now()})
 		switch {
 		case errors.Is(err, ErrReserved):
 			// Someone else holds it now: it is theirs.
@@ -256,7 +256,7 @@ func rollbackRestore(ctx context.Context, r *run, d *DedicatedState) (step, erro
 					return step{}, err
 				}
 			}
-			if err := r.e.store.Unreserve(ctx, tg.mod.Name, prev, r.op.ID); err != nil {
+			if err := r.unreserve(ctx, tg.mod.Name, prev, r.op.ID); err != nil {
 				return step{}, err
 			}
 		}

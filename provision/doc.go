@@ -478,7 +478,12 @@
 //     those stops cancel: a call cannot outlive the lease. Before each
 //     write the engine checks the run is not stopped and that at least
 //     half the lease is left, renewing first when it is not (the
-//     background renewal is late); otherwise the write is not sent.
+//     background renewal is late); otherwise the write is not sent. The
+//     run's own Store writes that carry no token (Reserve, Unreserve,
+//     PutService) pass the same check, read from the clock: a worker
+//     that wakes from a pause before its renewal notices the lost lease
+//     neither keeps a server reserved for an operation another worker now
+//     runs nor drops the reservation that worker holds.
 //   - A stopped run is interrupted, not failed: the operation stays
 //     unfinished, and once the lease has ended another worker (or this
 //     one) claims it and continues at the recorded step.

@@ -45,12 +45,10 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 			return nil, err
 		}
 		r.effects++
-		if r.stopRun != nil {
-			// A run records on the service only while it holds the lease
-			// (the write itself is finished once started).
-			if err := r.holdLease(ctx); err != nil {
-				return nil, err
-			}
+		// A run records on the service only while it holds the lease (the
+		// write itself is finished once started).
+		if err := r.leaseForStoreWrite(ctx); err != nil {
+			return nil, err
 		}
 		err := r.e.store.PutService(context.WithoutCancel(ctx), s)
 		if err == nil {
@@ -65,6 +63,36 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 			return nil, err
 		}
 	}
+}
+
+// reserve and unreserve are a run's reservation writes. Like its panel
+// writes and its updates of the service they go out only while the run
+// provably holds the lease (holdLease): a worker paused past its lease,
+// whose run has not noticed yet, must neither reserve a server for an
+// operation another worker now runs (the server would stay out of sale)
+// nor drop a reservation that worker relies on (the server could be sold
+// twice).
+func (r *run) reserve(ctx context.Context, rv Reservation) error {
+	if err := r.leaseForStoreWrite(ctx); err != nil {
+		return err
+	}
+	return r.e.store.Reserve(ctx, rv)
+}
+
+func (r *run) unreserve(ctx context.Context, backend, serverID, operationID string) error {
+	if err := r.leaseForStoreWrite(ctx); err != nil {
+		return err
+	}
+	return r.e.store.Unreserve(ctx, backend, serverID, operationID)
+}
+
+// leaseForStoreWrite is holdLease for a run that has a lease; the
+// department's manual runs (manual.go) have none and write at once.
+func (r *run) leaseForStoreWrite(ctx context.Context) error {
+	if r.stopRun == nil {
+		return nil
+	}
+	return r.holdLease(ctx)
 }
 
 // service returns the operation's service, read from the Store once per

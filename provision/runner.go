@@ -452,7 +452,7 @@ func (r *run) releaseReservations(ctx context.Context) error {
 		}
 		r.log.LogAttrs(ctx, slog.LevelWarn, "failed operation still held a reservation: released",
 			slog.String("module", rv.Backend), slog.String("server", rv.ServerID))
-		if err := r.e.store.Unreserve(ctx, rv.Backend, rv.ServerID, r.op.ID); err != nil {
+		if err := r.unreserve(ctx, rv.Backend, rv.ServerID, r.op.ID); err != nil {
 			return err
 		}
 	}
