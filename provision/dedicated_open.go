@@ -426,6 +426,13 @@ func startInstall(ctx context.Context, r *run, d *DedicatedState, b dedicatedGat
 		b.startedWait(awaitInstall)
 	}
 	d.InstallStarted = r.now().UTC()
+	// The install wait begins with the install, and the install step's
+	// own transition records it: the wait then needs no checkpoint of its
+	// own (one write fewer per order), and its deadline counts from the
+	// install's start, as version 1 did.
+	if d.Waits.Install.IsZero() {
+		d.Waits.Install = d.InstallStarted
+	}
 	return nil
 }
 

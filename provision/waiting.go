@@ -274,10 +274,14 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 	module := r.st.common().Module
 	started := r.started == what
 	r.started = ""
-	if since.IsZero() {
+	// A wait whose start is recorded already (the step that started the
+	// install recorded it with its own transition) and that this run has
+	// not just started itself is resumed: it polls at once.
+	if fresh := since.IsZero(); fresh || started {
 		// A wait that is over at its first poll records nothing; one that
-		// goes on records when it began before it pauses (and the loop
-		// starts from that first answer, not a second request).
+		// goes on records when it began before it pauses, unless that is
+		// recorded already (and the loop starts from that first answer,
+		// not a second request).
 		start := r.now()
 		var done bool
 		var err error
@@ -292,9 +296,11 @@ func (r *run) await(ctx context.Context, what string, since *time.Time, timeout 
 		if err == nil && done {
 			return nil
 		}
-		*since = start
-		if cerr := r.checkpoint(ctx); cerr != nil {
-			return cerr
+		if fresh {
+			*since = start
+			if cerr := r.checkpoint(ctx); cerr != nil {
+				return cerr
+			}
 		}
 		first := true
 		poll = func(ctx context.Context) (bool, error) {

@@ -2,6 +2,8 @@ package provision_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,25 +15,23 @@ import (
 	"github.com/ispkit/ispkit/provision"
 )
 
-// slowWaitStore makes the record of a wait's start slow: the
-// UpdateOperation that checkpoints the install wait takes 3 s (a loaded
-// database), the one that records the step before it 100 ms.
+// slowWaitStore makes the record of the install wait's start slow: the
+// first UpdateOperation at wait_install (the install step's transition,
+// which carries the wait's start) takes 3 s, as on a loaded database. It
+// also keeps what every such record carried.
 type slowWaitStore struct {
 	provision.Store
 	mu    sync.Mutex
-	saves int
+	saves []json.RawMessage
 }
 
 func (s *slowWaitStore) UpdateOperation(ctx context.Context, op *provision.Operation) error {
 	if op.Step == "wait_install" {
 		s.mu.Lock()
-		s.saves++
-		n := s.saves
+		s.saves = append(s.saves, slices.Clone(op.Data))
+		n := len(s.saves)
 		s.mu.Unlock()
-		switch n {
-		case 1:
-			time.Sleep(100 * time.Millisecond)
-		case 2:
+		if n == 1 {
 			time.Sleep(3 * time.Second)
 		}
 	}
@@ -57,13 +57,15 @@ func openNoticed(t *testing.T, e *provision.Engine, mu *sync.Mutex) func() time.
 	return func() time.Time { return seen }
 }
 
-// TestWaitIgnoresProgressReadBeforeCheckpoint: the install wait's first
-// poll reads the panel's progress (1 % of a 10 s install) before the wait's
-// start is recorded; when that record takes 3 s, the stale 1 % read with
-// 3 s elapsed must not make the wait expect a 300 s install and pause for
-// minutes: the end of the install is noticed within max(1 s, 2 %) as
-// usual. Time is the synctest bubble's fake time.
-func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
+// TestInstallWaitAfterSlowRecordOfItsStart: the install step records the
+// install wait's start with its own transition, and the wait records
+// nothing more (one write per order fewer than a checkpoint of its own).
+// When that record takes 3 s, the wait's first poll reads the progress of
+// a 10 s install 3 s after its start; the wait must not expect a longer
+// install from it and pause through the end: the end is noticed within
+// max(1 s, 2 %) as usual, and the deadline counts from the install's
+// start. Time is the synctest bubble's fake time.
+func TestInstallWaitAfterSlowRecordOfItsStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newEnv(t, 1)
 		v.dc.PowerDelay, v.dc.InstallDelay = 0, 10*time.Second
@@ -76,8 +78,9 @@ func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
 				mu.Unlock()
 			}
 		}
+		st := &slowWaitStore{Store: v.store}
 		e := v.engine("w", func(c *provision.Config) {
-			c.Store = &slowWaitStore{Store: v.store}
+			c.Store = st
 			c.PollInterval, c.InstallTimeout, c.PowerTimeout, c.LeaseDuration = 10*time.Millisecond, time.Hour, time.Hour, time.Minute
 		})
 		seen := openNoticed(t, e, &mu)
@@ -86,6 +89,22 @@ func TestWaitIgnoresProgressReadBeforeCheckpoint(t *testing.T) {
 		require.False(t, installed.IsZero())
 		lag := seen().Sub(installed.Add(10 * time.Second))
 		assert.LessOrEqual(t, lag, time.Second, "the install's end is noticed late by %v", lag)
+
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		require.Len(t, st.saves, 1, "the install wait records no checkpoint of its own: %s", st.saves)
+		var rec struct {
+			State struct {
+				InstallStarted time.Time `json:"install_started"`
+				Waits          struct {
+					Install time.Time `json:"install"`
+				} `json:"waits"`
+			} `json:"state"`
+		}
+		require.NoError(t, json.Unmarshal(st.saves[0], &rec))
+		d := rec.State
+		assert.False(t, d.InstallStarted.IsZero())
+		assert.True(t, d.Waits.Install.Equal(d.InstallStarted), "the wait begins with the install: %v, %v", d.Waits.Install, d.InstallStarted)
 	})
 }
 
