@@ -68,8 +68,9 @@ type Config struct {
 	// running); default 30 s. A crashed engine's operations become
 	// claimable after it.
 	LeaseDuration time.Duration
-	// InstallTimeout bounds the wait for an OS install; default 720 s (the
-	// vendor's WHMCS figure).
+	// InstallTimeout bounds the wait for an OS install, counted from the
+	// moment the engine started it; default 720 s (the vendor's WHMCS
+	// figure).
 	InstallTimeout time.Duration
 	// PowerTimeout bounds the wait for power-on; default 600 s.
 	PowerTimeout time.Duration
