@@ -483,7 +483,10 @@
 //     PutService) pass the same check, read from the clock: a worker
 //     that wakes from a pause before its renewal notices the lost lease
 //     neither keeps a server reserved for an operation another worker now
-//     runs nor drops the reservation that worker holds.
+//     runs nor drops the reservation that worker holds. A Store that is a
+//     [FencedStore] (memstore and sqlstore are) also checks the run's
+//     claim in the same atomic step as a reservation write, which closes
+//     the gap between the check and the write.
 //   - A stopped run is interrupted, not failed: the operation stays
 //     unfinished, and once the lease has ended another worker (or this
 //     one) claims it and continues at the recorded step.

@@ -72,9 +72,15 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 // operation another worker now runs (the server would stay out of sale)
 // nor drop a reservation that worker relies on (the server could be sold
 // twice).
+// A Store that is a FencedStore also checks the claim itself, in the same
+// atomic step as the write: that closes the gap between the run's check
+// and the write (a pause right there).
 func (r *run) reserve(ctx context.Context, rv Reservation) error {
 	if err := r.leaseForStoreWrite(ctx); err != nil {
 		return err
+	}
+	if fs, ok := r.fencedStore(); ok {
+		return r.fenced(fs.ReserveFenced(ctx, r.fence(), rv))
 	}
 	return r.e.store.Reserve(ctx, rv)
 }
@@ -83,7 +89,34 @@ func (r *run) unreserve(ctx context.Context, backend, serverID, operationID stri
 	if err := r.leaseForStoreWrite(ctx); err != nil {
 		return err
 	}
+	if fs, ok := r.fencedStore(); ok {
+		return r.fenced(fs.UnreserveFenced(ctx, r.fence(), backend, serverID, operationID))
+	}
 	return r.e.store.Unreserve(ctx, backend, serverID, operationID)
+}
+
+// fencedStore returns the Store as a FencedStore when it is one and the
+// run holds a claim (the department's manual runs hold none).
+func (r *run) fencedStore() (FencedStore, bool) {
+	if r.stopRun == nil {
+		return nil, false
+	}
+	fs, ok := r.e.store.(FencedStore)
+	return fs, ok
+}
+
+// fenced passes on the outcome of a fenced write; a refused fence (a newer
+// claim exists) stops the run at once, as a refused record does.
+func (r *run) fenced(err error) error {
+	if errors.Is(err, ErrLeaseLost) {
+		r.stop(err)
+	}
+	return err
+}
+
+// fence is the run's claim.
+func (r *run) fence() Fence {
+	return Fence{OperationID: r.op.ID, Worker: r.worker, Token: r.token}
 }
 
 // leaseForStoreWrite is holdLease for a run that has a lease; the

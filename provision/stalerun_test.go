@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ispkit/ispkit/provision"
+	"github.com/ispkit/ispkit/provision/memstore"
 )
 
 // stuckClock is the env's clock whose timers never fire: a run's lease
@@ -114,4 +115,60 @@ func staleRun(t *testing.T, method string, during func(*env), want func(*testing
 	require.NoError(t, err)
 	assert.Equal(t, claimed.Version, op.Version, "the stale run recorded nothing")
 	assert.Equal(t, "B", op.Worker)
+}
+
+// pausingStore pauses the first ReserveFenced call before it reaches the
+// Store: the run has checked its lease, and is paused right before the
+// write.
+type pausingStore struct {
+	*memstore.Store
+	once           sync.Once
+	paused, resume chan struct{}
+}
+
+func (p *pausingStore) ReserveFenced(ctx context.Context, f provision.Fence, r provision.Reservation) error {
+	p.once.Do(func() { close(p.paused); <-p.resume })
+	return p.Store.ReserveFenced(ctx, f, r)
+}
+
+// A worker paused between its lease check and the reservation write
+// itself, past its lease, while another worker claims the operation: only
+// the Store can refuse the write then, by the claim it is made under
+// (provision.FencedStore).
+func TestStaleReserveRefusedByTheStore(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 3)
+	ps := &pausingStore{Store: v.store.(*memstore.Store), paused: make(chan struct{}), resume: make(chan struct{})}
+	a := v.engine("A", func(c *provision.Config) {
+		c.Workers = 1
+		c.Clock = stuckClock{v.clock}
+		c.Store = ps
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Open(ctx, openReq("41", tariffDedic))
+		done <- err
+	}()
+	select {
+	case <-ps.paused:
+	case err := <-done:
+		t.Fatalf("the order finished (%v) without reserving", err)
+	}
+	v.clock.Advance(3 * time.Second)
+	claimed, err := v.store.ClaimOperation(ctx, "B", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 2, claimed.Attempts)
+
+	close(ps.resume)
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, provision.ErrLeaseLost)
+	case <-ctx.Done():
+		t.Fatal("A did not stop")
+	}
+	res, err := v.store.Reservations(ctx, "")
+	require.NoError(t, err)
+	assert.Empty(t, res, "the write of a run whose claim was taken reached the Store")
 }

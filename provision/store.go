@@ -180,6 +180,44 @@ type ServiceFilter struct {
 	Owner string
 }
 
+// Fence names the claim a Store write is made under: the operation, the
+// worker that claimed it, and the claim's fencing token (the Attempts that
+// ClaimOperation returned). The engine passes the fence of the operation
+// it runs, which is not always the operation a reservation names: Close
+// drops the reservation its Open made.
+type Fence struct {
+	OperationID string
+	Worker      string
+	Token       int
+}
+
+// FencedStore is a Store that makes reservation writes only under a claim
+// that is still the operation's current one, checked in the same atomic
+// step as the write. The engine uses it when its Store implements it (a
+// wrapper that embeds a FencedStore as a Store hides it), and otherwise
+// relies on its own lease check before each write (see the package doc,
+// "Fenced panel writes").
+//
+// The fence holds when the stored operation is unfinished, its Worker is
+// Fence.Worker and its Attempts is Fence.Token; a lease that expired with
+// nobody claiming since still holds, as for RenewLease. Otherwise the call
+// returns an error matching ErrLeaseLost and changes nothing (also when the
+// operation does not exist). A claim of the operation made at the same
+// time as a fenced write is ordered before it (the write is refused) or
+// after it (the claim's holder reads the write). With the fence holding,
+// ReserveFenced and UnreserveFenced behave as Reserve and Unreserve.
+//
+// A worker paused past its lease can then neither keep a server reserved
+// for an operation another worker runs (the server would stay out of
+// sale) nor drop the reservation that worker relies on (the server could
+// be sold twice), however long the pause between its last check of the
+// lease and the write.
+type FencedStore interface {
+	Store
+	ReserveFenced(ctx context.Context, f Fence, r Reservation) error
+	UnreserveFenced(ctx context.Context, f Fence, backend, serverID, operationID string) error
+}
+
 // Store keeps operations, reservations and services durably. Every method
 // is safe for concurrent use, also from several processes when the
 // implementation is shared (sqlstore on PostgreSQL).

@@ -57,7 +57,7 @@ type Store struct {
 
 type resKey struct{ backend, server string }
 
-var _ provision.Store = (*Store)(nil)
+var _ provision.FencedStore = (*Store)(nil)
 
 // New returns an empty store.
 func New(opts ...Option) *Store {
@@ -314,6 +314,10 @@ func (s *Store) ReleaseLease(ctx context.Context, opID, worker string, token int
 // the server is free or already reserved by the same operation, and returns
 // ErrReserved otherwise.
 func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
+	return s.reserve(ctx, nil, r)
+}
+
+func (s *Store) reserve(ctx context.Context, f *provision.Fence, r provision.Reservation) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -322,6 +326,9 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fenced(f); err != nil {
+		return err
+	}
 	k := resKey{r.Backend, r.ServerID}
 	if cur, ok := s.reserved[k]; ok {
 		if cur.OperationID == r.OperationID {
@@ -336,14 +343,46 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 	return nil
 }
 
+// ReserveFenced is Reserve made only while f's claim is the operation's
+// current one (ErrLeaseLost otherwise); see provision.FencedStore.
+func (s *Store) ReserveFenced(ctx context.Context, f provision.Fence, r provision.Reservation) error {
+	return s.reserve(ctx, &f, r)
+}
+
+// UnreserveFenced is Unreserve made only while f's claim is the
+// operation's current one (ErrLeaseLost otherwise); see
+// provision.FencedStore.
+func (s *Store) UnreserveFenced(ctx context.Context, f provision.Fence, backend, serverID, operationID string) error {
+	return s.unreserve(ctx, &f, backend, serverID, operationID)
+}
+
+// fenced checks f (nil: no fence) under s.mu.
+func (s *Store) fenced(f *provision.Fence) error {
+	if f == nil {
+		return nil
+	}
+	op, ok := s.ops[f.OperationID]
+	if !ok || op.Worker == "" || op.Worker != f.Worker || op.Attempts != f.Token || op.State.Finished() {
+		return fmt.Errorf("memstore: operation %q, worker %q, claim %d: %w", f.OperationID, f.Worker, f.Token, provision.ErrLeaseLost)
+	}
+	return nil
+}
+
 // Unreserve removes the reservation held by operationID; no-op when there
 // is none, ErrReserved when another operation holds it.
 func (s *Store) Unreserve(ctx context.Context, backend, serverID, operationID string) error {
+	return s.unreserve(ctx, nil, backend, serverID, operationID)
+}
+
+func (s *Store) unreserve(ctx context.Context, f *provision.Fence, backend, serverID, operationID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fenced(f); err != nil {
+		return err
+	}
 	k := resKey{backend, serverID}
 	cur, ok := s.reserved[k]
 	if !ok {

@@ -57,6 +57,7 @@ func (d Dialect) expand(q string) string {
 			"{{now}}", "COALESCE(?::timestamptz, now())",
 			"{{lease}}", "(COALESCE(?::timestamptz, now()) + ?::bigint * interval '1 microsecond')",
 			"{{skiplocked}}", "FOR UPDATE SKIP LOCKED",
+			"{{share}}", "FOR SHARE",
 		)
 	default:
 		r = strings.NewReplacer(
@@ -65,6 +66,7 @@ func (d Dialect) expand(q string) string {
 			"{{now}}", "?",
 			"{{lease}}", "(? + ?)",
 			"{{skiplocked}}", "",
+			"{{share}}", "",
 		)
 	}
 	q = r.Replace(q)

@@ -51,3 +51,9 @@ func WriteBatchHooks(s *Store, onQueued func(int), onBatch func(kind string, siz
 func WriteBatchStats(s *Store) (batches, writes int64) {
 	return s.gc.writeBatches.Load(), s.gc.writes.Load()
 }
+
+// FencedStatements exposes the fenced reservation statements: the single
+// ReserveFenced, its batched form (PostgreSQL), and UnreserveFenced.
+func FencedStatements(s *Store) (reserve, batch, unreserve string) {
+	return s.q.reserveFenced, pgReserveFenced.stmt, s.q.unreserveFenced
+}

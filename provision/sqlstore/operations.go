@@ -17,11 +17,16 @@ import (
 type queries struct {
 	createOp, getOp, updateOp, updateOpStep, updateOps, existsOp, claimOp, renewLease, releaseLease string
 	opStamp, serviceBusy                                                                            string
-	reserve, reservationHolder, unreserve                                                           string
+	reserve, reservationHolder, unreserve, fence, reserveFenced, unreserveFenced                    string
 	insertService, updateService, getService, existsService                                         string
 }
 
 const opCols = `id, service_id, kind, state, step, input, data, error, attempts, worker, lease_until, version, created_at, updated_at`
+
+// fenceCond holds when the claim (id, worker, token) is the operation's
+// current one; {{share}} locks the row on PostgreSQL.
+const fenceCond = `id = ? AND worker = ? AND worker <> '' AND attempts = ?
+	AND state IN ('pending', 'running') {{share}}`
 
 const svcCols = `id, kind, tariff_id, account_id, owner, module, status, properties, error, version, created_at, updated_at`
 
@@ -112,6 +117,16 @@ func buildQueries(d Dialect) queries {
 			ON CONFLICT (backend, server_id) DO NOTHING`),
 		reservationHolder: d.expand(`SELECT operation_id FROM ispkit_reservations WHERE backend = ? AND server_id = ?`),
 		unreserve:         d.expand(`DELETE FROM ispkit_reservations WHERE backend = ? AND server_id = ? AND operation_id = ?`),
+		// A fenced write holds (on PostgreSQL, FOR SHARE) the operation's
+		// row while it checks the claim, so a claim committing meanwhile
+		// waits for the write or fails it; RenewLease's condition.
+		fence: d.expand(`SELECT 1 FROM ispkit_operations WHERE ` + fenceCond),
+		reserveFenced: d.expand(`INSERT INTO ispkit_reservations (backend, server_id, operation_id, service_id, created_at)
+			SELECT ?, ?, ?, ?, {{now}}
+			WHERE EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
+			ON CONFLICT (backend, server_id) DO NOTHING`),
+		unreserveFenced: d.expand(`DELETE FROM ispkit_reservations WHERE backend = ? AND server_id = ? AND operation_id = ?
+			AND EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)`),
 
 		insertService: d.expand(`INSERT INTO ispkit_services (` + svcCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}})

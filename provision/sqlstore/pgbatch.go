@@ -108,6 +108,20 @@ var (
 			AS v(backend, server_id, operation_id, service_id, created_at)
 		ON CONFLICT (backend, server_id) DO NOTHING
 		RETURNING backend || chr(1) || server_id`}
+	// pgReserveFenced is pgReserve under a fence (ReserveFenced): a row
+	// is written only while its claim is the operation's current one, and
+	// the operation's row is held FOR SHARE meanwhile.
+	pgReserveFenced = &pgKind{name: "reserve-fenced", stmt: `INSERT INTO ispkit_reservations (backend, server_id, operation_id, service_id, created_at)
+		SELECT v.backend, v.server_id, v.operation_id, v.service_id,
+			COALESCE(NULLIF(v.created_at, chr(1))::timestamptz, now())
+		FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[], $5::text::text[],
+			$6::text::text[], $7::text::text[], $8::text::integer[])
+			AS v(backend, server_id, operation_id, service_id, created_at, fence_op, fence_worker, fence_token)
+		WHERE EXISTS (SELECT 1 FROM ispkit_operations o
+			WHERE o.id = v.fence_op AND o.worker = v.fence_worker AND o.worker <> ''
+				AND o.attempts = v.fence_token AND o.state IN ('pending', 'running') FOR SHARE)
+		ON CONFLICT (backend, server_id) DO NOTHING
+		RETURNING backend || chr(1) || server_id`}
 )
 
 // runWrite runs w: batched with other writes of its kind on PostgreSQL

@@ -105,6 +105,11 @@ func TestPostgresBatchedWrites(t *testing.T) {
 			return s.Reserve(ctx, provision.Reservation{Backend: "dc", ServerID: server, OperationID: op, ServiceID: "svc-" + op})
 		}
 	}
+	fencedReserve := func(f provision.Fence, server, op string) func() error {
+		return func() error {
+			return s.ReserveFenced(ctx, f, provision.Reservation{Backend: "dc", ServerID: server, OperationID: op, ServiceID: "svc-" + op})
+		}
+	}
 	calls := []call{
 		{"insert a", newSvc("a"), nil},
 		{"insert b", newSvc("b"), nil},
@@ -121,6 +126,9 @@ func TestPostgresBatchedWrites(t *testing.T) {
 		{"reserve free", reserve("free", "op-c"), nil},
 		{"reserve taken", reserve("taken", "op-d"), provision.ErrReserved},
 		{"reserve own", reserve("mine", "held"), nil},
+		{"reserve fenced", fencedReserve(provision.Fence{OperationID: "held", Worker: "w", Token: 1}, "free2", "held"), nil},
+		{"reserve fenced, older claim", fencedReserve(provision.Fence{OperationID: "held", Worker: "w", Token: 0}, "free3", "held"), provision.ErrLeaseLost},
+		{"reserve fenced, taken", fencedReserve(provision.Fence{OperationID: "busy-op", Worker: "w", Token: 1}, "taken", "busy-op"), provision.ErrReserved},
 		{"release", func() error { return s.ReleaseLease(ctx, "lease-ok", "w", 1) }, nil},
 		{"release other worker", func() error { return s.ReleaseLease(ctx, "lease-other", "x", 1) }, provision.ErrLeaseLost},
 		{"release missing", func() error { return s.ReleaseLease(ctx, "nope", "w", 1) }, provision.ErrNotFound},
@@ -150,7 +158,7 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	// Two updates of one service never share a batch: the stale copy
 	// follows in a batch of its own.
 	want := []string{"insert service x1", "insert service x3", "update service x2", "update service x1",
-		"create operation x6", "reserve x3", "release lease x3"}
+		"create operation x6", "reserve x3", "reserve-fenced x3", "release lease x3"}
 	if got := h.batchList(); strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("batches %v, want %v", got, want)
 	}
@@ -191,11 +199,11 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	for _, r := range rs {
 		holders[r.ServerID] = r.OperationID
 	}
-	if holders["free"] != "op-c" || holders["taken"] != "held" || holders["mine"] != "held" || len(holders) != 3 {
+	if holders["free"] != "op-c" || holders["taken"] != "held" || holders["mine"] != "held" || holders["free2"] != "held" || len(holders) != 4 {
 		t.Errorf("reservations %v", holders)
 	}
-	if b, n := sqlstore.WriteBatchStats(s); b-b0 != 7 || n-n0 != int64(len(calls)+1) {
-		t.Errorf("WriteBatchStats = %d batches, %d writes since the setup; want 7, %d", b-b0, n-n0, len(calls)+1)
+	if b, n := sqlstore.WriteBatchStats(s); b-b0 != 8 || n-n0 != int64(len(calls)+1) {
+		t.Errorf("WriteBatchStats = %d batches, %d writes since the setup; want 8, %d", b-b0, n-n0, len(calls)+1)
 	}
 }
 

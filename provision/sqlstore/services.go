@@ -19,18 +19,41 @@ import (
 // (the existing reservation is kept as it is) and returns ErrReserved when
 // another operation holds it.
 func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
+	return s.reserve(ctx, nil, r)
+}
+
+// ReserveFenced is Reserve made only while f's claim is the operation's
+// current one, in the same statement as the write: it returns ErrLeaseLost
+// and writes nothing otherwise. On PostgreSQL the statement holds the
+// operation's row FOR SHARE, so a claim committing meanwhile waits for it
+// or makes it fail. See provision.FencedStore.
+func (s *Store) ReserveFenced(ctx context.Context, f provision.Fence, r provision.Reservation) error {
+	return s.reserve(ctx, &f, r)
+}
+
+// reserve is Reserve, fenced by f unless f is nil.
+func (s *Store) reserve(ctx context.Context, f *provision.Fence, r provision.Reservation) error {
 	if r.Backend == "" || r.ServerID == "" || r.OperationID == "" {
 		return errors.New("sqlstore: Reserve: Backend, ServerID and OperationID are required")
 	}
-	var holder string
+	var (
+		holder string
+		lost   bool
+	)
 	w := &pgWrite{kind: pgReserve, key: r.Backend + "\x01" + r.ServerID,
 		cols: []string{r.Backend, r.ServerID, r.OperationID, r.ServiceID, pgTime(r.CreatedAt)}}
+	query, args := s.q.reserve, []any{r.Backend, r.ServerID, r.OperationID, r.ServiceID, s.createdArg(r.CreatedAt)}
+	if f != nil {
+		w.kind = pgReserveFenced
+		w.cols = append(w.cols, f.OperationID, f.Worker, pgInt(f.Token))
+		query, args = s.q.reserveFenced, append(args, f.OperationID, f.Worker, f.Token)
+	}
 	w.single = func(q querier) error {
-		holder = "" // this run's outcome alone
+		holder, lost = "", false // this run's outcome alone
 		// A holder may unreserve between our INSERT and SELECT; then the
 		// server is free again and we try once more.
 		for range 10 {
-			res, err := q.ExecContext(ctx, s.q.reserve, r.Backend, r.ServerID, r.OperationID, r.ServiceID, s.createdArg(r.CreatedAt))
+			res, err := q.ExecContext(ctx, query, args...)
 			if err != nil {
 				return err
 			}
@@ -39,6 +62,13 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 			} else if n == 1 {
 				holder = r.OperationID
 				return nil
+			}
+			if f != nil {
+				// Nothing written: first whether the fence failed (a
+				// failed fence never holds again).
+				if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
+					return err
+				}
 			}
 			err = q.QueryRowContext(ctx, s.q.reservationHolder, r.Backend, r.ServerID).Scan(&holder)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -49,30 +79,72 @@ func (s *Store) Reserve(ctx context.Context, r provision.Reservation) error {
 		return errors.New("reservation keeps changing")
 	}
 	err := s.runWrite(ctx, w)
-	if err == nil && holder == "" {
+	if err == nil && holder == "" && !lost {
 		holder = r.OperationID // reserved by the batch statement
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("sqlstore: Reserve %s/%s: %w", r.Backend, r.ServerID, err)
-	}
-	if holder != r.OperationID {
+	case lost:
+		return fenceError("Reserve", *f)
+	case holder != r.OperationID:
 		return fmt.Errorf("sqlstore: server %s/%s held by operation %s: %w", r.Backend, r.ServerID, holder, provision.ErrReserved)
 	}
 	return nil
+}
+
+// fenceLost reports whether f's claim is no longer the operation's
+// current one (or the operation is finished or gone).
+func (s *Store) fenceLost(ctx context.Context, q querier, f provision.Fence) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, s.q.fence, f.OperationID, f.Worker, f.Token).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	return false, err
+}
+
+func fenceError(call string, f provision.Fence) error {
+	return fmt.Errorf("sqlstore: %s under operation %s, worker %q, claim %d: %w", call, f.OperationID, f.Worker, f.Token, provision.ErrLeaseLost)
 }
 
 // Unreserve removes the reservation of (backend, serverID) held by
 // operationID. It is a no-op when the server is not reserved and returns
 // ErrReserved (changing nothing) when another operation holds it.
 func (s *Store) Unreserve(ctx context.Context, backend, serverID, operationID string) error {
-	var holder string
+	return s.unreserve(ctx, nil, backend, serverID, operationID)
+}
+
+// UnreserveFenced is Unreserve made only while f's claim is the
+// operation's current one, in the same statement as the write (ErrLeaseLost
+// otherwise). See ReserveFenced and provision.FencedStore.
+func (s *Store) UnreserveFenced(ctx context.Context, f provision.Fence, backend, serverID, operationID string) error {
+	return s.unreserve(ctx, &f, backend, serverID, operationID)
+}
+
+// unreserve is Unreserve, fenced by f unless f is nil.
+func (s *Store) unreserve(ctx context.Context, f *provision.Fence, backend, serverID, operationID string) error {
+	var (
+		holder string
+		lost   bool
+	)
+	query, args := s.q.unreserve, []any{backend, serverID, operationID}
+	if f != nil {
+		query, args = s.q.unreserveFenced, append(args, f.OperationID, f.Worker, f.Token)
+	}
 	err := s.run(ctx, true, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.q.unreserve, backend, serverID, operationID)
+		holder, lost = "", false // this run's outcome alone
+		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
+		}
+		if f != nil {
+			if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
+				return err
+			}
 		}
 		err = q.QueryRowContext(ctx, s.q.reservationHolder, backend, serverID).Scan(&holder)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -80,10 +152,12 @@ func (s *Store) Unreserve(ctx context.Context, backend, serverID, operationID st
 		}
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return fmt.Errorf("sqlstore: Unreserve %s/%s: %w", backend, serverID, err)
-	}
-	if holder != "" && holder != operationID {
+	case lost:
+		return fenceError("Unreserve", *f)
+	case holder != "" && holder != operationID:
 		return fmt.Errorf("sqlstore: server %s/%s held by operation %s: %w", backend, serverID, holder, provision.ErrReserved)
 	}
 	return nil

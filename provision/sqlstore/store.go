@@ -32,7 +32,7 @@ type Store struct {
 	gc committer
 }
 
-var _ provision.Store = (*Store)(nil)
+var _ provision.FencedStore = (*Store)(nil)
 
 // Option configures a Store.
 type Option func(*Store) error

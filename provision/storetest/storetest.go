@@ -106,6 +106,7 @@ func Run(t *testing.T, newStore func(t *testing.T) provision.Store) {
 		{"Lease", leaseTests},
 		{"Busy", busyTests},
 		{"Reservations", reservationTests},
+		{"Fence", fenceTests},
 		{"Services", serviceTests},
 		{"Concurrency", concurrencyTests},
 	}
