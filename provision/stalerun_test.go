@@ -73,9 +73,35 @@ func staleRun(t *testing.T, method string, during func(*env), want func(*testing
 		}
 		return nil
 	}
+	claimed := pastItsLease(t, v, nil, paused, resume, func() {
+		if during != nil {
+			during(v)
+		}
+	})
+	ctx := t.Context()
+	res, err := v.store.Reservations(ctx, "")
+	require.NoError(t, err)
+	want(t, res, claimed.ID)
+	op, err := v.store.GetOperation(ctx, claimed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, claimed.Version, op.Version, "the stale run recorded nothing")
+	assert.Equal(t, "B", op.Worker)
+}
+
+// pastItsLease opens an order on engine A (one worker, the stuck clock,
+// mod's changes) and, once the order is paused (paused closed), lets its
+// lease run out on the Store's clock and worker B claim the operation, so
+// that A's claim is no longer the current one; then it runs during, lets
+// A go on (closes resume) and checks that A stops for its lease. It
+// returns B's claim.
+func pastItsLease(t *testing.T, v *env, mod func(*provision.Config), paused, resume chan struct{}, during func()) *provision.Operation {
+	t.Helper()
 	a := v.engine("A", func(c *provision.Config) {
 		c.Workers = 1
 		c.Clock = stuckClock{v.clock}
+		if mod != nil {
+			mod(c)
+		}
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -87,20 +113,14 @@ func staleRun(t *testing.T, method string, during func(*env), want func(*testing
 	select {
 	case <-paused:
 	case err := <-done:
-		t.Fatalf("the order finished (%v) without calling %s", err, method)
+		t.Fatalf("the order finished (%v) before the pause", err)
 	}
-
-	// The lease runs out on the Store's clock and worker B claims the
-	// operation: A's claim is no longer the current one.
 	v.clock.Advance(3 * time.Second)
 	claimed, err := v.store.ClaimOperation(ctx, "B", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, "41", claimed.ServiceID)
 	require.Equal(t, 2, claimed.Attempts)
-	if during != nil {
-		during(v)
-	}
-
+	during()
 	close(resume)
 	select {
 	case err := <-done:
@@ -108,13 +128,7 @@ func staleRun(t *testing.T, method string, during func(*env), want func(*testing
 	case <-ctx.Done():
 		t.Fatal("A did not stop")
 	}
-	res, err := v.store.Reservations(ctx, "")
-	require.NoError(t, err)
-	want(t, res, claimed.ID)
-	op, err := v.store.GetOperation(ctx, claimed.ID)
-	require.NoError(t, err)
-	assert.Equal(t, claimed.Version, op.Version, "the stale run recorded nothing")
-	assert.Equal(t, "B", op.Worker)
+	return claimed
 }
 
 // pausingStore pauses the first ReserveFenced call before it reaches the
@@ -139,36 +153,8 @@ func TestStaleReserveRefusedByTheStore(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, 3)
 	ps := &pausingStore{Store: v.store.(*memstore.Store), paused: make(chan struct{}), resume: make(chan struct{})}
-	a := v.engine("A", func(c *provision.Config) {
-		c.Workers = 1
-		c.Clock = stuckClock{v.clock}
-		c.Store = ps
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.Open(ctx, openReq("41", tariffDedic))
-		done <- err
-	}()
-	select {
-	case <-ps.paused:
-	case err := <-done:
-		t.Fatalf("the order finished (%v) without reserving", err)
-	}
-	v.clock.Advance(3 * time.Second)
-	claimed, err := v.store.ClaimOperation(ctx, "B", time.Minute)
-	require.NoError(t, err)
-	require.Equal(t, 2, claimed.Attempts)
-
-	close(ps.resume)
-	select {
-	case err := <-done:
-		require.ErrorIs(t, err, provision.ErrLeaseLost)
-	case <-ctx.Done():
-		t.Fatal("A did not stop")
-	}
-	res, err := v.store.Reservations(ctx, "")
+	pastItsLease(t, v, func(c *provision.Config) { c.Store = ps }, ps.paused, ps.resume, func() {})
+	res, err := v.store.Reservations(t.Context(), "")
 	require.NoError(t, err)
 	assert.Empty(t, res, "the write of a run whose claim was taken reached the Store")
 }
