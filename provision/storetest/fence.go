@@ -175,30 +175,37 @@ func testFenceRacesAClaim(t *testing.T, s provision.FencedStore) {
 			seen     bool
 			takeErr  error
 		)
-		wg.Go(func() { reserved = s.ReserveFenced(ctx, f, res("dci6", server, id)) })
+		reserveEnded := make(chan struct{})
+		wg.Go(func() {
+			defer close(reserveEnded)
+			reserved = s.ReserveFenced(ctx, f, res("dci6", server, id))
+		})
 		wg.Go(func() {
 			if takeErr = s.ReleaseLease(ctx, id, "w1", f.Token); takeErr != nil {
 				return
 			}
 			// The claim may pass over the operation while the reserve
 			// holds its row (FOR UPDATE SKIP LOCKED): it finds nothing
-			// and is made again, as a worker's next claim would be.
+			// and is made again, as a worker's next claim would be; once
+			// the reserve has ended, nothing holds the row.
 			var op *provision.Operation
-			for range 10000 {
+			for {
+				ended := false
+				select {
+				case <-reserveEnded:
+					ended = true
+				default:
+				}
 				var err error
 				op, err = s.ClaimOperation(ctx, "w2", longLease)
-				if errors.Is(err, provision.ErrNoWork) {
+				if errors.Is(err, provision.ErrNoWork) && !ended {
 					continue
 				}
 				if err != nil {
-					takeErr = err
+					takeErr = fmt.Errorf("claim after the release: %w", err)
 					return
 				}
 				break
-			}
-			if op == nil {
-				takeErr = errors.New("the operation was never claimable again")
-				return
 			}
 			if op.ID != id {
 				takeErr = fmt.Errorf("claimed %q, want %q", op.ID, id)
