@@ -485,8 +485,9 @@
 //     neither keeps a server reserved for an operation another worker now
 //     runs nor drops the reservation that worker holds. A Store that is a
 //     [FencedStore] (memstore and sqlstore are) also checks the run's
-//     claim in the same atomic step as a reservation write, which closes
-//     the gap between the check and the write.
+//     claim in the same atomic step as each of those writes, which closes
+//     the gap between the check and the write: every Store write of a run
+//     is then fenced by its claim.
 //   - A stopped run is interrupted, not failed: the operation stays
 //     unfinished, and once the lease has ended another worker (or this
 //     one) claims it and continues at the recorded step.

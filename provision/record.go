@@ -50,7 +50,7 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 		if err := r.leaseForStoreWrite(ctx); err != nil {
 			return nil, err
 		}
-		err := r.e.store.PutService(context.WithoutCancel(ctx), s)
+		err := r.putService(context.WithoutCancel(ctx), s)
 		if err == nil {
 			r.svc = s.Clone()
 			for _, f := range r.afterSave {
@@ -72,9 +72,10 @@ func (r *run) updateService(ctx context.Context, fn func(*Service) error) (*Serv
 // operation another worker now runs (the server would stay out of sale)
 // nor drop a reservation that worker relies on (the server could be sold
 // twice).
+//
 // A Store that is a FencedStore also checks the claim itself, in the same
-// atomic step as the write: that closes the gap between the run's check
-// and the write (a pause right there).
+// atomic step as the write (here and in putService): that closes the gap
+// between the run's check and the write (a pause right there).
 func (r *run) reserve(ctx context.Context, rv Reservation) error {
 	if err := r.leaseForStoreWrite(ctx); err != nil {
 		return err
@@ -93,6 +94,14 @@ func (r *run) unreserve(ctx context.Context, backend, serverID, operationID stri
 		return r.fenced(fs.UnreserveFenced(ctx, r.fence(), backend, serverID, operationID))
 	}
 	return r.e.store.Unreserve(ctx, backend, serverID, operationID)
+}
+
+// putService stores s, fenced by the run's claim when the Store can.
+func (r *run) putService(ctx context.Context, s *Service) error {
+	if fs, ok := r.fencedStore(); ok {
+		return r.fenced(fs.PutServiceFenced(ctx, r.fence(), s))
+	}
+	return r.e.store.PutService(ctx, s)
 }
 
 // fencedStore returns the Store as a FencedStore when it is one and the

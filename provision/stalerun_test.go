@@ -131,30 +131,53 @@ func pastItsLease(t *testing.T, v *env, mod func(*provision.Config), paused, res
 	return claimed
 }
 
-// pausingStore pauses the first ReserveFenced call before it reaches the
-// Store: the run has checked its lease, and is paused right before the
-// write.
+// pausingStore pauses the first call of one fenced write (method) before
+// it reaches the Store: the run has checked its lease, and is paused right
+// before the write.
 type pausingStore struct {
 	*memstore.Store
+	method         string
 	once           sync.Once
 	paused, resume chan struct{}
 }
 
+func (p *pausingStore) pause(method string) {
+	if method == p.method {
+		p.once.Do(func() { close(p.paused); <-p.resume })
+	}
+}
+
 func (p *pausingStore) ReserveFenced(ctx context.Context, f provision.Fence, r provision.Reservation) error {
-	p.once.Do(func() { close(p.paused); <-p.resume })
+	p.pause("ReserveFenced")
 	return p.Store.ReserveFenced(ctx, f, r)
 }
 
-// A worker paused between its lease check and the reservation write
-// itself, past its lease, while another worker claims the operation: only
-// the Store can refuse the write then, by the claim it is made under
-// (provision.FencedStore).
-func TestStaleReserveRefusedByTheStore(t *testing.T) {
+func (p *pausingStore) PutServiceFenced(ctx context.Context, f provision.Fence, s *provision.Service) error {
+	p.pause("PutServiceFenced")
+	return p.Store.PutServiceFenced(ctx, f, s)
+}
+
+// A worker paused between its lease check and a Store write itself, past
+// its lease, while another worker claims the operation: only the Store can
+// refuse the write then, by the claim it is made under
+// (provision.FencedStore). The first reservation of the order, and its
+// first record on the service (Ordered → Processing): neither, nor
+// anything after it, reaches the Store.
+func TestStaleWriteRefusedByTheStore(t *testing.T) {
 	t.Parallel()
-	v := newEnv(t, 3)
-	ps := &pausingStore{Store: v.store.(*memstore.Store), paused: make(chan struct{}), resume: make(chan struct{})}
-	pastItsLease(t, v, func(c *provision.Config) { c.Store = ps }, ps.paused, ps.resume, func() {})
-	res, err := v.store.Reservations(t.Context(), "")
-	require.NoError(t, err)
-	assert.Empty(t, res, "the write of a run whose claim was taken reached the Store")
+	for _, method := range []string{"ReserveFenced", "PutServiceFenced"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t, 3)
+			ps := &pausingStore{Store: v.store.(*memstore.Store), method: method, paused: make(chan struct{}), resume: make(chan struct{})}
+			var atPause *provision.Service
+			pastItsLease(t, v, func(c *provision.Config) { c.Store = ps }, ps.paused, ps.resume, func() { atPause = v.service("41") })
+			res, err := v.store.Reservations(t.Context(), "")
+			require.NoError(t, err)
+			assert.Empty(t, res, "a reservation of a run whose claim was taken reached the Store")
+			svc := v.service("41")
+			assert.Equal(t, atPause.Version, svc.Version, "a record on the service of a run whose claim was taken reached the Store")
+			assert.Equal(t, atPause.Status, svc.Status)
+		})
+	}
 }

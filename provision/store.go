@@ -191,9 +191,9 @@ type Fence struct {
 	Token       int
 }
 
-// FencedStore is a Store that makes reservation writes only under a claim
-// that is still the operation's current one, checked in the same atomic
-// step as the write. The engine uses it when its Store implements it (a
+// FencedStore is a Store that makes reservation and service writes only
+// under a claim that is still the operation's current one, checked in the
+// same atomic step as the write. The engine uses it when its Store implements it (a
 // wrapper that embeds a FencedStore as a Store hides it), and otherwise
 // relies on its own lease check before each write (see the package doc,
 // "Fenced panel writes").
@@ -205,17 +205,22 @@ type Fence struct {
 // operation does not exist). A claim of the operation made at the same
 // time as a fenced write is ordered before it (the write is refused) or
 // after it (the claim's holder reads the write). With the fence holding,
-// ReserveFenced and UnreserveFenced behave as Reserve and Unreserve.
+// ReserveFenced, UnreserveFenced and PutServiceFenced behave as Reserve,
+// Unreserve and PutService.
 //
 // A worker paused past its lease can then neither keep a server reserved
 // for an operation another worker runs (the server would stay out of
-// sale) nor drop the reservation that worker relies on (the server could
-// be sold twice), however long the pause between its last check of the
-// lease and the write.
+// sale), nor drop the reservation that worker relies on (the server could
+// be sold twice), nor record on the service after the new holder has
+// taken over, however long the pause between its last check of the lease
+// and the write. With the Store's check of the token on every record of
+// the operation itself (UpdateOperation), every Store write a run makes
+// is then fenced by its claim.
 type FencedStore interface {
 	Store
 	ReserveFenced(ctx context.Context, f Fence, r Reservation) error
 	UnreserveFenced(ctx context.Context, f Fence, backend, serverID, operationID string) error
+	PutServiceFenced(ctx context.Context, f Fence, s *Service) error
 }
 
 // Store keeps operations, reservations and services durably. Every method

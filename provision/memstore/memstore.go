@@ -418,6 +418,17 @@ func (s *Store) Reservations(ctx context.Context, backend string) ([]provision.R
 // PutService creates (Version 0) or updates (Version equal to the stored
 // one) a service; it sets Version, CreatedAt and UpdatedAt on s.
 func (s *Store) PutService(ctx context.Context, svc *provision.Service) error {
+	return s.putService(ctx, nil, svc)
+}
+
+// PutServiceFenced is PutService made only while f's claim is the
+// operation's current one (ErrLeaseLost otherwise); see
+// provision.FencedStore.
+func (s *Store) PutServiceFenced(ctx context.Context, f provision.Fence, svc *provision.Service) error {
+	return s.putService(ctx, &f, svc)
+}
+
+func (s *Store) putService(ctx context.Context, f *provision.Fence, svc *provision.Service) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -426,6 +437,9 @@ func (s *Store) PutService(ctx context.Context, svc *provision.Service) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fenced(f); err != nil {
+		return err
+	}
 	now := s.now()
 	cur, ok := s.services[svc.ID]
 	switch {

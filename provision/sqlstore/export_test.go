@@ -52,8 +52,13 @@ func WriteBatchStats(s *Store) (batches, writes int64) {
 	return s.gc.writeBatches.Load(), s.gc.writes.Load()
 }
 
-// FencedStatements exposes the fenced reservation statements: the single
-// ReserveFenced, its batched form (PostgreSQL), and UnreserveFenced.
-func FencedStatements(s *Store) (reserve, batch, unreserve string) {
-	return s.q.reserveFenced, pgReserveFenced.stmt, s.q.unreserveFenced
+// FencedStatements exposes the fenced write statements by name: the single
+// ReserveFenced and its batched form (PostgreSQL), UnreserveFenced, and
+// PutServiceFenced's create, update and batched update.
+func FencedStatements(s *Store) map[string]string {
+	return map[string]string{
+		"reserve": s.q.reserveFenced, "reserve-batched": pgReserveFenced.stmt, "unreserve": s.q.unreserveFenced,
+		"create-service": s.q.insertServiceFenced, "update-service": s.q.updateServiceFenced,
+		"update-service-batched": pgUpdateServiceFenced.stmt,
+	}
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
 	"github.com/ispkit/ispkit/provision/sqlstore"
 )
@@ -36,27 +38,39 @@ func TestPostgresFencedWritesHoldTheOperation(t *testing.T) {
 	require.NoError(t, err)
 	token := claimed.Attempts
 	require.NoError(t, s.Reserve(ctx, provision.Reservation{Backend: "dc", ServerID: "9", OperationID: "op-1"}))
+	require.NoError(t, s.PutService(ctx, &provision.Service{ID: "svc-1", Kind: provision.KindDedicated, Status: billing.StatusOrdered}))
 
-	single, batch, unreserve := sqlstore.FencedStatements(s)
+	stmt := sqlstore.FencedStatements(s)
+	tok := "{" + strconv.Itoa(token) + "}"
 	for _, tc := range []struct {
-		name  string
-		query string
-		args  []any
+		name string
+		args []any
 	}{
-		{"reserve", single, []any{"dc", "1", "op-1", "svc-1", nil, "op-1", "w1", token}},
-		{"reserve-batched", batch, []any{"{dc}", "{2}", "{op-1}", "{svc-1}", "{\x01}", "{op-1}", "{w1}", "{" + strconv.Itoa(token) + "}"}},
-		{"unreserve", unreserve, []any{"dc", "9", "op-1", "op-1", "w1", token}},
+		{"reserve", []any{"dc", "1", "op-1", "svc-1", nil, "op-1", "w1", token}},
+		{"reserve-batched", []any{"{dc}", "{2}", "{op-1}", "{svc-1}", "{\x01}", "{op-1}", "{w1}", tok}},
+		{"unreserve", []any{"dc", "9", "op-1", "op-1", "w1", token}},
+		{"create-service", []any{"svc-2", "dedicated", 1, 0, "", "", "ordered", "{}", "", nil, nil, "op-1", "w1", token}},
+		{"update-service", []any{"dedicated", 1, 0, "", "", "processing", "{}", "", nil, "svc-1", 1, "op-1", "w1", token}},
+		{"update-service-batched", []any{"{svc-1}", "{dedicated}", "{1}", "{0}", "{\"\"}", "{\"\"}", "{processing}", "{\"{}\"}", "{\"\"}", "{1}",
+			"{op-1}", "{w1}", tok}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			query := stmt[tc.name]
+			require.NotEmpty(t, query)
 			tx, err := db.BeginTx(ctx, nil)
 			require.NoError(t, err)
 			defer tx.Rollback()
-			rows, err := tx.QueryContext(ctx, tc.query, tc.args...)
+			rows, err := tx.QueryContext(ctx, query, tc.args...)
 			require.NoError(t, err)
+			n := 0
 			for rows.Next() {
+				n++
 			}
 			require.NoError(t, rows.Err())
 			require.NoError(t, rows.Close())
+			if strings.Contains(query, "RETURNING") {
+				require.Equal(t, 1, n, "the fenced statement wrote its row")
+			}
 
 			_, err = db.ExecContext(ctx, `SELECT 1 FROM ispkit_operations WHERE id = 'op-1' FOR UPDATE NOWAIT`)
 			var pe *pgconn.PgError

@@ -19,6 +19,7 @@ type queries struct {
 	opStamp, serviceBusy                                                                            string
 	reserve, reservationHolder, unreserve, fence, reserveFenced, unreserveFenced                    string
 	insertService, updateService, getService, existsService                                         string
+	insertServiceFenced, updateServiceFenced                                                        string
 }
 
 const opCols = `id, service_id, kind, state, step, input, data, error, attempts, worker, lease_until, version, created_at, updated_at`
@@ -136,6 +137,17 @@ func buildQueries(d Dialect) queries {
 			SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
 				properties = ?, error = ?, version = version + 1, updated_at = {{now}}
 			WHERE id = ? AND version = ?
+			RETURNING version, created_at, updated_at`),
+		insertServiceFenced: d.expand(`INSERT INTO ispkit_services (` + svcCols + `)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}}
+			WHERE EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
+			ON CONFLICT (id) DO NOTHING
+			RETURNING version, created_at, updated_at`),
+		updateServiceFenced: d.expand(`UPDATE ispkit_services
+			SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
+				properties = ?, error = ?, version = version + 1, updated_at = {{now}}
+			WHERE id = ? AND version = ?
+				AND EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
 			RETURNING version, created_at, updated_at`),
 		getService:    d.expand(`SELECT ` + svcCols + ` FROM ispkit_services WHERE id = ?`),
 		existsService: d.expand(`SELECT 1 FROM ispkit_services WHERE id = ?`),

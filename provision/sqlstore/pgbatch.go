@@ -88,6 +88,21 @@ var (
 			AS v(id, kind, tariff_id, account_id, owner, module, status, properties, error, version)
 		WHERE s.id = v.id AND s.version = v.version
 		RETURNING s.id, s.version, s.created_at, s.updated_at`}
+	// pgUpdateServiceFenced is pgUpdateService under a fence
+	// (PutServiceFenced), as pgReserveFenced is pgReserve.
+	pgUpdateServiceFenced = &pgKind{name: "update service fenced", stmt: `UPDATE ispkit_services AS s
+		SET kind = v.kind, tariff_id = v.tariff_id, account_id = v.account_id, owner = v.owner, module = v.module,
+			status = v.status, properties = v.properties, error = v.error, version = s.version + 1, updated_at = now()
+		FROM unnest($1::text::text[], $2::text::text[], $3::text::bigint[], $4::text::bigint[], $5::text::text[],
+			$6::text::text[], $7::text::text[], $8::text::text[], $9::text::text[], $10::text::bigint[],
+			$11::text::text[], $12::text::text[], $13::text::integer[])
+			AS v(id, kind, tariff_id, account_id, owner, module, status, properties, error, version,
+				fence_op, fence_worker, fence_token)
+		WHERE s.id = v.id AND s.version = v.version
+			AND EXISTS (SELECT 1 FROM ispkit_operations o
+				WHERE o.id = v.fence_op AND o.worker = v.fence_worker AND o.worker <> ''
+					AND o.attempts = v.fence_token AND o.state IN ('pending', 'running') FOR SHARE)
+		RETURNING s.id, s.version, s.created_at, s.updated_at`}
 	pgCreateOp = &pgKind{name: "create operation", stmt: `INSERT INTO ispkit_operations (` + opCols + `)
 		SELECT v.id, v.service_id, v.kind, v.state, v.step, v.input, v.data, v.error, v.attempts, v.worker,
 			NULLIF(v.lease_until, chr(1))::timestamptz, 1, now(), now()

@@ -70,6 +70,10 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	stale := *existing
 	stale.Version = 7
 	missing := &provision.Service{ID: "missing", Kind: provision.KindDedicated, Version: 1, Status: billing.StatusActive}
+	fencedSvc := &provision.Service{ID: "fenced", Kind: provision.KindDedicated, TariffID: 1, Status: billing.StatusOrdered}
+	must(t, s.PutService(ctx, fencedSvc))
+	refusedSvc := &provision.Service{ID: "refused", Kind: provision.KindDedicated, TariffID: 1, Status: billing.StatusOrdered}
+	must(t, s.PutService(ctx, refusedSvc))
 	leasedOp(t, s, "busy-op", "busy-svc", provision.StateRunning)
 	leasedOp(t, s, "held", "svc-held", provision.StateRunning)
 	must(t, s.Reserve(ctx, provision.Reservation{Backend: "dc", ServerID: "taken", OperationID: "held", ServiceID: "svc-held"}))
@@ -117,6 +121,14 @@ func TestPostgresBatchedWrites(t *testing.T) {
 		{"update", func() error { return s.PutService(ctx, &updated) }, nil},
 		{"update stale", func() error { return s.PutService(ctx, &stale) }, provision.ErrConflict},
 		{"update missing", func() error { return s.PutService(ctx, missing) }, provision.ErrNotFound},
+		{"update fenced", func() error {
+			fencedSvc.Status = billing.StatusProcessing
+			return s.PutServiceFenced(ctx, provision.Fence{OperationID: "held", Worker: "w", Token: 1}, fencedSvc)
+		}, nil},
+		{"update fenced, older claim", func() error {
+			refusedSvc.Status = billing.StatusProcessing
+			return s.PutServiceFenced(ctx, provision.Fence{OperationID: "held", Worker: "w", Token: 0}, refusedSvc)
+		}, provision.ErrLeaseLost},
 		{"create c", newOp("op-c", "svc-c"), nil},
 		{"create d", newOp("op-d", "svc-d"), nil},
 		{"create existing id", newOp("held", "svc-other"), provision.ErrExists},
@@ -158,7 +170,7 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	// Two updates of one service never share a batch: the stale copy
 	// follows in a batch of its own.
 	want := []string{"insert service x1", "insert service x3", "update service x2", "update service x1",
-		"create operation x6", "reserve x3", "reserve-fenced x3", "release lease x3"}
+		"update service fenced x2", "create operation x6", "reserve x3", "reserve-fenced x3", "release lease x3"}
 	if got := h.batchList(); strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("batches %v, want %v", got, want)
 	}
@@ -185,6 +197,12 @@ func TestPostgresBatchedWrites(t *testing.T) {
 			t.Errorf("operation %s stored as %+v", id, op)
 		}
 	}
+	if sv, err := s.GetService(ctx, "fenced"); err != nil || sv.Version != 2 || sv.Status != billing.StatusProcessing || fencedSvc.Version != 2 {
+		t.Errorf("fenced update stored as %+v (%v), caller's version %d", sv, err, fencedSvc.Version)
+	}
+	if sv, err := s.GetService(ctx, "refused"); err != nil || sv.Version != 1 || sv.Status != billing.StatusOrdered || refusedSvc.Version != 1 {
+		t.Errorf("a refused fenced update stored %+v (%v), caller's version %d", sv, err, refusedSvc.Version)
+	}
 	if op, err := s.GetOperation(ctx, "lease-ok"); err != nil || op.Worker != "" || !op.LeaseUntil.IsZero() {
 		t.Errorf("released operation stored as %+v (%v)", op, err)
 	}
@@ -202,8 +220,8 @@ func TestPostgresBatchedWrites(t *testing.T) {
 	if holders["free"] != "op-c" || holders["taken"] != "held" || holders["mine"] != "held" || holders["free2"] != "held" || len(holders) != 4 {
 		t.Errorf("reservations %v", holders)
 	}
-	if b, n := sqlstore.WriteBatchStats(s); b-b0 != 8 || n-n0 != int64(len(calls)+1) {
-		t.Errorf("WriteBatchStats = %d batches, %d writes since the setup; want 8, %d", b-b0, n-n0, len(calls)+1)
+	if b, n := sqlstore.WriteBatchStats(s); b-b0 != 9 || n-n0 != int64(len(calls)+1) {
+		t.Errorf("WriteBatchStats = %d batches, %d writes since the setup; want 9, %d", b-b0, n-n0, len(calls)+1)
 	}
 }
 

@@ -188,6 +188,19 @@ func (s *Store) Reservations(ctx context.Context, backend string) ([]provision.R
 // (Version equal to the stored one; ErrConflict otherwise, ErrNotFound for
 // an unknown id) a service, then sets the new Version and timestamps on sv.
 func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
+	return s.putService(ctx, nil, sv)
+}
+
+// PutServiceFenced is PutService made only while f's claim is the
+// operation's current one, in the same statement as the write: it returns
+// ErrLeaseLost and changes nothing otherwise. See ReserveFenced and
+// provision.FencedStore.
+func (s *Store) PutServiceFenced(ctx context.Context, f provision.Fence, sv *provision.Service) error {
+	return s.putService(ctx, &f, sv)
+}
+
+// putService is PutService, fenced by f unless f is nil.
+func (s *Store) putService(ctx context.Context, f *provision.Fence, sv *provision.Service) error {
 	if sv == nil {
 		return errors.New("sqlstore: PutService: nil service")
 	}
@@ -199,36 +212,49 @@ func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
 		return fmt.Errorf("sqlstore: PutService %s: %w", sv.ID, err)
 	}
 	var (
-		version       int64
-		created, upd  time.Time
-		missing, none bool
+		version             int64
+		created, upd        time.Time
+		missing, none, lost bool
 	)
 	w := &pgWrite{key: sv.ID, dest: []any{&version, dbTime{&created}, dbTime{&upd}},
 		cols: []string{sv.ID, string(sv.Kind), pgInt(sv.TariffID), pgInt(sv.AccountID), sv.Owner, sv.Module,
 			string(sv.Status), props, sv.Error}}
-	if sv.Version == 0 {
-		w.kind = pgInsertService
-	} else {
-		w.kind = pgUpdateService
+	var query string
+	var args []any
+	switch {
+	case sv.Version == 0:
+		w.kind, query = pgInsertService, s.q.insertService
+		args = []any{sv.ID, string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
+			props, sv.Error, s.nowArg(), s.nowArg()}
+	default:
+		w.kind, query = pgUpdateService, s.q.updateService
 		w.cols = append(w.cols, pgInt(sv.Version))
+		args = []any{string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
+			props, sv.Error, s.nowArg(), sv.ID, sv.Version}
+	}
+	if f != nil {
+		args = append(args, f.OperationID, f.Worker, f.Token)
+		if sv.Version == 0 {
+			// A run updates the service its operation was made for; a
+			// fenced create is rare and runs on its own.
+			w.kind, query = nil, s.q.insertServiceFenced
+		} else {
+			w.kind, query = pgUpdateServiceFenced, s.q.updateServiceFenced
+			w.cols = append(w.cols, f.OperationID, f.Worker, pgInt(f.Token))
+		}
 	}
 	w.single = func(q querier) error {
-		none, missing = false, false // this run's outcome alone
-		var row *sql.Row
-		if sv.Version == 0 {
-			row = q.QueryRowContext(ctx, s.q.insertService,
-				sv.ID, string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
-				props, sv.Error, s.nowArg(), s.nowArg())
-		} else {
-			row = q.QueryRowContext(ctx, s.q.updateService,
-				string(sv.Kind), sv.TariffID, sv.AccountID, sv.Owner, sv.Module, string(sv.Status),
-				props, sv.Error, s.nowArg(), sv.ID, sv.Version)
-		}
-		err := row.Scan(&version, dbTime{&created}, dbTime{&upd})
+		none, missing, lost = false, false, false // this run's outcome alone
+		err := q.QueryRowContext(ctx, query, args...).Scan(&version, dbTime{&created}, dbTime{&upd})
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		none = true
+		if f != nil {
+			if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
+				return err
+			}
+		}
 		if sv.Version != 0 {
 			var one int
 			if err := q.QueryRowContext(ctx, s.q.existsService, sv.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
@@ -243,6 +269,8 @@ func (s *Store) PutService(ctx context.Context, sv *provision.Service) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("sqlstore: PutService %s: %w", sv.ID, err)
+	case lost:
+		return fenceError("PutService "+sv.ID, *f)
 	case none && sv.Version == 0:
 		return fmt.Errorf("sqlstore: service %s: %w", sv.ID, provision.ErrExists)
 	case missing:

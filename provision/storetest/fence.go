@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ispkit/ispkit/billing"
 	"github.com/ispkit/ispkit/provision"
 )
 
@@ -19,6 +20,7 @@ var fenceTests = []subtest{
 	{"UnknownOperation", fenced(testFenceUnknownOperation)},
 	{"OtherHolder", fenced(testFenceOtherHolder)},
 	{"RacesAClaim", fenced(testFenceRacesAClaim)},
+	{"PutService", fenced(testFencePutService)},
 }
 
 func fenced(fn func(*testing.T, provision.FencedStore)) func(*testing.T, provision.Store) {
@@ -237,5 +239,46 @@ func testFenceRacesAClaim(t *testing.T, s provision.FencedStore) {
 		if err := s.UpdateOperation(ctx, op); err != nil {
 			t.Fatalf("round %d: UpdateOperation(done): %v", i, err)
 		}
+	}
+}
+
+func testFencePutService(t *testing.T, s provision.FencedStore) {
+	ctx := t.Context()
+	old := claimed(t, s, "op-1", "w1")
+	// A fenced create and update under the current claim behave as
+	// PutService.
+	sv := newService("svc-1", billing.StatusOrdered, "dci6", "alice")
+	if err := s.PutServiceFenced(ctx, old, sv); err != nil {
+		t.Fatalf("PutServiceFenced (create) under the current claim: %v", err)
+	}
+	if sv.Version != 1 {
+		t.Fatalf("Version after a fenced create = %d, want 1", sv.Version)
+	}
+	sv.Status = billing.StatusProcessing
+	if err := s.PutServiceFenced(ctx, old, sv); err != nil {
+		t.Fatalf("PutServiceFenced (update) under the current claim: %v", err)
+	}
+	stale := sv.Clone()
+	stale.Version = 1
+	wantErr(t, "PutServiceFenced of a stale version", s.PutServiceFenced(ctx, old, stale), provision.ErrConflict)
+	missing := newService("svc-none", billing.StatusActive, "dci6", "alice")
+	missing.Version = 3
+	wantErr(t, "PutServiceFenced of an unknown service", s.PutServiceFenced(ctx, old, missing), provision.ErrNotFound)
+	wantErr(t, "PutServiceFenced creating an existing service", s.PutServiceFenced(ctx, old, newService("svc-1", billing.StatusOrdered, "dci6", "bob")), provision.ErrExists)
+
+	// Under an older claim nothing changes, the argument included.
+	reclaim(t, s, old, "w2")
+	sv.Status = billing.StatusActive
+	wantErr(t, "PutServiceFenced (update) under an older claim", s.PutServiceFenced(ctx, old, sv), provision.ErrLeaseLost)
+	if sv.Version != 2 {
+		t.Fatalf("a refused PutServiceFenced changed the argument's Version to %d", sv.Version)
+	}
+	wantErr(t, "PutServiceFenced (create) under an older claim", s.PutServiceFenced(ctx, old, newService("svc-2", billing.StatusOrdered, "dci6", "bob")), provision.ErrLeaseLost)
+	got := getService(t, s, "svc-1")
+	if got.Version != 2 || got.Status != billing.StatusProcessing {
+		t.Fatalf("stored service after the refused write: version %d, status %s; want 2, processing", got.Version, got.Status)
+	}
+	if _, err := s.GetService(ctx, "svc-2"); !errors.Is(err, provision.ErrNotFound) {
+		t.Fatalf("GetService(svc-2) after a refused create: %v, want ErrNotFound", err)
 	}
 }
