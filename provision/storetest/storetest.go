@@ -48,6 +48,15 @@
 //     OperationID and returns ErrReserved for another; Unreserve removes
 //     the holder's reservation, is a no-op for a free server and returns
 //     ErrReserved (removing nothing) for another operation.
+//   - A store that is a [provision.FencedStore] (the Fence group is
+//     skipped for one that is not): ReserveFenced, UnreserveFenced and
+//     PutServiceFenced behave as Reserve, Unreserve and PutService under
+//     the operation's current claim, a claim that expired with nobody
+//     claiming since included; under an older claim (the same worker name
+//     claimed again, or another worker did), a released lease, a finished
+//     or an unknown operation they return ErrLeaseLost and change nothing,
+//     the argument included; a fenced reserve racing a takeover of its
+//     claim is either refused or seen by the new holder.
 //   - Under concurrency: 50 goroutines reserving one server yield exactly
 //     one winner; 20 operations racing for 5 servers take each server
 //     once; 20 goroutines claiming 10 operations claim each exactly once;
