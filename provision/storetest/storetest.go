@@ -51,8 +51,7 @@
 //   - A store that is a [provision.FencedStore] (the Fence group is
 //     skipped for one that is not): ReserveFenced, UnreserveFenced and
 //     PutServiceFenced behave as Reserve, Unreserve and PutService under
-//     the operation's current claim, a claim that expired with nobody
-//     claiming since included; under an older claim (the same worker name
+//     the operation's current claim; under an older claim (the same worker name
 //     claimed again, or another worker did), a released lease, a finished
 //     or an unknown operation they return ErrLeaseLost and change nothing,
 //     the argument included; a fenced reserve racing a takeover of its
