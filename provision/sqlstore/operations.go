@@ -29,6 +29,17 @@ const opCols = `id, service_id, kind, state, step, input, data, error, attempts,
 const fenceCond = `id = ? AND worker = ? AND worker <> '' AND attempts = ?
 	AND state IN ('pending', 'running') {{share}}`
 
+// fenced is fenceCond as a condition of another table's write.
+const fenced = `EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)`
+
+// svcUpdate is the update of a service of a given version, to which a
+// condition may be added before RETURNING.
+const svcUpdate = `UPDATE ispkit_services
+	SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
+		properties = ?, error = ?, version = version + 1, updated_at = {{now}}
+	WHERE id = ? AND version = ?
+	`
+
 const svcCols = `id, kind, tariff_id, account_id, owner, module, status, properties, error, version, created_at, updated_at`
 
 func buildQueries(d Dialect) queries {
@@ -124,30 +135,22 @@ func buildQueries(d Dialect) queries {
 		fence: d.expand(`SELECT 1 FROM ispkit_operations WHERE ` + fenceCond),
 		reserveFenced: d.expand(`INSERT INTO ispkit_reservations (backend, server_id, operation_id, service_id, created_at)
 			SELECT ?, ?, ?, ?, {{now}}
-			WHERE EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
+			WHERE ` + fenced + `
 			ON CONFLICT (backend, server_id) DO NOTHING`),
 		unreserveFenced: d.expand(`DELETE FROM ispkit_reservations WHERE backend = ? AND server_id = ? AND operation_id = ?
-			AND EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)`),
+			AND ` + fenced),
 
 		insertService: d.expand(`INSERT INTO ispkit_services (` + svcCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}})
 			ON CONFLICT (id) DO NOTHING
 			RETURNING version, created_at, updated_at`),
-		updateService: d.expand(`UPDATE ispkit_services
-			SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
-				properties = ?, error = ?, version = version + 1, updated_at = {{now}}
-			WHERE id = ? AND version = ?
-			RETURNING version, created_at, updated_at`),
+		updateService: d.expand(svcUpdate + `RETURNING version, created_at, updated_at`),
 		insertServiceFenced: d.expand(`INSERT INTO ispkit_services (` + svcCols + `)
 			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, {{now}}, {{now}}
-			WHERE EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
+			WHERE ` + fenced + `
 			ON CONFLICT (id) DO NOTHING
 			RETURNING version, created_at, updated_at`),
-		updateServiceFenced: d.expand(`UPDATE ispkit_services
-			SET kind = ?, tariff_id = ?, account_id = ?, owner = ?, module = ?, status = ?,
-				properties = ?, error = ?, version = version + 1, updated_at = {{now}}
-			WHERE id = ? AND version = ?
-				AND EXISTS (SELECT 1 FROM ispkit_operations WHERE ` + fenceCond + `)
+		updateServiceFenced: d.expand(svcUpdate + `AND ` + fenced + `
 			RETURNING version, created_at, updated_at`),
 		getService:    d.expand(`SELECT ` + svcCols + ` FROM ispkit_services WHERE id = ?`),
 		existsService: d.expand(`SELECT 1 FROM ispkit_services WHERE id = ?`),
