@@ -111,6 +111,23 @@ func (d *doubtful) RenewLease(ctx context.Context, opID, worker string, token in
 	return d.Store.RenewLease(ctx, opID, worker, token, lease)
 }
 
+// The stores under doubtful are FencedStores (memstore, sqlstore): A
+// keeps their fenced writes, as an engine on them has.
+
+func (d *doubtful) ReserveFenced(ctx context.Context, f provision.Fence, r provision.Reservation) error {
+	return d.Store.(provision.FencedStore).ReserveFenced(ctx, f, r)
+}
+
+func (d *doubtful) UnreserveFenced(ctx context.Context, f provision.Fence, backend, serverID, operationID string) error {
+	return d.Store.(provision.FencedStore).UnreserveFenced(ctx, f, backend, serverID, operationID)
+}
+
+func (d *doubtful) PutServiceFenced(ctx context.Context, f provision.Fence, s *provision.Service) error {
+	return d.Store.(provision.FencedStore).PutServiceFenced(ctx, f, s)
+}
+
+var _ provision.FencedStore = (*doubtful)(nil)
+
 // pauser holds the first call of the target method until resume is
 // closed, remembering the call's context.
 type pauser struct {
@@ -477,8 +494,12 @@ func zombie(t *testing.T, mk zStores, sc zScenario) {
 	require.NoError(t, err)
 	require.Equal(t, provision.StateDone, done.State, "B finished the operation: %s", done.Error)
 	require.Greater(t, done.Attempts, 1)
+	svcDone, err := z.b.GetService(ctx, zSvc)
+	require.NoError(t, err)
+	resDone, err := z.b.Reservations(ctx, "")
+	require.NoError(t, err)
 
-	// A wakes: nothing of it reaches the panels.
+	// A wakes: nothing of it reaches the panels, nor the Store.
 	resumed = true
 	close(p.resume)
 	select {
@@ -498,6 +519,10 @@ func zombie(t *testing.T, mk zStores, sc zScenario) {
 	assert.Equal(t, done.Version, after.Version, "A recorded nothing after B finished")
 	svc, err := z.b.GetService(ctx, zSvc)
 	require.NoError(t, err)
+	assert.Equal(t, svcDone.Version, svc.Version, "A recorded nothing on the service after B finished")
+	res, err := z.b.Reservations(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, resDone, res, "A changed no reservation after B finished")
 	sc.check(t, z, svc)
 	z.checkIPsIn(z.b)
 }
