@@ -117,3 +117,22 @@ func BenchmarkClaim(b *testing.B) {
 		})
 	}
 }
+
+// TestFenceAfterExpiry: a claim whose lease expired with nobody claiming
+// since still holds its fence (as RenewLease accepts it); once another
+// worker claims, it does not.
+func TestFenceAfterExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := memstore.New(memstore.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	require.NoError(t, s.CreateOperation(ctx, &provision.Operation{ID: "a", ServiceID: "1", Kind: provision.OpOpen}))
+	op, err := s.ClaimOperation(ctx, "w1", time.Minute)
+	require.NoError(t, err)
+	f := provision.Fence{OperationID: "a", Worker: "w1", Token: op.Attempts}
+	now = now.Add(2 * time.Minute)
+	require.NoError(t, s.ReserveFenced(ctx, f, provision.Reservation{Backend: "dc", ServerID: "1", OperationID: "a"}))
+	_, err = s.ClaimOperation(ctx, "w2", time.Minute)
+	require.NoError(t, err)
+	require.ErrorIs(t, s.UnreserveFenced(ctx, f, "dc", "1", "a"), provision.ErrLeaseLost)
+}
