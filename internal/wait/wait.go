@@ -259,7 +259,12 @@ func Until[T any](ctx context.Context, o Options, check func(context.Context) (T
 		if o.Wake != nil {
 			wake = o.Wake()
 		}
-		if err := sleepWake(ctx, clock, pause, wake); err != nil {
+		// The pause ends at a moment, now + pause, not after pause from
+		// whenever the sleep begins: time that passed since now (a stalled
+		// process, a schedule or Wake that took long) is not added to it,
+		// so the next look is never later than planned, nor past the
+		// deadline.
+		if err := sleepWake(ctx, clock, now.Add(pause).Sub(clock.Now()), wake); err != nil {
 			return last, &Error{What: o.What, Reason: Canceled, Polls: n, Elapsed: clock.Now().Sub(start), Err: err}
 		}
 	}

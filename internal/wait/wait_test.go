@@ -112,6 +112,40 @@ func TestUntilLooksOnceMoreWhenTheDeadlinePassedDuringACheck(t *testing.T) {
 	}
 }
 
+// A pause ends at the moment the schedule meant (the look's time plus the
+// pause), also when time passed between the look and the sleep (a stalled
+// process; here the schedule itself takes 2 minutes): the next look is
+// not pushed later, and never past the deadline.
+func TestUntilPauseEndsWhenPlanned(t *testing.T) {
+	t.Parallel()
+	clk := wait.NewFake(t0)
+	var looks []time.Time
+	stall := func(r wait.Round) time.Duration {
+		clk.Advance(2 * time.Minute)
+		return 5 * time.Minute
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := wait.Until(t.Context(), wait.Options{Clock: clk, Timeout: 6 * time.Minute, Schedule: stall},
+			func(context.Context) (int, bool, error) {
+				looks = append(looks, clk.Now())
+				return 0, false, nil
+			})
+		done <- err
+	}()
+	// The first pause was planned at t0 to end at t0+5m; the stall moved
+	// the clock to t0+2m before the sleep began.
+	p, err := clk.WaitPending(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(5*time.Minute), p[0], "the pause ends when it was planned to")
+	clk.Set(p[0])
+	// The second pause, planned at t0+5m, is cut to the deadline (t0+6m);
+	// the stall moved the clock to t0+7m already: no sleep, one more look.
+	err = <-done
+	require.ErrorIs(t, err, wait.ErrTimeout)
+	assert.Equal(t, []time.Time{t0, t0.Add(5 * time.Minute), t0.Add(7 * time.Minute)}, looks)
+}
+
 func TestUntilErrors(t *testing.T) {
 	t.Parallel()
 	transient := errors.New("connection reset")
