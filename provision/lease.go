@@ -133,12 +133,15 @@ func (r *run) watchLease(parent context.Context) (stop func()) {
 			if cutoff.Before(wake) {
 				wake = cutoff
 			}
+			// Counted to wake from the clock as the timer is set, not
+			// from now: time that passed in between (a stalled process)
+			// must not push the renewal or the cutoff later.
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
-			case <-r.e.clock.After(wake.Sub(now)):
+			case <-r.e.clock.After(wake.Sub(r.now())):
 			}
 		}
 	}()
