@@ -193,10 +193,13 @@ type Fence struct {
 
 // FencedStore is a Store that makes reservation and service writes only
 // under a claim that is still the operation's current one, checked in the
-// same atomic step as the write. The engine uses it when its Store implements it (a
-// wrapper that embeds a FencedStore as a Store hides it), and otherwise
-// relies on its own lease check before each write (see the package doc,
-// "Fenced panel writes").
+// same atomic step as the write. The engine uses it when its Store
+// implements it (a wrapper that embeds a FencedStore as a Store hides it),
+// and otherwise relies on its own lease check before each write (see the
+// package doc, "Fenced panel writes"). A wrapper that embeds a concrete
+// store (say *memstore.Store) and overrides Reserve, Unreserve or
+// PutService should override the fenced method too: the engine calls that
+// one instead.
 //
 // The fence holds when the stored operation is unfinished, its Worker is
 // Fence.Worker and its Attempts is Fence.Token; a lease that expired with
