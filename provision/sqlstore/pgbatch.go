@@ -70,6 +70,12 @@ func pgTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
 }
 
+// pgFenced is fenceCond (operations.go) in a batch statement, over the
+// columns fence_op, fence_worker and fence_token of its unnest v.
+const pgFenced = `EXISTS (SELECT 1 FROM ispkit_operations o
+	WHERE o.id = v.fence_op AND o.worker = v.fence_worker AND o.worker <> ''
+		AND o.attempts = v.fence_token AND o.state IN ('pending', 'running') FOR SHARE)`
+
 // The batch statements. The text arrays are cast column by column; now()
 // is the database's clock, which PostgreSQL stores always use.
 var (
@@ -99,9 +105,7 @@ var (
 			AS v(id, kind, tariff_id, account_id, owner, module, status, properties, error, version,
 				fence_op, fence_worker, fence_token)
 		WHERE s.id = v.id AND s.version = v.version
-			AND EXISTS (SELECT 1 FROM ispkit_operations o
-				WHERE o.id = v.fence_op AND o.worker = v.fence_worker AND o.worker <> ''
-					AND o.attempts = v.fence_token AND o.state IN ('pending', 'running') FOR SHARE)
+			AND ` + pgFenced + `
 		RETURNING s.id, s.version, s.created_at, s.updated_at`}
 	pgCreateOp = &pgKind{name: "create operation", stmt: `INSERT INTO ispkit_operations (` + opCols + `)
 		SELECT v.id, v.service_id, v.kind, v.state, v.step, v.input, v.data, v.error, v.attempts, v.worker,
@@ -132,9 +136,7 @@ var (
 		FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[], $5::text::text[],
 			$6::text::text[], $7::text::text[], $8::text::integer[])
 			AS v(backend, server_id, operation_id, service_id, created_at, fence_op, fence_worker, fence_token)
-		WHERE EXISTS (SELECT 1 FROM ispkit_operations o
-			WHERE o.id = v.fence_op AND o.worker = v.fence_worker AND o.worker <> ''
-				AND o.attempts = v.fence_token AND o.state IN ('pending', 'running') FOR SHARE)
+		WHERE ` + pgFenced + `
 		ON CONFLICT (backend, server_id) DO NOTHING
 		RETURNING backend || chr(1) || server_id`}
 )

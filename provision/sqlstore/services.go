@@ -63,12 +63,10 @@ func (s *Store) reserve(ctx context.Context, f *provision.Fence, r provision.Res
 				holder = r.OperationID
 				return nil
 			}
-			if f != nil {
-				// Nothing written: first whether the fence failed (a
-				// failed fence never holds again).
-				if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
-					return err
-				}
+			// Nothing written: first whether the fence failed (a failed
+			// fence never holds again).
+			if lost, err = s.fenceLost(ctx, q, f); err != nil || lost {
+				return err
 			}
 			err = q.QueryRowContext(ctx, s.q.reservationHolder, r.Backend, r.ServerID).Scan(&holder)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -94,8 +92,12 @@ func (s *Store) reserve(ctx context.Context, f *provision.Fence, r provision.Res
 }
 
 // fenceLost reports whether f's claim is no longer the operation's
-// current one (or the operation is finished or gone).
-func (s *Store) fenceLost(ctx context.Context, q querier, f provision.Fence) (bool, error) {
+// current one (or the operation is finished or gone); never for a nil f
+// (an unfenced write).
+func (s *Store) fenceLost(ctx context.Context, q querier, f *provision.Fence) (bool, error) {
+	if f == nil {
+		return false, nil
+	}
 	var one int
 	err := q.QueryRowContext(ctx, s.q.fence, f.OperationID, f.Worker, f.Token).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -141,10 +143,8 @@ func (s *Store) unreserve(ctx context.Context, f *provision.Fence, backend, serv
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		if f != nil {
-			if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
-				return err
-			}
+		if lost, err = s.fenceLost(ctx, q, f); err != nil || lost {
+			return err
 		}
 		err = q.QueryRowContext(ctx, s.q.reservationHolder, backend, serverID).Scan(&holder)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -250,10 +250,8 @@ func (s *Store) putService(ctx context.Context, f *provision.Fence, sv *provisio
 			return err
 		}
 		none = true
-		if f != nil {
-			if lost, err = s.fenceLost(ctx, q, *f); err != nil || lost {
-				return err
-			}
+		if lost, err = s.fenceLost(ctx, q, f); err != nil || lost {
+			return err
 		}
 		if sv.Version != 0 {
 			var one int

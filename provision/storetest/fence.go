@@ -45,6 +45,15 @@ func claimed(t *testing.T, s provision.Store, id, worker string) provision.Fence
 	return provision.Fence{OperationID: id, Worker: worker, Token: op.Attempts}
 }
 
+// wantHolders fails unless the dci6 reservations are want
+// ("server=operation", sorted by server); what names the moment.
+func wantHolders(t *testing.T, s provision.Store, what string, want ...string) {
+	t.Helper()
+	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, want) {
+		t.Fatalf("%s: Reservations = %v, want %v", what, got, want)
+	}
+}
+
 // reclaim releases f's claim and claims the operation again as worker.
 func reclaim(t *testing.T, s provision.Store, f provision.Fence, worker string) provision.Fence {
 	t.Helper()
@@ -72,18 +81,14 @@ func testFenceCurrentClaim(t *testing.T, s provision.FencedStore) {
 	if err := s.ReserveFenced(ctx, f, res("dci6", "srv-2", "op-0")); err != nil {
 		t.Fatalf("ReserveFenced naming another operation: %v", err)
 	}
-	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, []string{"srv-1=op-1", "srv-2=op-0"}) {
-		t.Fatalf("Reservations = %v", got)
-	}
+	wantHolders(t, s, "Reservations", "srv-1=op-1", "srv-2=op-0")
 	if err := s.UnreserveFenced(ctx, f, "dci6", "srv-2", "op-0"); err != nil {
 		t.Fatalf("UnreserveFenced under the current claim: %v", err)
 	}
 	if err := s.UnreserveFenced(ctx, f, "dci6", "srv-9", "op-1"); err != nil {
 		t.Fatalf("UnreserveFenced of a free server: %v", err)
 	}
-	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, []string{"srv-1=op-1"}) {
-		t.Fatalf("Reservations after UnreserveFenced = %v", got)
-	}
+	wantHolders(t, s, "Reservations after UnreserveFenced", "srv-1=op-1")
 }
 
 func testFenceOlderClaim(t *testing.T, s provision.FencedStore) {
@@ -97,9 +102,7 @@ func testFenceOlderClaim(t *testing.T, s provision.FencedStore) {
 	cur := reclaim(t, s, old, "w1")
 	wantErr(t, "ReserveFenced under the older claim", s.ReserveFenced(ctx, old, res("dci6", "srv-2", "op-1")), provision.ErrLeaseLost)
 	wantErr(t, "UnreserveFenced under the older claim", s.UnreserveFenced(ctx, old, "dci6", "srv-1", "op-1"), provision.ErrLeaseLost)
-	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, []string{"srv-1=op-1"}) {
-		t.Fatalf("Reservations after the refused writes = %v", got)
-	}
+	wantHolders(t, s, "Reservations after the refused writes", "srv-1=op-1")
 	if err := s.UnreserveFenced(ctx, cur, "dci6", "srv-1", "op-1"); err != nil {
 		t.Fatalf("UnreserveFenced under the current claim: %v", err)
 	}
@@ -135,9 +138,7 @@ func testFenceReleasedOrFinished(t *testing.T, s provision.FencedStore) {
 	f = provision.Fence{OperationID: "op-1", Worker: "w1", Token: g.Attempts}
 	wantErr(t, "ReserveFenced under a finished operation", s.ReserveFenced(ctx, f, res("dci6", "srv-3", "op-1")), provision.ErrLeaseLost)
 	wantErr(t, "UnreserveFenced under a finished operation", s.UnreserveFenced(ctx, f, "dci6", "srv-1", "op-1"), provision.ErrLeaseLost)
-	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, []string{"srv-1=op-1"}) {
-		t.Fatalf("Reservations after the refused writes = %v", got)
-	}
+	wantHolders(t, s, "Reservations after the refused writes", "srv-1=op-1")
 }
 
 func testFenceUnknownOperation(t *testing.T, s provision.FencedStore) {
@@ -154,9 +155,7 @@ func testFenceOtherHolder(t *testing.T, s provision.FencedStore) {
 	f := claimed(t, s, "op-1", "w1")
 	wantErr(t, "ReserveFenced of a server another operation holds", s.ReserveFenced(ctx, f, res("dci6", "srv-1", "op-1")), provision.ErrReserved)
 	wantErr(t, "UnreserveFenced of a server another operation holds", s.UnreserveFenced(ctx, f, "dci6", "srv-1", "op-1"), provision.ErrReserved)
-	if got := holders(reservations(t, s, "dci6")); !slices.Equal(got, []string{"srv-1=op-0"}) {
-		t.Fatalf("Reservations = %v", got)
-	}
+	wantHolders(t, s, "Reservations", "srv-1=op-0")
 }
 
 // testFenceRacesAClaim: a fenced reserve and the takeover of its claim
